@@ -1,0 +1,32 @@
+"""gradproof derivations: SymPy derivations of recurrent-network gradients, each step checked.
+
+``derive_model`` dispatches a model name to its derivation (used by ``gradproof derive``).
+"""
+
+from __future__ import annotations
+
+from derivations.errors import InputError
+
+__all__ = ["derive_model", "InputError"]
+
+
+def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
+                 variant: str | None = None):
+    """The Derivation of ``model`` (rnn | lstm | gru); ``InputError`` on bad input."""
+    if model == "rnn":
+        if variant is not None:
+            raise InputError("--variant applies to lstm only")
+        from derivations.rnn import rnn_derivation
+
+        return rnn_derivation(activation, hidden, steps)
+    if model == "lstm":
+        from derivations.lstm import lstm_derivation
+
+        return lstm_derivation(variant or "corrected", hidden, steps)
+    if model == "gru":
+        if variant is not None:
+            raise InputError("--variant applies to lstm only")
+        from derivations.gru import gru_derivation
+
+        return gru_derivation(hidden, steps)
+    raise InputError(f"unknown model {model!r} (choose from rnn, lstm, gru)")

@@ -1,0 +1,136 @@
+"""Derivation records: each step of a derivation is (name, expression, LaTeX, justification,
+check), so that reports and the CLI print a derivation term by term with its verdict.
+
+JSON shape (stable, documented in README): ``derivation_to_json`` returns
+{"model", "activation", "hidden", "steps", "gamma", "variant", "derivation": [{"name",
+"latex", "srepr", "verdict", "method", "justification"}]}; ``gamma`` is a string such as
+"1/4" (or null for models without a single gamma).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derivations.checker import CheckResult
+
+__all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_text",
+           "derivation_to_latex", "step_latex"]
+
+
+@dataclass(frozen=True)
+class DerivationStep:
+    """One step: ``lhs_latex = expr`` with a one-line ``justification``.
+
+    ``check`` is the independent checker's verdict for this step (None for definitions,
+    which state the model and are not claims). ``latex`` defaults to ``sympy.latex(expr)``.
+    """
+
+    name: str
+    expr: object
+    justification: str
+    lhs_latex: str = ""
+    check: CheckResult | None = None
+    latex_override: str | None = None
+
+    @property
+    def latex(self) -> str:
+        rhs = self.latex_override if self.latex_override is not None else sp.latex(self.expr)
+        return f"{self.lhs_latex} = {rhs}" if self.lhs_latex else rhs
+
+    @property
+    def verdict(self) -> str:
+        return self.check.verdict.value if self.check else "definition"
+
+    @property
+    def method(self) -> str:
+        return self.check.method if self.check else "definition (model statement)"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derivation: model, activation, hidden size n, steps k and the ordered steps."""
+
+    model: str
+    activation: str | None
+    hidden: int
+    steps: int
+    gamma: sp.Expr | None
+    records: tuple[DerivationStep, ...]
+    variant: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def step(self, name: str) -> DerivationStep:
+        for r in self.records:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    @property
+    def all_checks_as_expected(self) -> bool:
+        """True when no checked step is undecided (refuted steps are article findings)."""
+        return all(r.check is None or r.check.verdict.value != "undecided" for r in self.records)
+
+
+def step_latex(step: DerivationStep) -> str:
+    return step.latex
+
+
+def derivation_to_json(d: Derivation) -> dict:
+    return {
+        "model": d.model,
+        "variant": d.variant,
+        "activation": d.activation,
+        "hidden": d.hidden,
+        "steps": d.steps,
+        "gamma": None if d.gamma is None else str(d.gamma),
+        "derivation": [
+            {
+                "name": r.name,
+                "latex": r.latex,
+                "srepr": sp.srepr(r.expr) if isinstance(r.expr, sp.Basic) else repr(r.expr),
+                "verdict": r.verdict,
+                "method": r.method,
+                "justification": r.justification,
+            }
+            for r in d.records
+        ],
+    }
+
+
+def derivation_to_json_text(d: Derivation) -> str:
+    return json.dumps(derivation_to_json(d), indent=2, sort_keys=True)
+
+
+def derivation_to_text(d: Derivation) -> str:
+    head = f"{d.model}" + (f" ({d.variant})" if d.variant else "")
+    head += f", activation={d.activation}, hidden n={d.hidden}, steps k={d.steps}"
+    if d.gamma is not None:
+        head += f", gamma={d.gamma}"
+    lines = [head, "=" * len(head)]
+    for i, r in enumerate(d.records, 1):
+        lines.append(f"[{i}] {r.name}  [{r.verdict}]")
+        lines.append(f"    {r.justification}")
+        expr = r.expr
+        text = sp.sstr(expr) if isinstance(expr, sp.Basic) else str(expr)
+        if len(text) > 600:
+            text = text[:600] + f" ... ({len(text)} characters)"
+        lines.append(f"    = {text}")
+        lines.append(f"    check: {r.method}")
+    for n in d.notes:
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def derivation_to_latex(d: Derivation, label_prefix: str | None = None) -> str:
+    """An ``align`` environment, one labelled line per step, with \\text{} verdict tags."""
+    prefix = label_prefix or f"eq:{d.model}" + (f"-{d.variant}" if d.variant else "")
+    out = [r"\begin{align}"]
+    for i, r in enumerate(d.records):
+        body = r.latex.replace(" = ", " &= ", 1) if " = " in r.latex else "&" + r.latex
+        sep = r" \\" if i < len(d.records) - 1 else ""
+        out.append(f"  {body} \\label{{{prefix}-{r.name}}} \\tag*{{\\small {r.verdict}}}{sep}")
+    out.append(r"\end{align}")
+    return "\n".join(out)

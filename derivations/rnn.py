@@ -1,0 +1,441 @@
+r"""The vanilla RNN of the article, derived term by term and checked against the unrolled network.
+
+Model (Arbel 2018, with a bias; Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013):
+
+    z_t = W_rec c_{t-1} + W_in x_t + b,      c_t = act(z_t),        t = 1..k
+    h_k = V c_k (linear read-out g = id),    E_k = 1/2 ||h_k - y_k||^2
+
+Derived here (every result a SymPy expression; n = 1 is the scalar form):
+
+    one-step Jacobian     dc_t/dc_{t-1} = diag(act'(z_t)) W_rec
+    BPTT (Werbos 1990)    dE_k/dW_rec = sum_{t=1..k} diag(act'(z_t)) (P_{k,t})^T delta_k c_{t-1}^T,
+                          P_{k,t} = prod_{j=t+1..k} dc_j/dc_{j-1} (later factors on the left),
+                          delta_k = dE_k/dc_k = V^T (h_k - y_k);   likewise W_in with x_t^T.
+    bound                 ||P_{k,t}||_2 <= (gamma ||W_rec||_2)^{k-t},  gamma = sup |act'|
+    Pascanu et al. 2013   sigma_max(W_rec) < 1/gamma is sufficient for vanishing,
+                          sigma_max(W_rec) > 1/gamma is necessary for exploding.
+
+The article's single long-path term (dE/dh)(dh/dc_k)(prod_{t=2..k} dc_t/dc_{t-1})(dc_1/dW) is
+the t = 1 term of the sum, not the gradient. Each BPTT term is checked against an independent
+reference: the derivative with respect to a per-step *copy* W_rec^{(t)} of the unrolled
+network with untied weights, evaluated at W_rec^{(t)} = W_rec (weight sharing makes the true
+gradient the sum of these).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from derivations.activations import Activation, derive_gamma, get_activation
+from derivations.checker import check_equal, check_inequality, check_supremum
+from derivations.errors import InputError
+from derivations.records import Derivation, DerivationStep
+
+__all__ = [
+    "RNNSymbols",
+    "rnn_symbols",
+    "rnn_preactivation",
+    "rnn_cell",
+    "rnn_unrolled",
+    "squared_error",
+    "rnn_one_step_jacobian",
+    "jacobian_product",
+    "rnn_output_gradient",
+    "rnn_bptt_terms",
+    "rnn_gradient",
+    "article_long_path_term",
+    "rnn_norm_bound",
+    "spectral_norm_mp",
+    "rnn_derivation",
+    "RNN_BUDGET",
+]
+
+#: Largest sizes ``rnn_derivation`` accepts (derivation + all checks in well under a minute).
+RNN_BUDGET = {"hidden": 3, "steps": 6, "hidden*steps": 12}
+
+
+def _mat(name: str, rows: int, cols: int, scalar: bool) -> sp.Matrix:
+    if scalar:
+        return sp.Matrix([[sp.Symbol(name, real=True)]])
+    base, _, sub = name.partition("_")
+    sub = sub.strip("{}")
+    def entry(i, j):
+        idx = f"{i + 1}{j + 1}" if cols > 1 else f"{i + 1}"
+        inner = f"{sub},{idx}" if sub else idx
+        return sp.Symbol(f"{base}_{{{inner}}}", real=True)
+    return sp.Matrix(rows, cols, entry)
+
+
+@dataclass(frozen=True)
+class RNNSymbols:
+    """Named symbols of an RNN unrolled for k steps: sizes n (hidden), d (input), m (output).
+
+    ``xs[t-1]`` is x_t (t = 1..k); ``c0`` the initial state; ``y`` the target y_k.
+    Scalar form (n = d = m = 1) uses plain names W_rec, W_in, b, V, c_0, x_t, y_k.
+    """
+
+    n: int
+    d: int
+    m: int
+    k: int
+    W_rec: sp.Matrix
+    W_in: sp.Matrix
+    b: sp.Matrix
+    V: sp.Matrix
+    c0: sp.Matrix
+    xs: tuple
+    y: sp.Matrix
+
+    @property
+    def scalar(self) -> bool:
+        return self.n == 1 and self.d == 1 and self.m == 1
+
+
+def rnn_symbols(n: int, k: int, d: int = 1, m: int = 1) -> RNNSymbols:
+    """Symbols for an n-unit RNN unrolled k steps, input size d, output size m (all real)."""
+    scalar = n == 1 and d == 1 and m == 1
+    return RNNSymbols(
+        n=n, d=d, m=m, k=k,
+        W_rec=_mat("W_{rec}", n, n, scalar),
+        W_in=_mat("W_{in}", n, d, scalar),
+        b=_mat("b", n, 1, scalar),
+        V=_mat("V", m, n, scalar),
+        c0=_mat("c_{0}", n, 1, scalar),
+        xs=tuple(_mat(f"x_{{{t}}}", d, 1, scalar) for t in range(1, k + 1)),
+        y=_mat("y_{k}", m, 1, scalar),
+    )
+
+
+def rnn_preactivation(W_rec: sp.Matrix, W_in: sp.Matrix, b: sp.Matrix, c_prev: sp.Matrix,
+                      x_t: sp.Matrix) -> sp.Matrix:
+    """z_t = W_rec c_{t-1} + W_in x_t + b."""
+    return W_rec * c_prev + W_in * x_t + b
+
+
+def rnn_cell(act: Activation, W_rec, W_in, b, c_prev, x_t) -> sp.Matrix:
+    """c_t = act(z_t), applied entrywise."""
+    return rnn_preactivation(W_rec, W_in, b, c_prev, x_t).applyfunc(act.apply)
+
+
+def rnn_unrolled(act: Activation, s: RNNSymbols, W_rec_per_step=None) -> list[sp.Matrix]:
+    """[c_0, c_1, ..., c_k] of the unrolled network (optionally with untied W_rec^{(t)})."""
+    cs = [s.c0]
+    for t in range(1, s.k + 1):
+        W = s.W_rec if W_rec_per_step is None else W_rec_per_step[t - 1]
+        cs.append(rnn_cell(act, W, s.W_in, s.b, cs[-1], s.xs[t - 1]))
+    return cs
+
+
+def squared_error(h: sp.Matrix, y: sp.Matrix) -> sp.Expr:
+    """E = 1/2 ||h - y||^2."""
+    r = h - y
+    return sp.Rational(1, 2) * (r.T * r)[0, 0]
+
+
+def rnn_one_step_jacobian(act: Activation, W_rec: sp.Matrix, z_t: sp.Matrix) -> sp.Matrix:
+    """dc_t/dc_{t-1} = diag(act'(z_t)) W_rec  (Pascanu et al. 2013, eq. 7, with W, not W^T)."""
+    return sp.diag(*[act.derivative(z) for z in z_t]) * W_rec
+
+
+def jacobian_product(jacobians: list[sp.Matrix], n: int) -> sp.Matrix:
+    """J_k J_{k-1} ... J_{t+1} for ``jacobians`` = [J_{t+1}, ..., J_k] (identity if empty)."""
+    P = sp.eye(n)
+    for J in jacobians:
+        P = J * P
+    return P
+
+
+def rnn_output_gradient(s: RNNSymbols, c_k: sp.Matrix) -> sp.Matrix:
+    """delta_k = dE_k/dc_k = V^T (V c_k - y_k), a column (linear read-out, squared error)."""
+    return s.V.T * (s.V * c_k - s.y)
+
+
+def _zs(s: RNNSymbols, cs: list[sp.Matrix]) -> list[sp.Matrix]:
+    return [rnn_preactivation(s.W_rec, s.W_in, s.b, cs[t - 1], s.xs[t - 1]) for t in range(1, s.k + 1)]
+
+
+def rnn_bptt_terms(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> list[sp.Matrix]:
+    """The k terms of dE_k/dW (W = W_rec or W_in), term t = 1..k:
+
+        T_t = diag(act'(z_t)) P_{k,t}^T delta_k  u_t^T,   u_t = c_{t-1} (W_rec) or x_t (W_in)
+
+    the contribution of the error k - t steps back (the '+' immediate partial d+c_t/dW).
+    """
+    cs = rnn_unrolled(act, s)
+    zs = _zs(s, cs)
+    Js = [rnn_one_step_jacobian(act, s.W_rec, z) for z in zs]  # Js[j-1] = dc_j/dc_{j-1}
+    delta = rnn_output_gradient(s, cs[-1])
+    terms = []
+    for t in range(1, s.k + 1):
+        P = jacobian_product(Js[t:], s.n)  # J_{t+1} .. J_k
+        back = P.T * delta
+        dact = sp.diag(*[act.derivative(z) for z in zs[t - 1]])
+        u = cs[t - 1] if wrt == "W_rec" else s.xs[t - 1]
+        terms.append(dact * back * u.T)
+    return terms
+
+
+def rnn_gradient(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> sp.Matrix:
+    """dE_k/dW as the full BPTT sum over t of ``rnn_bptt_terms``."""
+    terms = rnn_bptt_terms(act, s, wrt)
+    total = terms[0]
+    for T in terms[1:]:
+        total = total + T
+    return total
+
+
+def article_long_path_term(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> sp.Matrix:
+    """The article's single product (dE/dh_k)(dh_k/dc_k)(prod_{t=2..k} dc_t/dc_{t-1})(dc_1/dW).
+
+    Built directly from the article's formula (chain through c_1 only), as a matrix of the
+    same shape as W; it is the t = 1 term of BPTT.
+    """
+    cs = rnn_unrolled(act, s)
+    zs = _zs(s, cs)
+    chain = (rnn_output_gradient(s, cs[-1])).T  # dE/dh dh/dc_k as a row
+    for t in range(s.k, 1, -1):
+        chain = chain * rnn_one_step_jacobian(act, s.W_rec, zs[t - 1])
+    # dc_1/dW_{ab} = e_a act'(z_1)_a u_b
+    u = cs[0] if wrt == "W_rec" else s.xs[0]
+    shape = (s.n, s.n) if wrt == "W_rec" else (s.n, s.d)
+    return sp.Matrix(*shape, lambda a, b_: chain[0, a] * act.derivative(zs[0][a]) * u[b_])
+
+
+def _reference_gradient(E: sp.Expr, W: sp.Matrix) -> sp.Matrix:
+    """SymPy's own derivative of the unrolled error with respect to each entry of W."""
+    return W.applyfunc(lambda w: sp.diff(E, w))
+
+
+def spectral_norm_mp(A) -> mpmath.mpf:
+    """||A||_2 = largest singular value, by mpmath's SVD at the working precision."""
+    return max(mpmath.svd_r(mpmath.matrix(A), compute_uv=False))
+
+
+def rnn_norm_bound(gamma, W_rec_norm, lag):
+    """(gamma ||W_rec||_2)^lag, the bound on ||prod_{j=t+1..k} dc_j/dc_{j-1}||_2 with lag = k - t."""
+    return (gamma * W_rec_norm) ** lag
+
+
+def _scalarize(m: sp.Matrix, scalar: bool):
+    return m[0, 0] if scalar and m.shape == (1, 1) else m
+
+
+def _random_instance(rng: random.Random, n: int, k: int, act_mp, dact_mp, scale: float):
+    """A random RNN trajectory at the working precision; returns (P_{k,0}, ||W_rec||_2)."""
+    W = mpmath.matrix(n, n)
+    for i in range(n):
+        for j in range(n):
+            W[i, j] = mpmath.mpf(repr(rng.gauss(0, scale)))
+    c = mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
+    P = mpmath.eye(n)
+    for _ in range(k):
+        z = W * c + mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
+        D = mpmath.diag([dact_mp(zi) for zi in z])
+        P = D * W * P
+        c = mpmath.matrix([act_mp(zi) for zi in z])
+    return P, spectral_norm_mp(W)
+
+
+def _mp_activation(act: Activation):
+    z = sp.Symbol("z", real=True)
+    f = sp.lambdify(z, act.definition(z), "mpmath")
+    df = sp.lambdify(z, sp.diff(act.definition(z), z), "mpmath")
+    return f, df
+
+
+def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
+                   *, check: bool = True, seed: int | None = None) -> Derivation:
+    """The RNN derivation term by term, each claim checked against the unrolled network.
+
+    Raises ``InputError`` for unknown activations or sizes outside ``RNN_BUDGET``.
+    """
+    act = get_activation(activation) if isinstance(activation, str) else activation
+    if act.name not in ("sigmoid", "tanh", "identity"):
+        raise InputError(f"unknown activation {act.name!r}")
+    for label, v in (("hidden", hidden), ("steps", steps)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise InputError(f"--{label} must be a positive integer, got {v!r}")
+    if hidden > RNN_BUDGET["hidden"] or steps > RNN_BUDGET["steps"] or hidden * steps > RNN_BUDGET["hidden*steps"]:
+        raise InputError(
+            f"rnn derivation with hidden={hidden}, steps={steps} is beyond the budget "
+            f"(hidden <= {RNN_BUDGET['hidden']}, steps <= {RNN_BUDGET['steps']}, "
+            f"hidden*steps <= {RNN_BUDGET['hidden*steps']})"
+        )
+    kw = {} if seed is None else {"seed": seed}
+    n, k = hidden, steps
+    s = rnn_symbols(n, k)
+    sc = s.scalar
+    gd = derive_gamma(act)
+    gamma = gd.gamma
+    records: list[DerivationStep] = []
+
+    def add(name, expr, why, lhs, chk=None, compact=None):
+        """Record a step; ``compact`` is the LaTeX shown when the full expression is long."""
+        big = compact is not None and (n * k > 3 or len(sp.sstr(expr)) > 300)
+        records.append(DerivationStep(name, expr, why, lhs, chk, compact if big else None))
+
+    # 1. model -------------------------------------------------------------------------
+    c_prev = _mat("c_{t-1}", n, 1, sc)
+    x_t = _mat("x_{t}", 1 if sc else s.d, 1, sc)
+    z_t = rnn_preactivation(s.W_rec, s.W_in, s.b, c_prev, x_t)
+    c_t = z_t.applyfunc(act.apply)
+    add("model", _scalarize(c_t, sc), "state update of the article, with a bias b", "c_t")
+    cs = rnn_unrolled(act, s)
+    E = squared_error(s.V * cs[-1], s.y)
+    h_k, y_k = sp.symbols("h_k y_k", real=True)
+    add("error", sp.Rational(1, 2) * (h_k - y_k) ** 2 if sc else sp.Rational(1, 2) * sp.Symbol(r"\|h_k - y_k\|^2"),
+        "linear read-out h_k = V c_k at the last step, squared error", "E_k")
+
+    # 2. activation derivative and gamma ------------------------------------------------
+    z = sp.Symbol("z", real=True)
+    d_apply = act.derivative(z)
+    d_def = sp.diff(act.definition(z), z)
+    add("activation_derivative", d_apply,
+        f"{act.name}' written in terms of {act.name} itself; checked against d/dz of its closed form",
+        r"%s'(z)" % act.latex_name,
+        check_equal(d_apply.rewrite(sp.exp) if act.name == "sigmoid" else d_apply, d_def, **kw) if check else None)
+    add("gamma", gamma,
+        "sup_z |act'(z)|: act''(z)=0 at z=%s, act'''<0 there, act' -> %s at +-oo"
+        % (gd.argmax, gd.limits[1]),
+        r"\gamma = \sup_z |%s'(z)|" % act.latex_name,
+        check_supremum(gamma, d_def, z, proof=gd.gamma, **kw) if check else None)
+
+    # 3. one-step Jacobian ------------------------------------------------------------------
+    J_t = rnn_one_step_jacobian(act, s.W_rec, z_t)
+    ref_J = c_t.jacobian(c_prev)
+    add("one_step_jacobian", _scalarize(J_t, sc),
+        "chain rule through z_t = W_rec c_{t-1} + ...: diag(act'(z_t)) W_rec (W, not W^T)",
+        r"\frac{\partial c_t}{\partial c_{t-1}}",
+        check_equal(J_t, ref_J, **kw) if check else None)
+
+    # 4. the long product equals dc_k/dc_0 of the unrolled network -------------------------
+    zs = _zs(s, cs)
+    Js = [rnn_one_step_jacobian(act, s.W_rec, zz) for zz in zs]
+    P = jacobian_product(Js, n)
+    add("jacobian_product", _scalarize(P, sc),
+        f"product of the {k} one-step Jacobians along the trajectory (later factors left)",
+        r"\frac{\partial c_k}{\partial c_0} = \prod_{t=1}^{k} \frac{\partial c_t}{\partial c_{t-1}}",
+        check_equal(P, cs[-1].jacobian(s.c0), **kw) if check else None,
+        compact=r"J_%d \cdots J_1,\quad J_t = \mathrm{diag}(%s'(z_t))\, W_{rec}" % (k, act.latex_name))
+
+    # 5. output gradient -------------------------------------------------------------------------
+    ck_sym = _mat("c_{k}", n, 1, sc)
+    delta = rnn_output_gradient(s, ck_sym)
+    add("output_gradient", _scalarize(delta, sc), "E_k = 1/2||V c_k - y_k||^2 gives V^T (V c_k - y_k)",
+        r"\frac{\partial E_k}{\partial c_k}",
+        check_equal(delta, sp.Matrix([sp.diff(squared_error(s.V * ck_sym, s.y), c) for c in ck_sym]), **kw)
+        if check else None)
+
+    # 6. BPTT terms, each against the untied-weights reference -----------------------------------
+    copies = [s.W_rec.applyfunc(lambda w, t=t: sp.Symbol(f"{w.name}^({t})", real=True))
+              for t in range(1, k + 1)]
+    cs_untied = rnn_unrolled(act, s, W_rec_per_step=copies)
+    E_untied = squared_error(s.V * cs_untied[-1], s.y)
+    tie = {}
+    for C in copies:
+        tie.update({cw: w for cw, w in zip(C, s.W_rec)})
+    terms = rnn_bptt_terms(act, s, "W_rec")
+    for t, T in enumerate(terms, 1):
+        ref = None
+        if check:
+            ref = _reference_gradient(E_untied, copies[t - 1]).xreplace(tie)
+        add(f"bptt_term_{t}", _scalarize(T, sc),
+            f"error from step k={k} reaching W_rec through step t={t} ({k - t} one-step Jacobians)",
+            r"\left.\frac{\partial E_k}{\partial W_{rec}}\right|_{t=%d}" % t,
+            check_equal(T, ref, **kw) if check else None,
+            compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, c_{%d}^{T}"
+            % (act.latex_name, t, k, t, k, t - 1))
+
+    # 7. full gradients ---------------------------------------------------------------------------
+    G = rnn_gradient(act, s, "W_rec")
+    add("gradient_W_rec", sp.Symbol(r"\sum_{t=1}^{k} T_t"),
+        "weights are shared across steps: the gradient is the sum of the k terms",
+        r"\frac{\partial E_k}{\partial W_{rec}}",
+        check_equal(G, _reference_gradient(E, s.W_rec), **kw) if check else None)
+    G_in = rnn_gradient(act, s, "W_in")
+    add("gradient_W_in", sp.Symbol(r"\sum_{t=1}^{k} \mathrm{diag}(act'(z_t)) P_{k,t}^T \delta_k x_t^T"),
+        "same sum with the immediate partial through W_in x_t",
+        r"\frac{\partial E_k}{\partial W_{in}}",
+        check_equal(G_in, _reference_gradient(E, s.W_in), **kw) if check else None)
+
+    # 8. the article's single long path ---------------------------------------------------------
+    L = article_long_path_term(act, s, "W_rec")
+    add("article_long_path_is_term_1", sp.Symbol("T_1"),
+        "the article's product from c_1 to c_k is exactly the t=1 term of the sum",
+        r"\frac{\partial E_k}{\partial h_k}\frac{\partial h_k}{\partial c_k}"
+        r"\prod_{t=2}^{k}\frac{\partial c_t}{\partial c_{t-1}}\frac{\partial c_1}{\partial W_{rec}}",
+        check_equal(L, terms[0], **kw) if check else None)
+    add("article_long_path_is_gradient", sp.Symbol(r"\partial E_k / \partial W_{rec}"),
+        "the article equates that single term with the gradient; for k >= 2 the short-range terms are missing",
+        r"\frac{\partial E_k}{\partial h_k}\cdots\frac{\partial c_1}{\partial W_{rec}} \overset{?}{=} "
+        r"\frac{\partial E_k}{\partial W_{rec}}",
+        check_equal(L, _reference_gradient(E, s.W_rec), **kw) if check else None)
+
+    # 9. norm bound and Pascanu et al. (2013) conditions ------------------------------------------
+    act_mp, dact_mp = _mp_activation(act)
+    sigma_max = sp.Symbol(r"\sigma_{max}(W_{rec})", positive=True)
+    lag = sp.Symbol("k - t", positive=True)
+    bound_expr = rnn_norm_bound(gamma, sigma_max, lag)
+
+    def bound_instance(rng):
+        P_, wn = _random_instance(rng, n, k, act_mp, dact_mp, scale=1.5 / max(1, n) ** 0.5 / float(gamma))
+        return spectral_norm_mp(P_), (mpmath.mpf(sp.N(gamma, 60)) * wn) ** k
+
+    add("norm_bound", bound_expr,
+        "||diag(act')||_2 = max|act'| <= gamma and ||AB||_2 <= ||A||_2 ||B||_2",
+        r"\left\|\prod_{j=t+1}^{k}\frac{\partial c_j}{\partial c_{j-1}}\right\|_2 \le",
+        check_inequality(bound_instance,
+                         proof="lemma: submultiplicativity of ||.||_2 and sup|act'| = gamma (derived)", **kw)
+        if check else None)
+    threshold = sp.nsimplify(1 / gamma)
+
+    def vanishing_instance(rng):
+        # sigma_max(W_rec) drawn below 1/gamma: ||P|| <= (gamma sigma_max)^k < 1
+        target = mpmath.mpf(repr(rng.uniform(0.05, 0.95))) * mpmath.mpf(sp.N(threshold, 60))
+        Pn, bound = _scaled_instance(rng, n, k, act_mp, dact_mp, target, gamma)
+        return Pn, min(bound, mpmath.mpf(1))
+
+    add("pascanu_sufficient_vanishing", sp.StrictLessThan(sigma_max, threshold),
+        f"then ||P_(k,t)||_2 <= (gamma sigma_max)^(k-t) -> 0 geometrically (1/gamma = {threshold})",
+        r"\text{vanishing if}",
+        check_inequality(vanishing_instance,
+                         proof="corollary of norm_bound: gamma*sigma_max < 1", **kw) if check else None)
+
+    def exploding_instance(rng):
+        # contrapositive: with sigma_max <= 1/gamma no product can exceed 1
+        target = mpmath.mpf(repr(rng.uniform(0.5, 1.0))) * mpmath.mpf(sp.N(threshold, 60))
+        Pn, _ = _scaled_instance(rng, n, k, act_mp, dact_mp, target, gamma)
+        return Pn, mpmath.mpf(1)
+
+    add("pascanu_necessary_exploding", sp.StrictGreaterThan(sigma_max, threshold),
+        "contrapositive of norm_bound: sigma_max <= 1/gamma keeps every product norm <= 1",
+        r"\text{exploding requires}",
+        check_inequality(exploding_instance,
+                         proof="contrapositive of norm_bound (necessary, not sufficient)", **kw)
+        if check else None)
+
+    notes = (f"n={n}, k={k}, d=1, m=1; checks: numeric at 50 digits, seed printed per step",)
+    return Derivation("rnn", act.name, n, k, gamma, tuple(records), None, notes)
+
+
+def _scaled_instance(rng, n, k, act_mp, dact_mp, target_norm, gamma):
+    """Random trajectory with W_rec rescaled to spectral norm ``target_norm``.
+
+    Returns (||P_{k,0}||_2, (gamma * target_norm)^k) at the working precision.
+    """
+    W = mpmath.matrix(n, n)
+    for i in range(n):
+        for j in range(n):
+            W[i, j] = mpmath.mpf(repr(rng.gauss(0, 1)))
+    W = W * (target_norm / spectral_norm_mp(W))
+    c = mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
+    P = mpmath.eye(n)
+    for _ in range(k):
+        z = W * c + mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
+        P = mpmath.diag([dact_mp(zi) for zi in z]) * W * P
+        c = mpmath.matrix([act_mp(zi) for zi in z])
+    return spectral_norm_mp(P), (mpmath.mpf(sp.N(gamma, 60)) * target_norm) ** k

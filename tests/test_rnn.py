@@ -1,0 +1,147 @@
+"""RNN derivation: every step against SymPy's derivative of the unrolled network, refutations,
+and a finite-difference oracle for the BPTT gradient at 50 digits."""
+
+import random
+
+import mpmath
+import pytest
+import sympy as sp
+
+from derivations.activations import LAMBDIFY_MODULES_MPMATH, get_activation
+from derivations.checker import Verdict, check_equal
+from derivations.errors import InputError
+from derivations.rnn import (
+    RNN_BUDGET, article_long_path_term, jacobian_product, rnn_bptt_terms, rnn_cell, rnn_derivation,
+    rnn_gradient, rnn_norm_bound, rnn_one_step_jacobian, rnn_output_gradient, rnn_preactivation,
+    rnn_symbols, rnn_unrolled, spectral_norm_mp, squared_error,
+)
+
+
+@pytest.fixture(scope="module")
+def sig():
+    return get_activation("sigmoid")
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("n,k", [(1, 3), (2, 2)])
+def test_derivation_steps_have_expected_verdicts(activation, n, k):
+    d = rnn_derivation(activation, n, k)
+    verdicts = {r.name: r.verdict for r in d.records}
+    assert verdicts.pop("model") == verdicts.pop("error") == "definition"
+    assert verdicts.pop("article_long_path_is_gradient") == "refuted"  # k >= 2
+    assert set(verdicts.values()) == {"verified"}, verdicts
+    assert d.gamma == (sp.Rational(1, 4) if activation == "sigmoid" else 1)
+    assert [f"bptt_term_{t}" for t in range(1, k + 1)] == [r.name for r in d.records if r.name.startswith("bptt")]
+
+
+def test_article_long_path_is_the_gradient_when_k_is_1():
+    d = rnn_derivation("tanh", 1, 1)
+    assert d.step("article_long_path_is_gradient").verdict == "verified"
+
+
+def test_one_step_jacobian_with_transpose_is_refuted(sig):
+    """Pascanu et al. (2013) erratum: W^T in place of W must be REFUTED for n >= 2."""
+    s = rnn_symbols(2, 1)
+    z = rnn_preactivation(s.W_rec, s.W_in, s.b, s.c0, s.xs[0])
+    c1 = rnn_cell(sig, s.W_rec, s.W_in, s.b, s.c0, s.xs[0])
+    wrong = sp.diag(*[sig.derivative(zi) for zi in z]) * s.W_rec.T
+    r = check_equal(wrong, c1.jacobian(s.c0))
+    assert r.verdict is Verdict.REFUTED and r.counterexample
+    assert check_equal(rnn_one_step_jacobian(sig, s.W_rec, z), c1.jacobian(s.c0)).verdict is Verdict.VERIFIED
+
+
+def test_missing_activation_derivative_is_refuted(sig):
+    s = rnn_symbols(2, 1)
+    c1 = rnn_cell(sig, s.W_rec, s.W_in, s.b, s.c0, s.xs[0])
+    assert check_equal(s.W_rec, c1.jacobian(s.c0)).verdict is Verdict.REFUTED
+
+
+def test_wrong_order_product_is_refuted(sig):
+    s = rnn_symbols(2, 2)
+    cs = rnn_unrolled(sig, s)
+    Js = [rnn_one_step_jacobian(sig, s.W_rec, rnn_preactivation(s.W_rec, s.W_in, s.b, cs[t], s.xs[t]))
+          for t in range(2)]
+    assert check_equal(Js[0] * Js[1], cs[2].jacobian(s.c0)).verdict is Verdict.REFUTED
+    assert check_equal(jacobian_product(Js, 2), cs[2].jacobian(s.c0)).verdict is Verdict.VERIFIED
+
+
+def test_sigmoid_gamma_one_half_is_refuted():
+    from derivations.checker import check_supremum
+
+    z = sp.Symbol("z", real=True)
+    act = get_activation("sigmoid")
+    r = check_supremum(sp.Rational(1, 2), sp.diff(act.definition(z), z), z)
+    assert r.verdict is Verdict.REFUTED
+
+
+def test_bptt_gradient_matches_finite_differences_at_50_digits(sig):
+    """Independent oracle: mpmath.diff (numerical differentiation) of the unrolled error."""
+    n, k = 2, 3
+    s = rnn_symbols(n, k)
+    G = rnn_gradient(sig, s, "W_rec")
+    E = squared_error(s.V * rnn_unrolled(sig, s)[-1], s.y)
+    syms = sorted(E.free_symbols | G.free_symbols, key=sp.default_sort_key)
+    rng = random.Random(99)
+    with mpmath.workdps(50):
+        vals = {sy: mpmath.mpf(repr(rng.uniform(-1, 1))) for sy in syms}
+        fE = sp.lambdify(syms, E, modules=LAMBDIFY_MODULES_MPMATH)
+        fG = sp.lambdify(syms, G, modules=LAMBDIFY_MODULES_MPMATH)
+        g = fG(*[vals[sy] for sy in syms])
+        for a in range(n):
+            for b in range(n):
+                w = s.W_rec[a, b]
+                def f(t, w=w):
+                    return fE(*[t if sy == w else vals[sy] for sy in syms])
+                fd = mpmath.diff(f, vals[w])
+                assert abs(fd - g[a, b]) < mpmath.mpf(10) ** -30
+
+
+def test_bptt_terms_sum_and_article_term(sig):
+    s = rnn_symbols(1, 3)
+    terms = rnn_bptt_terms(sig, s)
+    assert len(terms) == 3
+    assert check_equal(article_long_path_term(sig, s), terms[0]).verdict is Verdict.VERIFIED
+    assert check_equal(terms[0] + terms[1] + terms[2], rnn_gradient(sig, s)).verdict is Verdict.VERIFIED
+
+
+def test_output_gradient_against_diff():
+    s = rnn_symbols(2, 1)
+    ck = sp.Matrix(sp.symbols("p q", real=True))
+    E = squared_error(s.V * ck, s.y)
+    assert check_equal(rnn_output_gradient(s, ck), sp.Matrix([E.diff(v) for v in ck])).ok
+
+
+def test_norm_bound_holds_and_is_tight_for_scaled_identity():
+    """||prod diag(act') W|| <= (gamma ||W||)^k, with equality when every z_t = 0 and W = rI."""
+    with mpmath.workdps(30):
+        r = mpmath.mpf(3)
+        W = r * mpmath.eye(2)
+        P = mpmath.eye(2)
+        for _ in range(5):
+            P = mpmath.diag([mpmath.mpf(1) / 4] * 2) * W * P  # sigma'(0) = 1/4 at z = 0
+        assert abs(spectral_norm_mp(P) - rnn_norm_bound(mpmath.mpf(1) / 4, r, 5)) < 1e-25
+
+
+def test_spectral_norm_mp_against_known_matrix():
+    with mpmath.workdps(30):
+        assert abs(spectral_norm_mp([[3, 0], [4, 5]]) - mpmath.sqrt(45)) < 1e-25
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"activation": "relu"}, "unknown activation"),
+    ({"hidden": 0}, "positive integer"),
+    ({"steps": -1}, "positive integer"),
+    ({"hidden": RNN_BUDGET["hidden"] + 1}, "beyond the budget"),
+    ({"steps": RNN_BUDGET["steps"] + 1}, "beyond the budget"),
+])
+def test_bad_input_is_input_error(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        rnn_derivation(**kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_largest_budget_size_n3_k4_verified(activation):
+    d = rnn_derivation(activation, 3, 4)
+    assert {r.verdict for r in d.records if r.name != "article_long_path_is_gradient"} <= {"verified", "definition"}
+    assert d.step("article_long_path_is_gradient").verdict == "refuted"
