@@ -1,0 +1,244 @@
+r"""Horizons: the step at which a product first goes subnormal and first becomes 0, per format.
+
+Constant factor rho (``horizon --factor RHO``). Two numbers per format, both exact:
+
+* simulated (``first_subnormal_step``, ``first_zero_step``, ``first_zero_step_ftz``): the format's
+  own arithmetic, p_0 = 1, p_t = fl(p_{t-1} * rho_f) with rho_f = fl(rho), step by step
+  (numerics.formats; a deterministic, exact emulation of IEEE round-to-nearest-even). Stops at 0,
+  at a fixed point p_t = p_{t-1} (then the product never reaches 0: reported as null with
+  ``stagnates_at_step``), or after ``SIMULATION_CAP`` steps (null, said so).
+* exact (``exact_first_subnormal_step``, ``exact_first_zero_step``): the first t for which the
+  exact real number rho_f^t, rounded once to the format, is subnormal resp. 0, i.e.
+      rho_f^t < min_normal - min_subnormal / 2    resp.    rho_f^t <= min_subnormal / 2
+  (midpoints; ties go to the even neighbour: min_normal resp. 0). Found by mpmath logarithms at
+  50+ digits and confirmed with exact rational (integer) arithmetic at t and t - 1.
+  When rho_f is a power of two the per-step roundings are exact and the two agree; the tests
+  check this against powers of two derived by hand.
+
+Model (``horizon MODEL``): the Jacobians over ``steps`` steps; per format the matrix product is
+simulated in the format (gradual and FTZ) for those steps, and the measured decay rate (largest
+Lyapunov exponent, QR method) extrapolates the steps beyond them: estimated step
+= ceil(ln(threshold) / lambda_1) for lambda_1 < 0 (an estimate, labelled so).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+
+from derivations.errors import InputError
+from numerics.formats import FORMATS, get_format, round_scalar, simulate_constant, simulate_matrix_product
+
+__all__ = ["HorizonSteps", "horizon_steps", "first_step_below", "horizon_report", "format_horizon_text",
+           "SIMULATION_CAP"]
+
+SIMULATION_CAP = 2_000_000
+_EXACT_INT_BITS = 4_000_000  # confirm with integers when rho^t has at most this many bits
+
+
+@dataclass(frozen=True)
+class HorizonSteps:
+    format: str
+    ftz: bool
+    factor_in_format: float
+    first_subnormal_step: int | None
+    first_zero_step: int | None
+    exact_first_subnormal_step: int | None
+    exact_first_zero_step: int | None
+    stagnates_at_step: int | None
+    simulation_capped: bool
+
+
+def _below(rho: Fraction, t: int, thr: Fraction, strict: bool) -> bool:
+    """Exact test rho^t < thr (strict) or rho^t <= thr, by integer arithmetic."""
+    lhs = rho.numerator ** t * thr.denominator
+    rhs = thr.numerator * rho.denominator ** t
+    return lhs < rhs if strict else lhs <= rhs
+
+
+def first_step_below(rho: Fraction, thr: Fraction, strict: bool = True) -> int:
+    """Smallest t >= 1 with rho^t < thr (or <= thr), for 0 < rho < 1 and 0 < thr (exact)."""
+    if not (0 < rho < 1) or thr <= 0:
+        raise InputError("first_step_below needs 0 < rho < 1 and thr > 0")
+    if (rho < thr) if strict else (rho <= thr):
+        return 1
+    dps = 50
+    while True:
+        with mpmath.workdps(dps):
+            L = mpmath.log(mpmath.mpf(thr.numerator) / thr.denominator) / mpmath.log(
+                mpmath.mpf(rho.numerator) / rho.denominator)  # rho^t < thr  <=>  t > L
+            fl = int(mpmath.floor(L))
+            gap = min(L - fl, fl + 1 - L)
+        t = fl + 1
+        bits = t * max(rho.numerator.bit_length(), rho.denominator.bit_length())
+        if bits <= _EXACT_INT_BITS:
+            # exact confirmation and correction (also handles rho^t == thr exactly)
+            while t > 1 and _below(rho, t - 1, thr, strict):
+                t -= 1
+            while not _below(rho, t, thr, strict):
+                t += 1
+            return t
+        if gap > mpmath.mpf(10) ** (-(dps - 10 - len(str(t)))):
+            # rho^t == thr needs L to be an integer; L is more than the error bound away from one
+            return t
+        dps *= 2
+        if dps > 2000:  # pragma: no cover - would need L within 1e-1990 of an integer
+            raise InputError("could not decide the horizon exactly")
+
+
+def horizon_steps(factor: float, fmt, ftz: bool = False, cap: int = SIMULATION_CAP) -> HorizonSteps:
+    """Exact first subnormal / zero steps of a constant factor's product in the format."""
+    f = get_format(fmt)
+    if not (isinstance(factor, (int, float)) and math.isfinite(factor) and 0.0 < factor < 1.0):
+        raise InputError(f"the per-step factor must satisfy 0 < RHO < 1, got {factor!r}")
+    rho_f = round_scalar(float(factor), f, ftz)
+    sim = simulate_constant(float(factor), f, ftz=ftz, max_steps=cap)
+    capped = sim.first_zero_step is None and sim.stagnation_step is None
+    ex_sub = ex_zero = None
+    if 0.0 < rho_f < 1.0:
+        rho = Fraction(rho_f)
+        min_sub = Fraction(f.min_subnormal)
+        sub_thr = Fraction(f.min_normal) - min_sub / 2
+        ex_sub = first_step_below(rho, sub_thr, strict=True)
+        ex_zero = ex_sub if ftz else first_step_below(rho, min_sub / 2, strict=False)
+    elif rho_f == 0.0:
+        ex_sub = None
+        ex_zero = 1
+    return HorizonSteps(format=f.name, ftz=ftz, factor_in_format=rho_f,
+                        first_subnormal_step=None if ftz else sim.first_subnormal_step,
+                        first_zero_step=sim.first_zero_step,
+                        exact_first_subnormal_step=None if ftz else ex_sub,
+                        exact_first_zero_step=ex_zero,
+                        stagnates_at_step=sim.stagnation_step, simulation_capped=capped)
+
+
+def _factor_report(factor: float) -> dict:
+    formats = {}
+    for name in FORMATS:
+        g = horizon_steps(factor, name, ftz=False)
+        z = horizon_steps(factor, name, ftz=True)
+        formats[name] = {
+            "factor_in_format": g.factor_in_format,
+            "first_subnormal_step": g.first_subnormal_step,
+            "first_zero_step": g.first_zero_step,
+            "first_zero_step_ftz": z.first_zero_step,
+            "exact_first_subnormal_step": g.exact_first_subnormal_step,
+            "exact_first_zero_step": g.exact_first_zero_step,
+            "exact_first_zero_step_ftz": z.exact_first_zero_step,
+            "stagnates_at_step": g.stagnates_at_step,
+            "simulation_capped": g.simulation_capped or z.simulation_capped,
+        }
+    return {
+        "mode": "factor",
+        "factor": float(factor),
+        "formats": formats,
+        "method": ("simulated: step-by-step IEEE round-to-nearest-even in the format (p_0 = 1, factor rounded to "
+                   "the format); exact: first t with the exact rho_f^t rounding to a subnormal / to 0, by mpmath "
+                   f"logarithms confirmed with integer arithmetic; simulation cap {SIMULATION_CAP} steps"),
+    }
+
+
+def _estimate(rate: float, ln_threshold: float) -> int | None:
+    """ceil(ln(threshold) / rate) for a decaying rate (threshold given by its natural log)."""
+    if not (rate < 0.0) or not math.isfinite(rate):
+        return None
+    return int(math.ceil(ln_threshold / rate))
+
+
+def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
+                  inputs_path, force) -> dict:
+    from numerics.engines import log10_norm_series
+    from numerics.lyapunov import largest_lyapunov
+    from numerics.models import check_budget, model_jacobians
+
+    n_state = 2 * hidden if model == "lstm" else hidden
+    if weights_path is None:
+        check_budget(n_state, steps, "fast", force, products=len(FORMATS) * 2 + 2)
+    mj = model_jacobians(model, hidden=hidden, steps=steps, seed=seed, activation=activation,
+                         spectral_norm=spectral_norm, forget_bias=forget_bias, weights_path=weights_path,
+                         inputs_path=inputs_path)
+    N = mj.jacobians.shape[1]
+    check_budget(N, mj.steps, "fast", force, products=len(FORMATS) * 2 + 2)
+    rate = largest_lyapunov(mj.jacobians)
+    series = log10_norm_series(mj.jacobians)
+    formats = {}
+    for name, f in FORMATS.items():
+        g = simulate_matrix_product(mj.jacobians, name, ftz=False)
+        z = simulate_matrix_product(mj.jacobians, name, ftz=True)
+        formats[name] = {
+            "first_subnormal_step": g.first_subnormal_step,
+            "first_zero_step": g.first_zero_step,
+            "first_zero_step_ftz": z.first_zero_step,
+            "estimated_first_subnormal_step": _estimate(rate, math.log(f.min_normal)),
+            "estimated_first_zero_step": _estimate(rate, math.log(f.min_subnormal) - math.log(2.0)),
+        }
+    rep = {
+        "mode": "model",
+        "model": model,
+        "hidden": mj.hidden,
+        "steps": mj.steps,
+        "seed": seed,
+        "weights": mj.weights_source,
+        "inputs": mj.inputs_source,
+        "lyapunov": rate,
+        "decay_rate_log10_per_step": rate / math.log(10.0) if math.isfinite(rate) else rate,
+        "log10_norm_final": float(series[-1]),
+        "formats": formats,
+        "method": ("simulated: the matrix product in each format for the given steps (inputs rounded to the format, "
+                   "float64 accumulation, one rounding per entry; null if not reached within the steps); "
+                   "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method)"),
+    }
+    if model == "rnn":
+        rep["activation"] = activation
+    if mj.notes:
+        rep["notes"] = mj.notes
+    return rep
+
+
+def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activation="tanh", spectral_norm=None,
+                   forget_bias=None, weights_path=None, inputs_path=None, force=False) -> dict:
+    """The ``gradproof horizon`` report: constant factor (exact) or a model (simulated + estimated)."""
+    if (factor is None) == (model is None):
+        raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
+    if factor is not None:
+        if not (math.isfinite(factor) and 0.0 < factor < 1.0):
+            raise InputError(f"the per-step factor must satisfy 0 < RHO < 1, got {factor!r}")
+        return _factor_report(float(factor))
+    return _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
+                         inputs_path, force)
+
+
+def _fmt(v):
+    return "never" if v is None else str(v)
+
+
+def format_horizon_text(rep: dict) -> str:
+    """Plain-text table of a horizon report."""
+    lines = []
+    if rep["mode"] == "factor":
+        lines.append(f"horizon for a constant per-step factor rho = {rep['factor']!r}")
+        lines.append(f"{'format':<9} {'rho in fmt':>14} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10}"
+                     f" {'exact sub':>10} {'exact zero':>10}")
+        for name, r in rep["formats"].items():
+            lines.append(f"{name:<9} {r['factor_in_format']:>14.8g} {_fmt(r['first_subnormal_step']):>10} "
+                         f"{_fmt(r['first_zero_step']):>10} {_fmt(r['first_zero_step_ftz']):>10} "
+                         f"{_fmt(r['exact_first_subnormal_step']):>10} {_fmt(r['exact_first_zero_step']):>10}")
+            if r["stagnates_at_step"] is not None:
+                lines.append(f"          ({name}: the rounded product stops changing at step {r['stagnates_at_step']})")
+            if r["simulation_capped"]:
+                lines.append(f"          ({name}: simulation stopped at the cap of {SIMULATION_CAP} steps)")
+    else:
+        lines.append(f"horizon for {rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']})")
+        lines.append(f"largest Lyapunov exponent {rep['lyapunov']:.6g} per step "
+                     f"(log10 rate {rep['decay_rate_log10_per_step']:.6g}); log10 ||P_T|| = {rep['log10_norm_final']:.6g}")
+        lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}")
+        for name, r in rep["formats"].items():
+            lines.append(f"{name:<9} {_fmt(r['first_subnormal_step']):>10} {_fmt(r['first_zero_step']):>10} "
+                         f"{_fmt(r['first_zero_step_ftz']):>10} {_fmt(r['estimated_first_subnormal_step']):>10} "
+                         f"{_fmt(r['estimated_first_zero_step']):>10}")
+        lines.append("('never' = not reached within the simulated steps, or no decay for the estimate)")
+    lines.append("method: " + rep["method"])
+    return "\n".join(lines)

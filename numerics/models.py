@@ -1,0 +1,158 @@
+"""Jacobian sequences of the models for the product and horizon commands.
+
+``model_jacobians`` builds the weights (seeded random, scheme in derivations.bridge, or a
+PyTorch-layout .npz via derivations.weights), the inputs ((T, d) .npy or seeded N(0,1) with
+d = n, or the file's d with imported weights) and zero initial states, and returns the one-step
+Jacobians. With ``inputs_path`` the horizon T is the number of rows of the file.
+
+Work budget (documented; beyond it InputError unless ``force``): the cost of a product is about
+N^3 T multiply-adds, N the state size (n for RNN/GRU, 2n for the LSTM's (h, c)). Limits:
+fast 2e9, certified 2e8, reference 2e6 (mpmath runs about 10^5-10^6 multiply-adds per second);
+and at most 10^6 steps, N <= 2048 and T N^2 <= 2e7 stored Jacobian entries (about 160 MB per
+array; the LSTM keeps several such arrays) for any engine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from derivations.bridge import (
+    RNNParams,
+    gru_jacobians,
+    lstm_jacobians,
+    random_gru_params,
+    random_inputs,
+    random_lstm_params,
+    random_rnn_params,
+    rnn_jacobians,
+)
+from derivations.errors import InputError
+
+__all__ = ["ModelJacobians", "model_jacobians", "check_budget", "WORK_BUDGET", "MAX_STEPS", "MAX_STATE"]
+
+MODELS = ("rnn", "lstm", "gru")
+WORK_BUDGET = {"fast": 2e9, "certified": 2e8, "reference": 2e6}
+MAX_STEPS = 1_000_000
+MAX_STATE = 2048
+MAX_ENTRIES = 2e7
+
+
+@dataclass
+class ModelJacobians:
+    model: str
+    hidden: int
+    steps: int
+    input_size: int
+    jacobians: np.ndarray  # (T, N, N): d state_t / d state_{t-1}
+    params: object
+    weights_source: str
+    inputs_source: str
+    cell_path: np.ndarray | None = None  # LSTM only
+    article_cell_path: np.ndarray | None = None  # LSTM only
+    bound_log10: float | None = None
+    bound_factor: float | None = None
+    bound_statement: str | None = None
+    notes: list = field(default_factory=list)
+
+
+def check_budget(state_size: int, steps: int, engine: str, force: bool, products: int = 1) -> float:
+    """Raise InputError if products * N^3 * T exceeds the engine's budget (unless force)."""
+    if engine not in WORK_BUDGET:
+        raise InputError(f"unknown engine {engine!r}; choose fast, reference or certified")
+    work = float(products) * float(state_size) ** 3 * float(steps)
+    if force:
+        return work
+    if steps > MAX_STEPS:
+        raise InputError(f"{steps} steps exceed the budget of {MAX_STEPS} steps (use --force)")
+    if state_size > MAX_STATE:
+        raise InputError(f"state size {state_size} exceeds the budget of {MAX_STATE} (use --force)")
+    if float(steps) * float(state_size) ** 2 > MAX_ENTRIES:
+        raise InputError(f"{steps} steps of {state_size} x {state_size} Jacobians exceed the memory budget of "
+                         f"{MAX_ENTRIES:.0e} entries (use --force)")
+    if work > WORK_BUDGET[engine]:
+        raise InputError(f"work {work:.3g} multiply-adds (N^3 T) exceeds the {engine} engine's budget "
+                         f"{WORK_BUDGET[engine]:.3g} (use --force)")
+    return work
+
+
+def _rnn_bound(params: RNNParams, T: int):
+    """Proven bound ||P_T||_2 <= (gamma ||W_rec||_2)^T, ||W_rec||_2 enclosed by Arb (rigorous)."""
+    import flint
+
+    from derivations.activations import derive_gamma, get_activation
+    from numerics.engines import spectral_norm_enclosure
+
+    gamma = float(derive_gamma(get_activation(params.activation)).gamma)
+    old = flint.ctx.prec
+    try:
+        flint.ctx.prec = 128
+        W = flint.arb_mat(params.W_rec.tolist())
+        _, hi, _ = spectral_norm_enclosure(W, flint)
+        sigma_up = float(np.nextafter(float(hi.upper().sqrt().upper()), np.inf))
+    finally:
+        flint.ctx.prec = old
+    factor = float(np.nextafter(gamma * sigma_up, np.inf))
+    if factor == 0.0:
+        return -math.inf, 0.0
+    return T * math.log10(factor), factor
+
+
+def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0, activation: str = "tanh",
+                    spectral_norm: float | None = None, forget_bias: float | None = None,
+                    weights_path=None, inputs_path=None) -> ModelJacobians:
+    """One-step Jacobians of the model over its input sequence (zero initial state)."""
+    from derivations.weights import load_inputs, load_weights
+
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
+    if int(hidden) != hidden or hidden < 1:
+        raise InputError(f"hidden size must be >= 1, got {hidden!r}")
+    if int(steps) != steps or steps < 1:
+        raise InputError(f"steps must be >= 1, got {steps!r}")
+    if spectral_norm is not None and (not math.isfinite(spectral_norm) or spectral_norm < 0):
+        raise InputError(f"spectral norm must be finite and >= 0, got {spectral_norm!r}")
+    notes = []
+    if weights_path is not None:
+        params = load_weights(weights_path, model)
+        if model == "rnn":
+            params = RNNParams(W_rec=params.W_rec, W_in=params.W_in, b=params.b, activation=activation)
+        weights_source = f"file {weights_path}"
+        if spectral_norm is not None or forget_bias is not None:
+            notes.append("--spectral-norm/--forget-bias ignored: weights come from a file")
+    else:
+        if model == "rnn":
+            params = random_rnn_params(hidden, hidden, seed=seed, activation=activation, spectral_norm=spectral_norm)
+        elif model == "lstm":
+            params = random_lstm_params(hidden, hidden, seed=seed, spectral_norm=spectral_norm,
+                                        forget_bias=1.0 if forget_bias is None else forget_bias)
+        else:
+            params = random_gru_params(hidden, hidden, seed=seed, spectral_norm=spectral_norm)
+        weights_source = (f"random, seed {seed}, N(0,1)/sqrt(n) entries, recurrent blocks scaled to spectral norm "
+                          f"{spectral_norm}" if spectral_norm is not None else
+                          f"random, seed {seed}, N(0,1)/sqrt(n) entries, unscaled")
+    n, d = params.hidden, params.input_size
+    if inputs_path is not None:
+        x = load_inputs(inputs_path, input_size=d)
+        inputs_source = f"file {inputs_path}"
+    else:
+        x = random_inputs(int(steps), d, seed=seed)
+        inputs_source = f"random N(0,1), default_rng([{seed}, 1])"
+    T = x.shape[0]
+    out = ModelJacobians(model=model, hidden=n, steps=T, input_size=d, jacobians=None, params=params,
+                         weights_source=weights_source, inputs_source=inputs_source, notes=notes)
+    if model == "rnn":
+        out.jacobians = rnn_jacobians(params, x)
+        out.bound_log10, out.bound_factor = _rnn_bound(params, T)
+        out.bound_statement = ("||J_T...J_1||_2 <= (gamma ||W_rec||_2)^T, gamma = sup|act'| derived in "
+                               "derivations.activations, ||W_rec||_2 enclosed with Arb (Pascanu et al. 2013)")
+    elif model == "lstm":
+        jac = lstm_jacobians(params, x)
+        out.jacobians = jac.full
+        out.cell_path = jac.cell_path
+        out.article_cell_path = jac.article_cell_path
+    else:
+        out.jacobians = gru_jacobians(params, x)
+    return out

@@ -1,0 +1,68 @@
+"""Verdicts: underflow is never called vanishing without a proven bound."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from numerics.formats import FORMATS
+from numerics.product_report import product_report
+from numerics.verdicts import FormatVerdict, absorption_threshold_log10, classify
+
+L2 = math.log10(2.0)
+
+
+def test_threshold_is_half_ulp_of_one():
+    # half an ulp of 1 is 2^-p: float16 p = 11, float64 p = 53 (from the bit layouts)
+    assert absorption_threshold_log10("float16") == -11 * L2
+    assert absorption_threshold_log10("float64") == -53 * L2
+    assert absorption_threshold_log10("float64", short_range_log10=3 * L2) == -50 * L2
+
+
+def test_four_verdicts():
+    exact = -1200 * L2  # 600 factors 1/4
+    assert classify(exact, None, "float64") is FormatVerdict.UNDERFLOW
+    assert classify(exact, None, "float64", bound_log10=exact, bound_nonincreasing=True) is FormatVerdict.VANISHING
+    # a bound that may grow at longer horizons proves nothing about them
+    assert classify(exact, None, "float64", bound_log10=exact, bound_nonincreasing=False) is FormatVerdict.UNDERFLOW
+    # a bound above the threshold proves nothing either
+    assert classify(exact, None, "float64", bound_log10=-3.0, bound_nonincreasing=True) is FormatVerdict.UNDERFLOW
+    assert classify(-20.0, -20.0, "float64") is FormatVerdict.ABSORBED
+    assert classify(-3.0, -3.0000001, "float64") is FormatVerdict.REPRESENTABLE
+    # 1e-3 is above half an ulp of 1 in float16 (2^-11 ~ 4.9e-4), 1e-4 is below
+    assert classify(-3.0, -3.0, "float16") is FormatVerdict.REPRESENTABLE
+    assert classify(-4.0, -4.0, "float16") is FormatVerdict.ABSORBED
+    # a format value off by a factor 2 keeps no correct digit
+    assert classify(-300.0, -300.0 + L2, "float64") is FormatVerdict.UNDERFLOW
+    assert classify(-30.0, math.inf, "float16") is FormatVerdict.OVERFLOW
+
+
+@settings(max_examples=50, deadline=None)
+@given(exact=st.floats(-5000, 5, allow_nan=False), fmt=st.sampled_from(list(FORMATS)),
+       fmt_zero=st.booleans())
+def test_no_bound_never_vanishing(exact, fmt, fmt_zero):
+    value = None if fmt_zero else exact
+    assert classify(exact, value, fmt) is not FormatVerdict.VANISHING
+    assert classify(exact, value, fmt, bound_log10=exact, bound_nonincreasing=False) is not FormatVerdict.VANISHING
+
+
+def test_lstm_underflow_without_bound_is_not_vanishing():
+    rep = product_report("lstm", hidden=4, steps=300, seed=0)
+    assert rep["log10_bound"] is None
+    f16 = rep["formats"]["float16"]
+    assert f16["first_zero_step"] is not None and f16["value_log10"] is None
+    assert rep["log10_norm"] is not None  # exactly nonzero
+    assert f16["verdict"] == "underflow"
+    assert all(r["verdict"] != "vanishing" for r in rep["formats"].values())
+
+
+def test_rnn_with_contracting_bound_is_vanishing_and_expanding_is_not():
+    rep = product_report("rnn", hidden=4, steps=200, seed=1, spectral_norm=0.5)
+    assert rep["bound_factor"] < 1 and rep["log10_bound"] <= 200 * math.log10(0.5) + 1e-9
+    assert rep["log10_norm"] <= rep["log10_bound"]  # the measured product respects the bound
+    assert rep["formats"]["float64"]["verdict"] == "vanishing"
+    rep2 = product_report("rnn", hidden=4, steps=200, seed=1, spectral_norm=3.0)
+    assert rep2["bound_factor"] > 1
+    assert all(r["verdict"] != "vanishing" for r in rep2["formats"].values())
