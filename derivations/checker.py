@@ -41,6 +41,7 @@ __all__ = [
     "check_equal",
     "check_supremum",
     "check_inequality",
+    "is_zero_polynomial",
     "DEFAULT_POINTS",
     "DEFAULT_DPS",
 ]
@@ -110,6 +111,29 @@ def _free_symbols(*mats: sp.Matrix) -> list[sp.Symbol]:
 def _mp_evaluator(m: sp.Matrix, syms: list[sp.Symbol]) -> Callable:
     # cse=True: unrolled networks repeat c_{t-1} inside every later step
     return sp.lambdify(syms, m, modules=LAMBDIFY_MODULES_MPMATH, cse=True)
+
+
+def _polynomial_zero(e: sp.Expr) -> bool:
+    """Is ``e`` (a polynomial expression after ``_name_function_atoms``) the zero polynomial?
+
+    Expanded in SymPy's sparse polynomial ring over QQ (``PolyRing.from_expr``): the same
+    canonical form as ``expand`` but far faster on unrolled networks; falls back to
+    ``expand`` for entries that are not polynomial (non-integer powers, floats).
+    """
+    gens = sorted(e.free_symbols, key=sp.default_sort_key)
+    if not gens:
+        return sp.expand(e) == 0
+    try:
+        return sp.polys.rings.PolyRing(gens, sp.QQ).from_expr(e) == 0
+    except (ValueError, TypeError, sp.polys.polyerrors.CoercionFailed, sp.polys.polyerrors.PolynomialError):
+        return sp.expand(e) == 0
+
+
+def is_zero_polynomial(e) -> bool:
+    """``_polynomial_zero`` for a scalar or for every entry of a Matrix."""
+    if isinstance(e, sp.MatrixBase):
+        return all(_polynomial_zero(x) for x in e)
+    return _polynomial_zero(sp.sympify(e))
 
 
 def _name_function_atoms(e: sp.Expr) -> sp.Expr:
@@ -186,7 +210,7 @@ def _symbolic_zero(diff: sp.Matrix, tiers: Iterable[str], max_ops: int = 400
             warnings.append(f"{tier} skipped: an entry has more than {max_ops} operations")
             continue
         if tier == "atoms":
-            if all(sp.expand(_name_function_atoms(e)) == 0 for e in diff):
+            if all(_polynomial_zero(_name_function_atoms(e)) for e in diff):
                 return (Verdict.VERIFIED,
                         "canonical form modulo function atoms: expand(a - b) == 0", warnings)
         elif tier == "expand":
@@ -237,22 +261,30 @@ def check_equal(
             counterexample={"shape_derived": str(a.shape), "shape_reference": str(b.shape)},
         )
     syms = _free_symbols(a, b)
+    # lambdify on plain identifier names: LaTeX-style names (W_{rec,12}) would make lambdify
+    # rewrite the whole tree once per argument. Sampling order follows the original names.
+    plain = {sy: sp.Symbol(f"v{j:04d}", real=True) for j, sy in enumerate(syms)}
+    names = [str(sy) for sy in syms]
+    a_num, b_num = a.xreplace(plain), b.xreplace(plain)
+    fixed_num = {plain[sy]: v for sy, v in fixed.items() if sy in plain} if fixed else None
+    syms_num = [plain[sy] for sy in syms]
     tol = mpmath.mpf(10) ** (-(dps // 2))
     numeric_tag = f"numeric {points} pts @ {dps} digits, seed {seed}"
     r, vals, va, vb = numeric_residual(
-        a, b, syms, seed=seed, points=points, dps=dps, sample_range=sample_range, fixed=fixed
+        a_num, b_num, syms_num, seed=seed, points=points, dps=dps, sample_range=sample_range,
+        fixed=fixed_num,
     )
     with mpmath.workdps(dps):
         residual = mpmath.nstr(r, 5)
     if r > tol:
         # confirm at twice the precision, at the same point, before calling it a counterexample
         with mpmath.workdps(2 * dps):
-            fa, fb = _mp_evaluator(a, syms), _mp_evaluator(b, syms)
+            fa, fb = _mp_evaluator(a_num, syms_num), _mp_evaluator(b_num, syms_num)
             va2, vb2 = _flat(fa(*vals)), _flat(fb(*vals))
             r2 = _rel_residual(va2, vb2)
         if r2 > tol:
             with mpmath.workdps(15):
-                ce = {str(s): mpmath.nstr(v, 17) for s, v in zip(syms, vals)}
+                ce = {name: mpmath.nstr(v, 17) for name, v in zip(names, vals)}
                 ce["derived"] = str([mpmath.nstr(x, 12) for x in va2])
                 ce["reference"] = str([mpmath.nstr(x, 12) for x in vb2])
             return CheckResult(
@@ -264,7 +296,10 @@ def check_equal(
                 dps,
                 counterexample=ce,
             )
-    verdict, how, warnings = _symbolic_zero(a - b, tiers, max_ops)
+    diff = a - b
+    if fixed:
+        diff = diff.xreplace({sy: sp.sympify(v) for sy, v in fixed.items()})
+    verdict, how, warnings = _symbolic_zero(diff, tiers, max_ops)
     if verdict is Verdict.REFUTED:
         return CheckResult(verdict, f"{how} (difference below the numeric tolerance {mpmath.nstr(tol, 3)}); "
                            f"{numeric_tag}", residual, seed, points, dps, warnings=tuple(warnings))

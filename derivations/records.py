@@ -22,7 +22,10 @@ __all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_
 
 @dataclass(frozen=True)
 class DerivationStep:
-    """One step: ``lhs_latex = expr`` with a one-line ``justification``.
+    """One step: ``lhs_latex <relation> expr`` with a one-line ``justification``.
+
+    ``relation`` is the LaTeX relation between the two sides ("=" by default, "\\le" for a
+    bound); with an empty ``lhs_latex`` only the right side is printed.
 
     ``check`` is the independent checker's verdict for this step (None for definitions,
     which state the model and are not claims). ``latex`` defaults to ``sympy.latex(expr)``.
@@ -34,11 +37,12 @@ class DerivationStep:
     lhs_latex: str = ""
     check: CheckResult | None = None
     latex_override: str | None = None
+    relation: str = "="
 
     @property
     def latex(self) -> str:
         rhs = self.latex_override if self.latex_override is not None else sp.latex(self.expr)
-        return f"{self.lhs_latex} = {rhs}" if self.lhs_latex else rhs
+        return f"{self.lhs_latex} {self.relation} {rhs}" if self.lhs_latex else rhs
 
     @property
     def verdict(self) -> str:
@@ -129,7 +133,11 @@ def derivation_to_latex(d: Derivation, label_prefix: str | None = None) -> str:
     prefix = label_prefix or f"eq:{d.model}" + (f"-{d.variant}" if d.variant else "")
     out = [r"\begin{align}"]
     for i, r in enumerate(d.records):
-        body = r.latex.replace(" = ", " &= ", 1) if " = " in r.latex else "&" + r.latex
+        if r.lhs_latex:
+            rhs = r.latex[len(r.lhs_latex) + len(r.relation) + 2:]
+            body = f"{r.lhs_latex} &{r.relation} {rhs}"
+        else:
+            body = "&" + r.latex
         sep = r" \\" if i < len(d.records) - 1 else ""
         out.append(f"  {body} \\label{{{prefix}-{r.name}}} \\tag*{{\\small {r.verdict}}}{sep}")
     out.append(r"\end{align}")

@@ -273,10 +273,10 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     gamma = gd.gamma
     records: list[DerivationStep] = []
 
-    def add(name, expr, why, lhs, chk=None, compact=None):
+    def add(name, expr, why, lhs, chk=None, compact=None, relation="="):
         """Record a step; ``compact`` is the LaTeX shown when the full expression is long."""
         big = compact is not None and (n * k > 3 or len(sp.sstr(expr)) > 300)
-        records.append(DerivationStep(name, expr, why, lhs, chk, compact if big else None))
+        records.append(DerivationStep(name, expr, why, lhs, chk, compact if big else None, relation))
 
     # 1. model -------------------------------------------------------------------------
     c_prev = _mat("c_{t-1}", n, 1, sc)
@@ -352,28 +352,30 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
 
     # 7. full gradients ---------------------------------------------------------------------------
     G = rnn_gradient(act, s, "W_rec")
-    add("gradient_W_rec", sp.Symbol(r"\sum_{t=1}^{k} T_t"),
+    add("gradient_W_rec", _scalarize(G, sc),
         "weights are shared across steps: the gradient is the sum of the k terms",
         r"\frac{\partial E_k}{\partial W_{rec}}",
-        check_equal(G, _reference_gradient(E, s.W_rec), **kw) if check else None)
+        check_equal(G, _reference_gradient(E, s.W_rec), **kw) if check else None,
+        compact=r"\sum_{t=1}^{k} T_t")
     G_in = rnn_gradient(act, s, "W_in")
-    add("gradient_W_in", sp.Symbol(r"\sum_{t=1}^{k} \mathrm{diag}(act'(z_t)) P_{k,t}^T \delta_k x_t^T"),
+    add("gradient_W_in", _scalarize(G_in, sc),
         "same sum with the immediate partial through W_in x_t",
         r"\frac{\partial E_k}{\partial W_{in}}",
-        check_equal(G_in, _reference_gradient(E, s.W_in), **kw) if check else None)
+        check_equal(G_in, _reference_gradient(E, s.W_in), **kw) if check else None,
+        compact=r"\sum_{t=1}^{k} \mathrm{diag}(%s'(z_t))\, P_{k,t}^{T} \delta_k\, x_t^{T}" % act.latex_name)
 
     # 8. the article's single long path ---------------------------------------------------------
     L = article_long_path_term(act, s, "W_rec")
-    add("article_long_path_is_term_1", sp.Symbol("T_1"),
+    add("article_long_path_is_term_1", _scalarize(L, sc),
         "the article's product from c_1 to c_k is exactly the t=1 term of the sum",
         r"\frac{\partial E_k}{\partial h_k}\frac{\partial h_k}{\partial c_k}"
         r"\prod_{t=2}^{k}\frac{\partial c_t}{\partial c_{t-1}}\frac{\partial c_1}{\partial W_{rec}}",
-        check_equal(L, terms[0], **kw) if check else None)
-    add("article_long_path_is_gradient", sp.Symbol(r"\partial E_k / \partial W_{rec}"),
+        check_equal(L, terms[0], **kw) if check else None, compact="T_1")
+    add("article_long_path_is_gradient", _scalarize(G, sc),
         "the article equates that single term with the gradient; for k >= 2 the short-range terms are missing",
-        r"\frac{\partial E_k}{\partial h_k}\cdots\frac{\partial c_1}{\partial W_{rec}} \overset{?}{=} "
-        r"\frac{\partial E_k}{\partial W_{rec}}",
-        check_equal(L, _reference_gradient(E, s.W_rec), **kw) if check else None)
+        r"\frac{\partial E_k}{\partial h_k}\cdots\frac{\partial c_1}{\partial W_{rec}}",
+        check_equal(L, _reference_gradient(E, s.W_rec), **kw) if check else None,
+        compact=r"\sum_{t=1}^{k} T_t", relation=r"\overset{?}{=}")
 
     # 9. norm bound and Pascanu et al. (2013) conditions ------------------------------------------
     act_mp, dact_mp = _mp_activation(act)
@@ -387,10 +389,10 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
 
     add("norm_bound", bound_expr,
         "||diag(act')||_2 = max|act'| <= gamma and ||AB||_2 <= ||A||_2 ||B||_2",
-        r"\left\|\prod_{j=t+1}^{k}\frac{\partial c_j}{\partial c_{j-1}}\right\|_2 \le",
+        r"\left\|\prod_{j=t+1}^{k}\frac{\partial c_j}{\partial c_{j-1}}\right\|_2",
         check_inequality(bound_instance,
                          proof="lemma: submultiplicativity of ||.||_2 and sup|act'| = gamma (derived)", **kw)
-        if check else None)
+        if check else None, relation=r"\le")
     threshold = sp.nsimplify(1 / gamma)
 
     def vanishing_instance(rng):
@@ -401,9 +403,10 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
 
     add("pascanu_sufficient_vanishing", sp.StrictLessThan(sigma_max, threshold),
         f"then ||P_(k,t)||_2 <= (gamma sigma_max)^(k-t) -> 0 geometrically (1/gamma = {threshold})",
-        r"\text{vanishing if}",
+        r"\text{sufficient for vanishing}",
         check_inequality(vanishing_instance,
-                         proof="corollary of norm_bound: gamma*sigma_max < 1", **kw) if check else None)
+                         proof="corollary of norm_bound: gamma*sigma_max < 1", **kw) if check else None,
+        relation=r"\;:\;")
 
     def exploding_instance(rng):
         # contrapositive: with sigma_max <= 1/gamma no product can exceed 1
@@ -413,10 +416,10 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
 
     add("pascanu_necessary_exploding", sp.StrictGreaterThan(sigma_max, threshold),
         "contrapositive of norm_bound: sigma_max <= 1/gamma keeps every product norm <= 1",
-        r"\text{exploding requires}",
+        r"\text{necessary for exploding}",
         check_inequality(exploding_instance,
                          proof="contrapositive of norm_bound (necessary, not sufficient)", **kw)
-        if check else None)
+        if check else None, relation=r"\;:\;")
 
     notes = (f"n={n}, k={k}, d=1, m=1; checks: numeric at 50 digits, seed printed per step",)
     return Derivation("rnn", act.name, n, k, gamma, tuple(records), None, notes)
