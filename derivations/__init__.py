@@ -20,8 +20,10 @@ def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, st
 
         return rnn_derivation(activation, hidden, steps)
     if model == "lstm":
-        from derivations.lstm import lstm_derivation
+        from derivations.lstm import lstm_derivation, peephole_derivation
 
+        if variant == "peephole":  # Gers & Schmidhuber (2000)
+            return peephole_derivation(hidden, steps)
         return lstm_derivation(variant or "corrected", hidden, steps)
     if model == "gru":
         if variant is not None:

@@ -22,7 +22,7 @@ from derivations.errors import InputError
 MODELS_DERIVE = ("rnn", "lstm", "gru")
 MODELS_PRODUCT = ("rnn", "lstm", "gru")
 ACTIVATION_CHOICES = ("sigmoid", "tanh")
-LSTM_VARIANTS = ("article", "corrected", "full-state", "no-forget")
+LSTM_VARIANTS = ("article", "corrected", "full-state", "no-forget", "peephole")
 ENGINES = ("fast", "reference", "certified")
 
 
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--activation", choices=ACTIVATION_CHOICES, default="sigmoid",
                    help="RNN hidden activation (default sigmoid, as in the article)")
     d.add_argument("--variant", choices=LSTM_VARIANTS, default=None,
-                   help="LSTM: article | corrected | full-state | no-forget (default corrected)")
+                   help="LSTM: article | corrected | full-state | no-forget | peephole (default corrected)")
     d.add_argument("--hidden", type=_positive_int, default=1, help="hidden size n (default 1: scalar form)")
     d.add_argument("--steps", type=_positive_int, default=3, help="unrolled steps k (default 3)")
     d.add_argument("--format", choices=("text", "latex", "json"), default="text")
