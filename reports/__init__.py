@@ -1,0 +1,2 @@
+"""gradproof reports: the command line (``reports.cli``) and ``gradproof report``, which rebuilds
+every derivation report, figure and quoted number deterministically (``reports.build``)."""

@@ -1,0 +1,71 @@
+r"""Figure ``lstm-forget-bias``: LSTM Jacobian products against k for several forget-gate biases.
+
+Left: the true recurrent state s_t = (h_t, c_t), ||prod_t d s_t / d s_{t-1}||_2; right: the
+article's cell path, ||prod_t (A_t + B_t + C_t + D_t^{article})||_2 (``derivations.bridge``).
+Biases 0, 1 (the usual initialisation, Gers et al. 2000; Jozefowicz et al. 2015) and 2 (PyTorch
+with both bias_ih and bias_hh forget blocks set to 1 gives an effective 2), and 3. Norms by
+``numerics.engines.log10_norm_series``.
+"""
+
+from __future__ import annotations
+
+ID = "lstm-forget-bias"
+TITLE = "LSTM products for several forget-gate biases"
+REQUIRES = ("derivations.bridge", "numerics.engines")
+PARAMS = {"hidden": 4, "input_size": 2, "steps": 200, "seed": 0, "spectral_norm": 1.0,
+          "forget_biases": [0.0, 1.0, 2.0, 3.0]}
+_COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
+
+
+def build(ctx):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
+    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from reports.figures.numerics_api import fast_statement, log10_norm_series
+
+    p = PARAMS
+    k = np.arange(1, p["steps"] + 1)
+    inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained",
+                             sharey=True)
+    numbers = []
+    for colour, bias in zip(_COLOURS, p["forget_biases"]):
+        params = random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
+                                    spectral_norm=p["spectral_norm"], forget_bias=bias)
+        jac = lstm_jacobians(params, inputs)
+        label = f"forget bias {bias:g}" + (" (PyTorch 1 + 1)" if bias == 2 else "")
+        for ax, field, what in ((axes[0], "full", "full state (h, c)"),
+                                (axes[1], "article_cell_path", "article's cell path")):
+            series = np.asarray(log10_norm_series(getattr(jac, field)), dtype=float)
+            statement = fast_statement(getattr(jac, field))
+            ax.plot(k, series, color=colour, label=label)
+            tag = f"bias-{bias:g}-{field.replace('_', '-')}"
+            numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(series[-1]),
+                                  f"forget bias {bias:g}, {what}: log10 of the product norm "
+                                  f"after {p['steps']} steps", "log10 (dimensionless)"))
+    axes[0].set_title("true Jacobian $\\partial(h_k,c_k)/\\partial(h_0,c_0)$")
+    axes[1].set_title("article's cell path: product of $A_t+B_t+C_t+D_t$")
+    for ax in axes:
+        ax.set_xlabel("steps back in time $k$")
+        ax.set_xlim(1, p["steps"])
+    axes[0].set_ylabel("$\\log_{10}$ of the product's $\\|\\cdot\\|_2$ (decades)")
+    axes[1].legend(loc="lower left", framealpha=0.9)
+    files = save_figure(ctx, fig, ID)
+    num = {n.key: n for n in numbers}
+    s = p["steps"]
+    caption = (f"LSTM Jacobian products over $k$ steps (hidden size {p['hidden']}, seed "
+               f"{p['seed']}, every $U$ block scaled to spectral norm {p['spectral_norm']:g}) for "
+               f"forget-gate biases {', '.join(f'{b:g}' for b in p['forget_biases'])} (2 is "
+               "PyTorch's effective bias when both forget biases are set to 1). Left: the true "
+               "Jacobian of the state $(h_t, c_t)$; right: the article's product of cell-path "
+               f"terms. After {s} steps the true product is "
+               + ", ".join(f"$10^{{{num[f'bias-{b:g}-full-log10-norm-at-k{s}'].display}}}$"
+                           for b in p["forget_biases"])
+               + " respectively.")
+    return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
+                      engine="derivations.bridge.lstm_jacobians; numerics.engines.log10_norm_series "
+                             "(fast engine)",
+                      precision=f"float64 one-step Jacobians; products: {statement}",
+                      caption=caption, numbers=numbers)

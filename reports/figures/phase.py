@@ -1,0 +1,101 @@
+r"""Figure ``phase``: the largest Lyapunov exponent of the Jacobian products of sigmoid and tanh
+RNNs against sigma_max(W_rec), with the boundary sigma_max = 1/gamma.
+
+lambda_1 = lim (1/T) ln ||J_T ... J_1|| (QR method, Benettin et al. 1980) from
+``numerics.lyapunov.largest_lyapunov``; lambda_1 < 0 means products shrink geometrically
+(vanishing), > 0 that they grow. sigma_max(W_rec) < 1/gamma is sufficient for lambda_1 < 0
+(Pascanu, Mikolov & Bengio 2013), but not necessary: the boundary is where the *bound* stops
+forcing decay. Since ||J_t||_2 <= gamma ||W_rec||_2, lambda_1 <= ln(gamma sigma_max(W_rec)) (the
+per-step bound, ``derivations.rnn.rnn_norm_bound`` with lag 1), drawn dotted: the measured
+exponent can only become positive at or to the right of 1/gamma.
+"""
+
+from __future__ import annotations
+
+ID = "phase"
+TITLE = "Largest Lyapunov exponent against sigma_max(W_rec)"
+REQUIRES = ("derivations.bridge", "numerics.lyapunov")
+PARAMS = {"hidden": 8, "input_size": 2, "steps": 300, "seeds": [0, 1, 2],
+          "sigma_max_times_gamma": {"start": 0.1, "stop": 6.0, "count": 30},
+          "activations": ["sigmoid", "tanh"]}
+
+
+def _crossing_text(act, crossing, at_boundary) -> str:
+    where = ("first becomes positive at $\\sigma_{max} = " + crossing.display + "$"
+             if crossing.value is not None else "stays negative on the whole grid")
+    return (f"{act}: the seed mean of $\\lambda_1$ is {at_boundary.display} nats per step at the "
+            f"boundary and {where}.")
+
+
+def build(ctx):
+    import math
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from derivations.activations import derive_gamma, get_activation
+    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
+    from derivations.rnn import rnn_norm_bound
+    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from reports.figures.numerics_api import largest_lyapunov_exponent
+
+    p = PARAMS
+    g = p["sigma_max_times_gamma"]
+    rel = np.linspace(g["start"], g["stop"], g["count"])
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
+    numbers = []
+    for ax, act, colour in zip(axes, p["activations"], ("tab:orange", "tab:blue")):
+        gamma = derive_gamma(get_activation(act)).gamma
+        sigmas = rel / float(gamma)
+        lam = np.empty((len(p["seeds"]), len(sigmas)))
+        for i, seed in enumerate(p["seeds"]):
+            inputs = random_inputs(p["steps"], p["input_size"], seed=seed)
+            for j, s in enumerate(sigmas):
+                params = random_rnn_params(p["hidden"], p["input_size"], seed=seed,
+                                           activation=act, spectral_norm=float(s))
+                lam[i, j] = largest_lyapunov_exponent(rnn_jacobians(params, inputs))
+        for i, seed in enumerate(p["seeds"]):
+            ax.plot(sigmas, lam[i], ".", color=colour, markersize=3, alpha=0.6,
+                    label="single seed" if i == 0 else None)
+        mean = lam.mean(axis=0)
+        ax.plot(sigmas, mean, "-", color=colour, label=f"mean of {len(p['seeds'])} seeds")
+        per_step_bound = np.array([math.log(rnn_norm_bound(float(gamma), float(s), 1))
+                                   for s in sigmas])
+        ax.plot(sigmas, per_step_bound, ":", color="grey", linewidth=1.2,
+                label="bound $\\ln(\\gamma\\,\\sigma_{max})$")
+        numbers.append(Number(f"{act}-max-exponent-minus-bound", float(np.max(lam - per_step_bound)),
+                              f"{act} RNN: max over seeds and grid of lambda_1 - "
+                              "ln(gamma sigma_max(W_rec)) (<= 0: the per-step bound holds)",
+                              "nats per step"))
+        ax.axvline(1 / float(gamma), color="black", linestyle="--", linewidth=0.9,
+                   label=f"$1/\\gamma = {1 / gamma}$")
+        ax.axhline(0.0, color="grey", linewidth=0.7)
+        ax.set_title(f"{act} RNN ($\\gamma = {gamma}$)")
+        ax.set_xlabel("$\\sigma_{max}(W_{rec})$ (dimensionless)")
+        ax.set_ylim(min(-3.6, float(lam.min()) - 0.2), 1.0)
+        ax.legend(loc="lower right", fontsize=6.5, framealpha=0.9)
+        positive = np.nonzero(mean > 0)[0]
+        crossing = float(sigmas[positive[0]]) if positive.size else None
+        numbers.append(Number(f"{act}-first-sigma-with-positive-exponent", crossing,
+                              f"{act} RNN: smallest grid value of sigma_max(W_rec) where the "
+                              "seed-mean largest Lyapunov exponent is positive (none: never)",
+                              "1 (dimensionless)", digits=4))
+        at = int(np.argmin(np.abs(sigmas - 1 / float(gamma))))
+        numbers.append(Number(f"{act}-exponent-at-inverse-gamma", float(mean[at]),
+                              f"{act} RNN: seed-mean largest Lyapunov exponent at "
+                              f"sigma_max(W_rec) = {float(sigmas[at]):g} (grid point nearest 1/gamma)",
+                              "nats per step"))
+    axes[0].set_ylabel("largest Lyapunov exponent $\\lambda_1$ (nats per step)")
+    files = save_figure(ctx, fig, ID)
+    num = {n.key: n for n in numbers}
+    caption = ("Largest Lyapunov exponent $\\lambda_1$ of the Jacobian products of random RNNs "
+               f"(hidden size {p['hidden']}, {p['steps']} steps, seeds "
+               f"{', '.join(str(s) for s in p['seeds'])}) against $\\sigma_{{max}}(W_{{rec}})$; "
+               "dashed: the boundary $1/\\gamma$ of the sufficient condition for vanishing; dotted: "
+               "the per-step bound $\\ln(\\gamma\\,\\sigma_{max}(W_{rec}))$ on $\\lambda_1$. "
+               + " ".join(_crossing_text(act, num[f"{act}-first-sigma-with-positive-exponent"],
+                                         num[f"{act}-exponent-at-inverse-gamma"])
+                          for act in p["activations"]))
+    return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
+                      engine="numerics.lyapunov.largest_lyapunov (QR iteration)",
+                      precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers)

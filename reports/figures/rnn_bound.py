@@ -1,0 +1,83 @@
+r"""Figure ``rnn-bound``: measured log10 ||J_k ... J_1||_2 of vanilla RNNs beside the bound
+(gamma ||W_rec||_2)^k (Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013, eq. 7).
+
+J_t = diag(act'(z_t)) W_rec (``derivations.bridge.rnn_jacobians``); gamma = sup |act'| is
+derived by ``derivations.activations.derive_gamma`` (1/4 for the sigmoid, 1 for tanh), the
+bound by ``derivations.rnn.rnn_norm_bound`` evaluated in mpmath (no underflow), ||W_rec||_2 by
+``derivations.rnn.spectral_norm_mp``, and the measured curve by
+``numerics.engines.log10_norm_series``. sigma_max(W_rec) is set below, at and above 1/gamma.
+"""
+
+from __future__ import annotations
+
+ID = "rnn-bound"
+TITLE = "Vanilla RNN: measured Jacobian products against the bound (gamma ||W_rec||)^k"
+REQUIRES = ("derivations.bridge", "derivations.rnn", "numerics.engines")
+PARAMS = {"hidden": 8, "input_size": 2, "steps": 120, "seed": 0,
+          "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5]}
+_COLOURS = ("tab:blue", "tab:purple", "tab:red")
+
+
+def build(ctx):
+    import matplotlib.pyplot as plt
+    import mpmath
+    import numpy as np
+
+    from derivations.activations import derive_gamma, get_activation
+    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
+    from derivations.rnn import rnn_norm_bound, spectral_norm_mp
+    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from reports.figures.numerics_api import fast_statement, log10_norm_series
+
+    p = PARAMS
+    k = np.arange(1, p["steps"] + 1)
+    inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained")
+    numbers = []
+    for ax, act in zip(axes, p["activations"]):
+        gamma = derive_gamma(get_activation(act)).gamma
+        for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
+            sigma = rel / float(gamma)
+            params = random_rnn_params(p["hidden"], p["input_size"], seed=p["seed"],
+                                       activation=act, spectral_norm=sigma)
+            jac = rnn_jacobians(params, inputs)
+            measured = np.asarray(log10_norm_series(jac), dtype=float)
+            statement = fast_statement(jac)
+            with mpmath.workdps(30):
+                w_norm = spectral_norm_mp(params.W_rec.tolist())
+                g = mpmath.mpf(gamma.p) / gamma.q
+                bound = np.array([float(mpmath.log10(rnn_norm_bound(g, w_norm, int(j))))
+                                  for j in k])
+            ax.plot(k, measured, color=colour,
+                    label=f"$\\sigma_{{max}}(W_{{rec}})={sigma:g}$ ({rel:g}$/\\gamma$)")
+            ax.plot(k, bound, "--", color=colour, linewidth=1.0)
+            tag = f"{act}-sigma-{rel:g}-over-gamma".replace(".", "p")
+            numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
+                                  f"{act} RNN, sigma_max(W_rec) = {sigma:g}: log10 of the "
+                                  f"product norm after {p['steps']} steps", "log10 (dimensionless)"))
+            numbers.append(Number(f"{tag}-max-excess-over-bound", float(np.max(measured - bound)),
+                                  f"{act} RNN, sigma_max(W_rec) = {sigma:g}: max over k of "
+                                  "log10 measured minus log10 bound (<= 0: the bound holds)",
+                                  "decades"))
+        ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
+        ax.set_xlabel("steps back in time $k$")
+        ax.set_xlim(1, p["steps"])
+        ax.plot([], [], color="black", label="measured")
+        ax.plot([], [], "--", color="black", linewidth=1.0,
+                label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
+        ax.legend(fontsize=6.5, loc="lower left", framealpha=0.9)
+    axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
+    files = save_figure(ctx, fig, ID)
+    excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))
+    caption = (f"Vanilla RNN (hidden size {p['hidden']}, seed {p['seed']}, random inputs): "
+               "log10 of the spectral norm of the Jacobian product over $k$ steps (solid) and the "
+               "bound $(\\gamma\\|W_{rec}\\|_2)^k$ (dashed), with $\\sigma_{max}(W_{rec})$ at "
+               f"{', '.join(f'{r:g}' for r in p['sigma_max_times_gamma'])} times $1/\\gamma$; "
+               "left sigmoid ($\\gamma = 1/4$), right tanh ($\\gamma = 1$). The largest excess "
+               f"of a measured curve over its bound is {Number('x', excess, '').display} decades"
+               + (" (the bound holds at every $k$)." if excess <= 0 else "."))
+    return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
+                      engine="numerics.engines.log10_norm_series (fast engine); bound: "
+                             "derivations.rnn.rnn_norm_bound in mpmath",
+                      precision=f"product norms: {statement}; bound: mpmath at 30 digits",
+                      caption=caption, numbers=numbers)

@@ -1,0 +1,163 @@
+"""Figures: IDs, captions, labelled axes, and numbers checked against independent oracles.
+
+Oracles: exact powers of two (shared/oracles.md: float16 min subnormal 2^-24, min normal 2^-14;
+bfloat16 2^-133 / 2^-126; float32 2^-149 / 2^-126; float64 2^-1074 / 2^-1022), a plain numpy
+float64 loop, and mpmath products written out here.
+"""
+
+import json
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from reports import figures
+from reports.figures import common
+from reports.figures.common import ItemContext
+
+ISSUE_FIGURES = {"rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lstm-terms",
+                 "lstm-missing-path", "horizon", "phase"}
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Keep every figure an item saves, to inspect its axes."""
+    from reports import determinism
+
+    determinism.configure()
+    figs = []
+    real = common.save_figure
+
+    def keep(ctx, fig, item_id):
+        figs.append(fig)
+        return real(ctx, fig, item_id)
+
+    monkeypatch.setattr(common, "save_figure", keep)
+    return figs
+
+
+def _assert_labelled(fig):
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert axes
+    for ax in axes:
+        assert ax.get_xlabel().strip()
+        assert "(" in ax.get_xlabel() or "$k$" in ax.get_xlabel() or "$t$" in ax.get_xlabel()
+    assert any("(" in ax.get_ylabel() and ")" in ax.get_ylabel() for ax in axes)  # units
+
+
+def test_the_figure_registry_is_the_issue_list_with_unique_ids():
+    ids = [m.ID for m in figures.FIGURES]
+    assert set(ids) == ISSUE_FIGURES and len(ids) == len(set(ids))
+    for m in figures.FIGURES:
+        assert m.TITLE and callable(m.build) and isinstance(m.REQUIRES, tuple)
+        assert m.__doc__ and len(m.__doc__) > 100
+
+
+def test_horizon_numbers_equal_powers_of_two_oracle(tmp_path, monkeypatch, captured):
+    """rho = 1/2: rho^k is exact, so the horizons are exponent arithmetic. Gradual underflow:
+    2^-k rounds to 0 once 2^-k <= min_subnormal / 2; FTZ: once 2^-k < min_normal (minus half a
+    subnormal, the rounding midpoint)."""
+    from reports.figures import horizon
+
+    small = dict(horizon.PARAMS, quoted_factor=0.5, simulated_factors=[0.5],
+                 factors={"one_minus_rho_start": 0.9, "one_minus_rho_stop": 0.5, "count": 3})
+    monkeypatch.setattr(horizon, "PARAMS", small)
+    res = horizon.build(ItemContext(tmp_path))
+    num = {n.key: n.value for n in res.numbers}
+    oracle = {"float16": (24, 14), "bfloat16": (133, 126), "float32": (149, 126),
+              "float64": (1074, 1022)}
+    for name, (sub, norm) in oracle.items():
+        assert num[f"{name}-gradual-exact-zero-step-rho-0p5"] == sub + 1
+        assert num[f"{name}-ftz-exact-zero-step-rho-0p5"] == norm + 1
+        assert num[f"{name}-simulated-stagnation-step-rho-0p5"] is None  # it reaches 0
+    assert "float32 150 (FTZ 127)" in res.caption
+    assert sorted(res.files) == ["figures/horizon.pdf", "figures/horizon.png", "figures/horizon.svg"]
+    _assert_labelled(captured[0])
+    assert captured[0].axes[0].get_yscale() == "log"
+
+
+def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_path, monkeypatch,
+                                                                            captured):
+    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
+    from reports.figures import underflow_vs_vanishing as uv
+
+    p = dict(uv.PARAMS, steps=560, reference_dps=30)
+    monkeypatch.setattr(uv, "PARAMS", p)
+    res = uv.build(ItemContext(tmp_path))
+    num = {n.key: n.value for n in res.numbers}
+    params = random_rnn_params(p["hidden"], p["input_size"], seed=p["seed"],
+                               activation=p["activation"], spectral_norm=p["spectral_norm"])
+    J = rnn_jacobians(params, random_inputs(p["steps"], p["input_size"], seed=p["seed"]))
+    # oracle 1: plain float64 numpy loop (hardware gradual underflow), first all-zero product
+    P, zero = np.eye(p["hidden"]), None
+    with np.errstate(under="ignore"):
+        for t in range(p["steps"]):
+            P = J[t] @ P
+            if not P.any():
+                zero = t + 1
+                break
+    assert zero is not None and num["float64-first-zero-step"] == zero
+    # lower-precision formats give 0 earlier: the ordering the figure shows
+    assert num["float16-first-zero-step"] < num["bfloat16-first-zero-step"] <= \
+        num["float32-first-zero-step"] < num["float64-first-zero-step"]
+    # oracle 2: mpmath product written out here, no underflow at any length
+    with mpmath.workdps(30):
+        M = mpmath.eye(p["hidden"])
+        for t in range(p["steps"]):
+            M = mpmath.matrix(J[t].tolist()) * M
+        ref = float(mpmath.log10(max(mpmath.svd_r(M, compute_uv=False))))
+    assert num[f"log10-norm-at-k{p['steps']}"] == pytest.approx(ref, abs=1e-9)
+    assert ref < math.log10(2.0 ** -1074)  # the true value is below every format's range
+    assert f"float64 at {zero}" in res.caption
+    _assert_labelled(captured[0])
+
+
+def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch, captured):
+    from reports.figures import rnn_bound
+
+    monkeypatch.setattr(rnn_bound, "PARAMS", dict(rnn_bound.PARAMS, steps=40, hidden=4))
+    res = rnn_bound.build(ItemContext(tmp_path))
+    excess = [n for n in res.numbers if n.key.endswith("max-excess-over-bound")]
+    assert len(excess) == 6
+    for n in excess:
+        assert n.value <= 1e-9, n  # ||J_k...J_1|| <= (gamma ||W_rec||)^k
+    titles = [ax.get_title() for ax in captured[0].axes]
+    assert titles == ["sigmoid: $\\gamma=1/4$, $1/\\gamma=4$", "tanh: $\\gamma=1$, $1/\\gamma=1$"]
+    _assert_labelled(captured[0])
+
+
+def test_lstm_terms_numbers_and_svg_text(tmp_path, captured):
+    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
+    from reports.figures import lstm_terms
+
+    res = lstm_terms.build(ItemContext(tmp_path))
+    p = lstm_terms.PARAMS
+    jac = lstm_jacobians(random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
+                                            spectral_norm=p["spectral_norm"],
+                                            forget_bias=p["forget_bias"]),
+                         random_inputs(p["steps"], p["input_size"], seed=p["seed"]))
+    # B_t = diag(f_t): its spectral norm is the largest forget-gate value, in (0, 1)
+    b_norm = {n.key: n.value for n in res.numbers}["median-norm-b"]
+    diag_max = np.median(np.max(np.abs(np.diagonal(jac.B, axis1=1, axis2=2)), axis=1)[1:])
+    assert b_norm == pytest.approx(float(diag_max), rel=1e-12) and 0 < b_norm < 1
+    svg = (tmp_path / "figures/lstm-terms.svg").read_text()
+    assert "time step" in svg  # matplotlib keeps text as comments beside the glyph paths
+    json.dumps([n.value for n in res.numbers])  # every number is JSON-serialisable
+    _assert_labelled(captured[0])
+
+
+def test_phase_exponents_respect_the_per_step_bound(tmp_path, monkeypatch, captured):
+    """lambda_1 <= ln(gamma sigma_max(W_rec)) because ||J_t||_2 <= gamma ||W_rec||_2 (a fact of
+    the model, Pascanu et al. 2013); at sigma_max = 1/gamma / 2 the exponent is below ln(1/2)."""
+    from reports.figures import phase
+
+    monkeypatch.setattr(phase, "PARAMS", dict(phase.PARAMS, steps=60, seeds=[0], hidden=4,
+                                              sigma_max_times_gamma={"start": 0.5, "stop": 2.0,
+                                                                     "count": 4}))
+    res = phase.build(ItemContext(tmp_path))
+    num = {n.key: n.value for n in res.numbers}
+    for act in ("sigmoid", "tanh"):
+        assert num[f"{act}-max-exponent-minus-bound"] <= 1e-12
+    assert "stays negative" in res.caption or "first becomes positive" in res.caption
+    _assert_labelled(captured[0])

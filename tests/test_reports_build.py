@@ -1,0 +1,297 @@
+"""``gradproof report``: item registry, temporary folder + swap, --only, --check, -q, bad input.
+
+Most tests build one cheap item (``derivation-rnn-sigmoid``, about 2 s) or the small figure
+``lstm-terms``; the full default build runs only in the slow test of test_reports_generated.py.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from derivations.errors import InputError
+from reports import build as rb
+from reports.manifest import compare_manifests, numbers_agree, package_version
+
+ROOT = Path(__file__).resolve().parent.parent
+CHEAP = "derivation-rnn-sigmoid"
+ISSUE_FIGURES = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lstm-terms",
+                 "lstm-missing-path", "horizon", "phase")
+
+
+def _cli(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "reports.cli", "report", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "out"
+    assert rb.build_command(out=str(out), only=[CHEAP, "lstm-terms"], quiet=True) == 0
+    return out
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """A registry holding one instant item (for tests of the build machinery only)."""
+    from reports.figures.common import ItemResult, Number
+
+    def build(ctx):
+        ctx.write_text("data/tiny.txt", "tiny\n")
+        return ItemResult(files=["data/tiny.txt"], parameters={"p": 1}, seed=3, engine="test",
+                          precision="exact", caption="tiny",
+                          numbers=[Number("answer", 0.1 + 0.2, "a float", "1")])
+
+    monkeypatch.setattr(rb, "ITEMS", {"tiny": rb.Item("tiny", "derivation", "Tiny", build)})
+    monkeypatch.setattr("reports.documents._load_derivations", lambda root, manifest: {})
+    return "tiny"
+
+
+# ----------------------------------------------------------------------------- registry
+
+def test_registry_has_the_issue_figures_and_derivations_and_audit():
+    ids = list(rb.ITEMS)
+    for fid in ISSUE_FIGURES:
+        assert rb.ITEMS[fid].kind == "figure"
+    assert "audit" in ids
+    assert {"rnn", "lstm", "gru"} <= {spec[1] for spec in rb.DERIVATION_SPECS}
+    assert len(ids) == len(set(ids))
+
+
+def test_list_prints_every_id(capsys):
+    assert rb.build_command(list_items=True) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(rb.ITEMS)
+
+
+def test_item_command_reproduces_one_item():
+    assert rb.item_command("phase") == "gradproof report --only phase"
+
+
+def test_macro_names_are_letters_only_and_distinct():
+    names = {rb.macro_name(i) for i in ("horizon/float32-gradual-exact-zero-step-rho-0p9",
+                                        "horizon/float16-gradual-exact-zero-step-rho-0p9",
+                                        "a/b1", "a/b2")}
+    assert len(names) == 4
+    for n in names:
+        assert n.startswith("\\gp") and n[1:].isalpha()
+    assert rb.macro_name("x/float32") == "\\gpXFloatThreeTwo"
+
+
+# ----------------------------------------------------------------------------- bad input
+
+def test_unknown_id_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "never"
+    res = _cli("--only", "no-such-figure", "--out", str(out))
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("gradproof: error: ")
+    assert "no-such-figure" in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_foreign_non_empty_out_is_refused_and_untouched(tmp_path):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("precious")
+    with pytest.raises(InputError, match="no gradproof manifest"):
+        rb.build_command(out=str(out), only=[CHEAP], quiet=True)
+    assert _tree(out) == {"chapter1.tex": b"precious"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]  # no temp folder left
+
+
+def test_out_that_is_a_file_or_below_a_file_is_refused(tmp_path):
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        rb.build_command(out=str(afile), only=[CHEAP], quiet=True)
+    with pytest.raises(InputError, match="cannot create"):
+        rb.build_command(out=str(afile / "sub" / "out"), only=[CHEAP], quiet=True)
+    assert afile.read_text() == "x"
+
+
+def test_foreign_out_via_cli_is_exit_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    res = _cli("--only", CHEAP, "--out", str(tmp_path))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# ----------------------------------------------------------------------------- output
+
+def test_manifest_records_command_parameters_versions_and_hashes(built):
+    text = (built / "manifest.json").read_text()
+    manifest = json.loads(text)
+    assert text == json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert manifest["package"]["version"] == package_version()
+    assert set(manifest["items"]) == {CHEAP, "lstm-terms"}
+    for item_id, entry in manifest["items"].items():
+        assert entry["command"] == f"gradproof report --only {item_id}"
+        for key in ("parameters", "seed", "engine", "precision", "versions", "caption"):
+            assert key in entry
+        assert entry["versions"]["numpy"] and entry["versions"]["python"]
+        for rel, digest in entry["files"].items():
+            assert hashlib.sha256((built / rel).read_bytes()).hexdigest() == digest
+    for rel, digest in manifest["documents"].items():
+        assert hashlib.sha256((built / rel).read_bytes()).hexdigest() == digest
+    fig = manifest["items"]["lstm-terms"]
+    assert sorted(fig["files"]) == ["figures/lstm-terms.pdf", "figures/lstm-terms.png",
+                                    "figures/lstm-terms.svg"]
+    assert "float64" in fig["precision"] and fig["seed"] == 0
+
+
+def test_every_quoted_number_is_a_macro_with_its_provenance(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    numbers_tex = (built / "tex/numbers.tex").read_text()
+    assert manifest["numbers"]
+    for nid, num in manifest["numbers"].items():
+        assert num["item"] == nid.split("/")[0]
+        assert num["command"] == f"gradproof report --only {num['item']}"
+        assert f"\\newcommand{{{num['macro']}}}{{{num['display']}}}" in numbers_tex
+        assert "parameters" in num and "precision" in num and "engine" in num
+        assert num["versions"]["sympy"] and num["files"] == manifest["items"][num["item"]]["files"]
+
+
+def test_quoted_number_matches_the_derivation_record(built):
+    """The count of verified steps quoted for the derivation is what its record says."""
+    manifest = json.loads((built / "manifest.json").read_text())
+    record = json.loads((built / f"data/{CHEAP}.json").read_text())
+    verified = sum(s["verdict"] == "verified" for s in record["derivation"])
+    assert manifest["numbers"][f"{CHEAP}/steps-verified"]["value"] == verified
+    from derivations import derive_model
+
+    der = derive_model("rnn", activation="sigmoid", hidden=1, steps=3)
+    assert verified == sum(r.verdict == "verified" for r in der.records)
+
+
+def test_check_is_clean_then_reports_each_stale_file(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert rb.build_command(out=str(out), quiet=True) == 0
+    assert rb.build_command(out=str(out), check=True, quiet=True) == 0
+    # a stale text output
+    md = out / "report.md"
+    md.write_text(md.read_text() + "hand edit\n")
+    # a number changed beyond 12 significant digits is stale; within them it is not
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["numbers"]["tiny/answer"]["value"] = 0.3 + 1e-15
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    capsys.readouterr()
+    assert rb.build_command(out=str(out), check=True, quiet=True) == 1
+    err = capsys.readouterr().err
+    assert "report.md: differs" in err and "manifest.json" not in err
+    manifest["numbers"]["tiny/answer"]["value"] = 0.3000001
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    (out / "extra.txt").write_text("x")
+    (out / "data/tiny.txt").unlink()
+    assert rb.build_command(out=str(out), check=True, quiet=True) == 1
+    err = capsys.readouterr().err
+    assert "manifest.json: numbers/tiny/answer/value" in err
+    assert "extra.txt: not made by the build" in err
+    assert "data/tiny.txt: missing" in err
+    # --check never writes into the checked folder
+    assert md.read_text().endswith("hand edit\n") and (out / "extra.txt").exists()
+
+
+def test_check_of_a_missing_folder_is_stale(tiny, tmp_path, capsys):
+    assert rb.build_command(out=str(tmp_path / "absent"), check=True, quiet=True) == 1
+    assert not (tmp_path / "absent").exists()
+
+
+def test_check_detects_a_tampered_binary_figure(built, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    assert rb.compare_trees(built, copy) == []
+    png = copy / "figures/lstm-terms.png"
+    png.write_bytes(png.read_bytes() + b"\0")
+    svg = copy / "figures/lstm-terms.svg"
+    svg.write_text(svg.read_text().replace("<svg", "<svg data-x='1'", 1))
+    assert rb.compare_trees(built, copy) == [
+        "figures/lstm-terms.png: does not match its SHA-256 in the committed manifest",
+        "figures/lstm-terms.svg: differs"]
+
+
+def test_only_keeps_the_other_items_of_a_previous_output(built, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    before = _tree(copy)
+    assert rb.build_command(out=str(copy), only=[CHEAP], quiet=True) == 0
+    after = _tree(copy)
+    assert after == before  # deterministic rebuild of one item, everything else kept
+
+
+def test_failed_build_leaves_previous_output_untouched(built, tmp_path, monkeypatch):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    before = _tree(copy)
+
+    def broken(ctx):
+        ctx.write_text("report.md", "half-written")
+        raise RuntimeError("simulated crash in the middle of a build")
+
+    item = rb.ITEMS[CHEAP]
+    # a full build (no --only) whose registry is this one crashing item
+    monkeypatch.setattr(rb, "ITEMS", {CHEAP: rb.Item(item.id, item.kind, item.title, broken)})
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        rb.build_command(out=str(copy), quiet=True)
+    assert _tree(copy) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # temp folder removed
+
+
+def test_progress_one_line_per_item_says_why_and_what_changed(tiny, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert rb.build_command(out=str(out)) == 0
+    lines = capsys.readouterr().err.splitlines()
+    item_lines = [line for line in lines if "] tiny:" in line]
+    assert len(item_lines) == 1
+    assert "rebuilt (full build, recomputed from the code; no previous output)" in item_lines[0]
+    assert rb.build_command(out=str(out)) == 0
+    assert "identical to the previous output" in capsys.readouterr().err
+    assert rb.build_command(out=str(out), only=["tiny"]) == 0
+    assert "(selected with --only)" in capsys.readouterr().err
+    assert rb.build_command(out=str(out), quiet=True) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_quiet_run_prints_nothing_at_all(tmp_path):
+    """In a fresh process (so library warnings would show): no output with -q."""
+    res = _cli("--only", CHEAP, "--out", str(tmp_path / "q"), "-q")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == "" and res.stdout == ""
+    assert (tmp_path / "q" / "manifest.json").is_file()
+
+
+def test_numbers_agree_to_12_significant_digits():
+    assert numbers_agree(1.0, 1.0 + 1e-14)
+    assert numbers_agree(-323.30621534311577, -323.306215343116)
+    assert not numbers_agree(1.0, 1.0 + 1e-9)
+    assert not numbers_agree(412, 413)
+    assert numbers_agree(float("nan"), float("nan"))
+    assert not numbers_agree(float("inf"), 1e308)
+
+
+def test_compare_manifests_ignores_versions_but_not_values():
+    a = {"versions": {"numpy": "1"}, "numbers": {"x": {"value": 0.1}},
+         "items": {"f": {"files": {"figures/f.png": "aa", "figures/f.svg": "bb"}}}}
+    b = json.loads(json.dumps(a))
+    b["versions"]["numpy"] = "2"
+    b["items"]["f"]["files"]["figures/f.png"] = "cc"  # binary hash: environment-dependent
+    assert compare_manifests(a, b) == []
+    b["items"]["f"]["files"]["figures/f.svg"] = "dd"
+    b["numbers"]["x"]["value"] = 0.1000001
+    diffs = compare_manifests(a, b)
+    assert len(diffs) == 2 and any("figures/f.svg" in d for d in diffs)

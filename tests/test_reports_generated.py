@@ -1,0 +1,52 @@
+"""The committed default output, reports/generated/: complete, consistent with its manifest,
+and (slow test) exactly what `gradproof report` rebuilds today."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reports import build as rb
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "reports" / "generated"
+
+
+def test_committed_output_has_every_item_and_matching_hashes():
+    manifest = json.loads((GENERATED / "manifest.json").read_text())
+    assert sorted(manifest["items"]) == sorted(rb.ITEMS)
+    for item_id, entry in manifest["items"].items():
+        if entry["kind"] == "figure":
+            assert sorted(entry["files"]) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
+        for rel, digest in {**entry["files"]}.items():
+            assert hashlib.sha256((GENERATED / rel).read_bytes()).hexdigest() == digest, rel
+    for rel, digest in manifest["documents"].items():
+        assert hashlib.sha256((GENERATED / rel).read_bytes()).hexdigest() == digest, rel
+    on_disk = {p.relative_to(GENERATED).as_posix() for p in GENERATED.rglob("*") if p.is_file()}
+    listed = {"manifest.json", *manifest["documents"]}
+    for entry in manifest["items"].values():
+        listed |= set(entry["files"])
+    assert on_disk == listed  # nothing stale lying around
+
+
+def test_committed_report_quotes_the_manifest_numbers():
+    manifest = json.loads((GENERATED / "manifest.json").read_text())
+    md = (GENERATED / "report.md").read_text()
+    numbers_tex = (GENERATED / "tex/numbers.tex").read_text()
+    for nid, num in manifest["numbers"].items():
+        assert f"| `{nid}` | {num['display']} |" in md
+        assert f"\\newcommand{{{num['macro']}}}{{{num['display']}}}" in numbers_tex
+    zero = manifest["numbers"]["underflow-vs-vanishing/float32-first-zero-step"]
+    assert f"float32 at {zero['display']}" in manifest["items"]["underflow-vs-vanishing"]["caption"]
+
+
+@pytest.mark.slow
+def test_gradproof_report_check_passes_on_the_committed_output():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "reports.cli", "report", "--check", "-q"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr
