@@ -37,10 +37,25 @@ from reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, c
                               dumps_manifest, package_version, read_manifest, sha256_file,
                               tool_versions)
 
-__all__ = ["Item", "ITEMS", "DEFAULT_OUT", "build_command", "build_report", "check_report",
+__all__ = ["Item", "ITEMS", "DEFAULT_OUT", "default_out_dir", "build_command", "build_report", "check_report",
            "compare_trees", "item_command", "DERIVATION_SPECS"]
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "generated"
+
+
+def default_out_dir() -> Path:
+    """The default output folder, ``reports/generated``.
+
+    From a source checkout (editable install, or ``python -m`` in the repository) it is the
+    checkout's own ``reports/generated``; from an installed wheel it is ``reports/generated``
+    under the current directory (the README runs ``gradproof report`` at the repository root).
+    """
+    package_dir = Path(__file__).resolve().parent
+    if (package_dir.parent / "pyproject.toml").is_file():
+        return package_dir / "generated"
+    return Path.cwd() / "reports" / "generated"
+
+
+DEFAULT_OUT = default_out_dir()
 
 
 @dataclass(frozen=True)
@@ -556,7 +571,7 @@ def build_command(out: str | None = None, only: list[str] | None = None, check: 
         for item in ITEMS.values():
             print(f"{item.id:28s} {item.kind:10s} {item.title}")
         return 0
-    target = Path(out) if out else DEFAULT_OUT
+    target = Path(out) if out else default_out_dir()
     if check:
         return check_report(target, only, quiet)
     return build_report(target, only, quiet)

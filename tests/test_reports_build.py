@@ -295,3 +295,17 @@ def test_compare_manifests_ignores_versions_but_not_values():
     b["numbers"]["x"]["value"] = 0.1000001
     diffs = compare_manifests(a, b)
     assert len(diffs) == 2 and any("figures/f.svg" in d for d in diffs)
+
+
+def test_default_out_dir_follows_checkout_or_cwd(tmp_path, monkeypatch):
+    """From a checkout: the checkout's reports/generated; from an installed wheel: ./reports/generated."""
+    import reports.build as rb
+    from pathlib import Path
+
+    here = Path(rb.__file__).resolve().parent
+    assert rb.default_out_dir() == here / "generated"  # the test suite runs from the checkout
+    fake_pkg = tmp_path / "site-packages" / "reports"
+    fake_pkg.mkdir(parents=True)
+    monkeypatch.setattr(rb, "__file__", str(fake_pkg / "build.py"))
+    monkeypatch.chdir(tmp_path)
+    assert rb.default_out_dir() == tmp_path / "reports" / "generated"
