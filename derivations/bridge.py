@@ -148,25 +148,8 @@ class RNNParams:
         return self.W_in.shape[1]
 
 
-@dataclass(frozen=True)
-class LSTMParams:
-    """LSTM in nn.LSTMCell layout: W_ih (4n,d), W_hh (4n,n), b (4n,) = bias_ih + bias_hh; rows i,f,g,o."""
-
-    W_ih: np.ndarray
-    W_hh: np.ndarray
-    b: np.ndarray
-
-    def __post_init__(self):
-        W_hh = np.asarray(self.W_hh, dtype=np.float64)
-        if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != 4 * W_hh.shape[1]:
-            raise InputError(f"LSTM W_hh must have shape (4n, n), got {W_hh.shape}")
-        n = W_hh.shape[1]
-        W_ih = np.asarray(self.W_ih, dtype=np.float64)
-        if W_ih.ndim != 2 or W_ih.shape[0] != 4 * n or W_ih.shape[1] < 1:
-            raise InputError(f"LSTM W_ih must have shape ({4 * n}, d), got {W_ih.shape}")
-        object.__setattr__(self, "W_hh", _as_matrix("W_hh", W_hh, W_hh.shape))
-        object.__setattr__(self, "W_ih", _as_matrix("W_ih", W_ih, W_ih.shape))
-        object.__setattr__(self, "b", _as_matrix("b", self.b, (4 * n,)))
+class _GatedSizes:
+    """hidden n and input size d of a gated cell with W_ih (g n, d) and W_hh (g n, n)."""
 
     @property
     def hidden(self) -> int:
@@ -175,6 +158,33 @@ class LSTMParams:
     @property
     def input_size(self) -> int:
         return self.W_ih.shape[1]
+
+
+def _set_gated_weights(params, model: str, gates: int) -> int:
+    """Validate and store W_hh (gates*n, n) and W_ih (gates*n, d) on a frozen dataclass; n."""
+    W_hh = np.asarray(params.W_hh, dtype=np.float64)
+    if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != gates * W_hh.shape[1]:
+        raise InputError(f"{model} W_hh must have shape ({gates}n, n), got {W_hh.shape}")
+    n = W_hh.shape[1]
+    W_ih = np.asarray(params.W_ih, dtype=np.float64)
+    if W_ih.ndim != 2 or W_ih.shape[0] != gates * n or W_ih.shape[1] < 1:
+        raise InputError(f"{model} W_ih must have shape ({gates * n}, d), got {W_ih.shape}")
+    object.__setattr__(params, "W_hh", _as_matrix("W_hh", W_hh, W_hh.shape))
+    object.__setattr__(params, "W_ih", _as_matrix("W_ih", W_ih, W_ih.shape))
+    return n
+
+
+@dataclass(frozen=True)
+class LSTMParams(_GatedSizes):
+    """LSTM in nn.LSTMCell layout: W_ih (4n,d), W_hh (4n,n), b (4n,) = bias_ih + bias_hh; rows i,f,g,o."""
+
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self):
+        n = _set_gated_weights(self, "LSTM", 4)
+        object.__setattr__(self, "b", _as_matrix("b", self.b, (4 * n,)))
 
     def block(self, name: str) -> np.ndarray:
         """U_name, the (n,n) recurrent block of gate name in 'i','f','g','o'."""
@@ -184,7 +194,7 @@ class LSTMParams:
 
 
 @dataclass(frozen=True)
-class GRUParams:
+class GRUParams(_GatedSizes):
     """GRU in nn.GRUCell layout: W_ih (3n,d), W_hh (3n,n), b_ih, b_hh (3n,); rows r, z, n."""
 
     W_ih: np.ndarray
@@ -193,25 +203,9 @@ class GRUParams:
     b_hh: np.ndarray
 
     def __post_init__(self):
-        W_hh = np.asarray(self.W_hh, dtype=np.float64)
-        if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != 3 * W_hh.shape[1]:
-            raise InputError(f"GRU W_hh must have shape (3n, n), got {W_hh.shape}")
-        n = W_hh.shape[1]
-        W_ih = np.asarray(self.W_ih, dtype=np.float64)
-        if W_ih.ndim != 2 or W_ih.shape[0] != 3 * n or W_ih.shape[1] < 1:
-            raise InputError(f"GRU W_ih must have shape ({3 * n}, d), got {W_ih.shape}")
-        object.__setattr__(self, "W_hh", _as_matrix("W_hh", W_hh, W_hh.shape))
-        object.__setattr__(self, "W_ih", _as_matrix("W_ih", W_ih, W_ih.shape))
+        n = _set_gated_weights(self, "GRU", 3)
         object.__setattr__(self, "b_ih", _as_matrix("b_ih", self.b_ih, (3 * n,)))
         object.__setattr__(self, "b_hh", _as_matrix("b_hh", self.b_hh, (3 * n,)))
-
-    @property
-    def hidden(self) -> int:
-        return self.W_hh.shape[1]
-
-    @property
-    def input_size(self) -> int:
-        return self.W_ih.shape[1]
 
 
 @dataclass(frozen=True)
