@@ -15,9 +15,10 @@ overflows whatever T is), and a statement of the working precision and how it wa
   a chunk that was accepted never had an intermediate product below 2^-900 (sub-multiplicativity),
   far above the subnormal range, so no digit is lost to underflow. Scaling by powers of two is
   exact, so the result equals the float64 product computed with an unbounded exponent.
-  n = 1 is vectorised: log2|P_T| = sum_t e_t + fsum_t log2 m_t with |j_t| = m_t 2^{e_t}
-  (integer exponents summed exactly, mantissa logs with an exactly rounded sum, math.fsum, whose
-  integer part is split off exactly so the mantissa keeps all its digits).
+  n = 1 is vectorised: log2|P_T| = sum_t e_t + sum_t log2 m_t with |j_t| = m_t 2^{e_t}
+  (integer exponents summed exactly, mantissa logs by a compensated sum: an error-free split into
+  a high part whose sum is exact and a tiny remainder, see _fast_scalar; the integer part is split
+  off exactly so the mantissa keeps all its digits).
   The norm is always taken of the scaled mantissa, never of an unscaled tiny matrix.
 * ``product_certified`` -- Arb ball arithmetic (python-flint ``arb_mat``). Working precision is
   chosen adaptively: target_bits + (log2 ||prod |J_t| ||_2 - log2 ||prod J_t||_2) + log2(T n) + 32
@@ -126,13 +127,35 @@ _FAST_STATEMENT = ("float64 (53-bit significand) with exact power-of-two rescali
                    "(tested against the mpmath reference to 1e-12 relative in log10 ||P_T||)")
 
 
+_SPLIT = 2.0 ** 26  # log2 mantissas split at multiples of 2^-26 (see _fast_scalar)
+_SPLIT_MAX_T = 2 ** 26  # sums of up to 2^26 high parts (multiples of 2^-26, |.| <= 1) are exact
+
+
 def _fast_scalar(j: np.ndarray, T: int) -> ProductResult:
+    r"""n = 1: |P_T| = 2^(sum_t e_t) 2^(sum_t log2 m_t) with |j_t| = m_t 2^{e_t}, m_t in [1/2, 1).
+
+    The exponents are summed as integers (exact). Each l_t = log2 m_t in [-1, 0) is split without
+    error into h_t = round(l_t 2^26) / 2^26 and r_t = l_t - h_t (|r_t| <= 2^-27, exact by
+    Sterbenz-type alignment); sum_t h_t is exact in float64 in any order (integer multiples of
+    2^-26 below 2^26 in size) and sum_t r_t is pairwise-summed (error <= log2(T) 2^-53 T 2^-27).
+    The integer part of the exact sum of the h_t is split off before the one rounding of the
+    fraction, so the mantissa keeps all its digits: a compensated sum of logs, vectorised.
+    Beyond 2^26 factors the sums fall back to math.fsum.
+    """
     if np.any(j == 0.0):
         return _zero_result("fast", T, 1, 53, _FAST_STATEMENT)
     m, e = np.frexp(np.abs(j))
-    logs = np.log2(m).tolist()  # each in [-1, 0): absolute error <= 2^-53 per term
-    k = math.floor(math.fsum(logs))
-    frac = math.fsum(logs + [-float(k)])  # exact sum minus k, rounded once: keeps all digits of the mantissa
+    logs = np.log2(m)  # each in [-1, 0): absolute error about 2^-53 per term
+    if T <= _SPLIT_MAX_T:
+        hi = np.round(logs * _SPLIT) / _SPLIT
+        H = float(np.sum(hi))  # exact
+        L = float(np.sum(logs - hi))
+        k = math.floor(H)
+        frac = (H - k) + L  # H - k exact; one rounding
+    else:
+        lst = logs.tolist()
+        k = math.floor(math.fsum(lst))
+        frac = math.fsum(lst + [-float(k)])
     exponent2 = int(e.sum(dtype=np.int64)) + k
     sign = -1.0 if np.count_nonzero(j < 0) % 2 else 1.0
     _, e2 = math.frexp(2.0 ** frac)
@@ -140,7 +163,8 @@ def _fast_scalar(j: np.ndarray, T: int) -> ProductResult:
     exponent2 += e2
     return ProductResult(engine="fast", log10_norm=exponent2 * LOG10_2 + (frac - e2) * LOG10_2,
                          mantissa=np.array([[mant]]), exponent2=int(exponent2), precision_bits=53,
-                         precision_statement=_FAST_STATEMENT + "; n = 1: exact exponent sum + fsum of log2 mantissas",
+                         precision_statement=_FAST_STATEMENT + "; n = 1: exact exponent sum + compensated "
+                         "(error-free split) sum of log2 mantissas",
                          steps=T, hidden=1)
 
 
@@ -287,39 +311,56 @@ def product_reference(jacobians, dps: int = 50) -> ProductResult:
 
 # ----------------------------------------------------------------------------- certified (Arb)
 def _arb_lower(x):
-    """Float lower bound of an arb ball (rounded outward)."""
+    """Float lower bound of an arb ball: float() rounds, one step outward makes it a bound."""
     v = float(x.lower())
     return float(np.nextafter(v, -np.inf))
 
 
 def _arb_upper(x):
+    """Float upper bound of an arb ball (see _arb_lower)."""
     v = float(x.upper())
     return float(np.nextafter(v, np.inf))
 
 
-def _refine_top_vector(G, v, mu, flint_mod, steps: int = 3):
-    """Inverse iteration (G_mid - mu I) w = v at the working precision (approximate solves).
+def _refine_top_vector(G, v, mu, flint_mod, steps: int = 3, rq_steps: int = 2):
+    """Inverse iteration (G_mid - mu' I) w = v at the working precision (approximate solves).
 
+    First ``steps`` solves with the shift mu' = mu (1 + 2^-30) just above the float64 estimate mu
+    of lambda_1, then ``rq_steps`` Rayleigh-quotient steps with the shift just above the current
+    Rayleigh quotient (computed at the working precision), which converge even when lambda_1 and
+    lambda_2 agree to float64 accuracy (nearly repeated top singular values).
     Only improves the trial vector; every bound is computed from it afterwards in ball
     arithmetic, so an inaccurate refinement can cost bits but never correctness.
     """
     arb, arb_mat = flint_mod.arb, flint_mod.arb_mat
     n = G.nrows()
     Gmid = G.mid()
-    shift = arb(mu) * (1 + arb((1, -30)))  # just above lambda_1: the system stays regular
-    A = Gmid - arb_mat(n, n, [shift if i == j else 0 for i in range(n) for j in range(n)])
-    vb = arb_mat([[float(x)] for x in v])
-    for _ in range(steps):
+    prec = flint_mod.ctx.prec
+    eye = [[1 if i == j else 0 for j in range(n)] for i in range(n)]
+
+    def solve(vb, shift):
+        A = Gmid - arb_mat(eye) * shift
         try:
             w = A.solve(vb, algorithm="approx")
         except (ZeroDivisionError, ValueError):
-            break
+            return None
         s = max(abs(float(w[i, 0].mid())) for i in range(n))
         if not (s > 0.0 and math.isfinite(s)):
-            break
+            return None
         _, e = math.frexp(s)
         scale = arb((1, -e))
-        vb = arb_mat([[(w[i, 0] * scale).mid()] for i in range(n)])
+        return arb_mat([[(w[i, 0] * scale).mid()] for i in range(n)])
+
+    vb = arb_mat([[float(x)] for x in v])
+    shifts = [arb(mu) * (1 + arb((1, -30)))] * steps + [None] * rq_steps
+    for shift in shifts:
+        if shift is None:  # Rayleigh quotient of the current vector (midpoints), nudged upward
+            rq = ((vb.transpose() * Gmid * vb)[0, 0] / (vb.transpose() * vb)[0, 0]).mid()
+            shift = rq + abs(rq) * arb((1, -(prec - 24)))
+        w = solve(vb, shift)
+        if w is None:
+            break
+        vb = w
     return vb
 
 
@@ -341,12 +382,16 @@ def _second_eigenvalue_bound(G, V, flint_mod):
         return None
     radii = [sum((abs(H[i, j]) for j in range(n) if j != i), arb(0)) for i in range(n)]
     top = max(range(n), key=lambda i: float(H[i, i].mid()))
-    top_low = float((H[top, top] - radii[top]).lower())
-    others = [float((H[i, i] + radii[i]).upper()) for i in range(n) if i != top]
-    U = max(others) if others else 0.0
+    top_low = (H[top, top] - radii[top]).lower()  # exact arb points: compared exactly, no float rounding
+    U = arb(0)
+    for i in range(n):
+        if i != top:
+            up = (H[i, i] + radii[i]).upper()
+            if up > U:
+                U = up
     if not U < top_low:
         return None
-    return arb(U) / (1 - arb(delta.upper()))
+    return U / (1 - arb(delta.upper()))
 
 
 def spectral_norm_enclosure(P, flint_mod):
@@ -435,15 +480,15 @@ def _gershgorin_ostrowski(G, Gm, rho, flint_mod):
         return rho, tr, "Rayleigh quotient and trace bound"
     g_hi = None
     g_lo = None
-    for i in range(n):
+    for i in range(n):  # exact arb points compared exactly (no rounding to float)
         row = H[i, i] + sum((abs(H[i, j]) for j in range(n) if j != i), arb(0))
-        up = arb(row.upper())
-        dn = arb(H[i, i].lower())
-        g_hi = up if g_hi is None or float(up.mid()) > float(g_hi.mid()) else g_hi
-        g_lo = dn if g_lo is None or float(dn.mid()) > float(g_lo.mid()) else g_lo
+        up = row.upper()
+        dn = H[i, i].lower()
+        g_hi = up if g_hi is None or up > g_hi else g_hi
+        g_lo = dn if g_lo is None or dn > g_lo else g_lo
     hi = g_hi / (1 - arb(delta))
     lo_h = g_lo / (1 + arb(delta))
-    lo = lo_h if float(lo_h.lower()) > float(rho.lower()) else rho
+    lo = lo_h if lo_h.lower() > rho.lower() else rho
     return lo, hi, f"Gershgorin and Ostrowski bounds with {how}"
 
 
@@ -494,7 +539,14 @@ def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
     multiplies balanced blocks, where the wrapping loss is about log2 T multiplications per
     factor instead of T; it starts at target + 2 log2(T n) + 32. In both cases the enclosure's
     accuracy is checked and the precision doubled until it has ``target_bits`` bits (at most
-    ``max_attempts`` tries; the result states the bits actually certified).
+    ``max_attempts`` tries, at most 4 while the enclosure still contains 0; the result states the
+    bits actually certified).
+
+    Guarantees: the float64 factors enter the balls exactly (radius 0); flint's global precision
+    is restored on every path, exceptions included; log10_norm_lower <= log10 ||P_T||_2 <=
+    log10_norm_upper (outward-rounded floats). An enclosure that contains 0 has lower bound -inf
+    and certified_bits 0; its log10_norm is then the float64 estimate (never -inf), so it is
+    never reported as 0 or as vanishing. log10_norm = -inf only when the balls prove P_T = 0.
     """
     import flint
 
@@ -540,30 +592,45 @@ def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
                 lo2, hi2, method = spectral_norm_enclosure(Ps, flint)
             ln10 = arb(10).log()
             ln2 = arb(2).log()
-            if float(lo2.lower()) > 0:
-                log10_lo = _arb_lower((lo2.log() / ln10) / 2 + e * (ln2 / ln10))
-            else:
+            lo_low = lo2.lower()  # exact arb point: a lower bound of ||P_T / 2^e||_2^2
+            hi_up = hi2.upper()  # exact arb point (+inf or nan if the ball is not finite)
+            hi_finite = hi_up.is_finite()
+            proven_zero = hi_finite and not hi_up > 0  # ||P||_2^2 <= 0: P_T = 0 exactly
+            if lo_low > 0:
+                log10_lo = _arb_lower((lo_low.log() / ln10) / 2 + e * (ln2 / ln10))
+            else:  # the enclosure contains 0: no lower bound, never a claim of vanishing
                 log10_lo = -math.inf
-            hi_up = hi2.upper()
-            if float(hi_up) > 0:
-                log10_hi = _arb_upper((arb(hi_up).log() / ln10) / 2 + e * (ln2 / ln10))
-            else:
+            if not hi_finite:
+                log10_hi = math.inf
+            elif proven_zero:
                 log10_hi = -math.inf
-            sn_lo = _arb_lower(arb(lo2.lower()).sqrt()) if float(lo2.lower()) > 0 else 0.0
-            sn_hi = _arb_upper(arb(hi_up).sqrt()) if float(hi_up) > 0 else 0.0
+            else:
+                log10_hi = _arb_upper((hi_up.log() / ln10) / 2 + e * (ln2 / ln10))
+            sn_lo = _arb_lower(lo_low.sqrt()) if lo_low > 0 else 0.0
+            sn_hi = (_arb_upper(hi_up.sqrt()) if hi_finite else math.inf) if not proven_zero else 0.0
             # relative accuracy of the norm, computed on the balls (not on rounded floats):
             # sigma_hi / sigma_lo - 1 <= (lambda_hi - lambda_lo) / (2 lambda_lo)
-            lo_low = lo2.lower()
-            if log10_lo == -math.inf:
+            if proven_zero:
+                bits = math.inf  # the zero matrix, exactly
+            elif log10_lo == -math.inf or not hi_finite:
                 bits = 0.0
             else:
-                rel = (arb(hi_up) - arb(lo_low)) / (2 * arb(lo_low))
-                rel_up = float(rel.upper())
+                rel = (hi_up - lo_low) / (2 * lo_low)
+                rel_up = _arb_upper(rel.upper())  # rounded up: the bits are never overstated
                 bits = math.inf if rel_up <= 0 else -math.log2(rel_up)
         finally:
             flint.ctx.prec = old
         attempts.append((prec, bits))
-        mid = 0.5 * (log10_lo + log10_hi) if log10_lo != -math.inf else fast.log10_norm
+        if log10_lo != -math.inf and log10_hi != math.inf:
+            mid = 0.5 * (log10_lo + log10_hi)
+        elif proven_zero:
+            mid = -math.inf
+        else:
+            # not certified (the ball contains 0 or is unbounded): the float64 estimate, but never
+            # -inf (a zero that the balls do not prove), so no caller can mistake it for P_T = 0
+            mid = fast.log10_norm if math.isfinite(fast.log10_norm) else log10_hi
+            if not math.isfinite(mid):
+                mid = math.nan
         result = ProductResult(
             engine="certified", log10_norm=float(mid), mantissa=Ps, exponent2=int(e), precision_bits=prec,
             precision_statement=(f"Arb ball arithmetic at {prec} bits ({association if n > 1 else 'scalar'} "
@@ -578,8 +645,10 @@ def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
                    "association": association, "attempts": list(attempts)})
         if bits >= target_bits:
             break
-        if len(attempts) >= 2 and bits <= attempts[-2][1] + 1.0:
+        if bits > 0 and len(attempts) >= 2 and bits <= attempts[-2][1] + 1.0:
             break  # more precision does not help: the norm-enclosure method limits the accuracy
+        if bits == 0 and len(attempts) >= 4:
+            break  # still contains 0 at 8x the precision: reported as not certified (lower bound -inf)
         prec *= 2
     return result
 

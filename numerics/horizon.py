@@ -1,6 +1,13 @@
 r"""Horizons: the step at which a product first goes subnormal and first becomes 0, per format.
 
-Constant factor rho (``horizon --factor RHO``). Two numbers per format, both exact:
+Constant factor rho (``horizon --factor RHO``). Which number is "the factor": the given Python
+float (the CLI parses RHO with ``float()``, so the float64 nearest to the decimal text, e.g. 0.1 is
+0.1000000000000000055511151231257827021181583404541015625, reported as ``factor_exact_decimal``),
+rounded once to each format: rho_f = fl(rho) (``factor_in_format``), the number a program in that
+format multiplies by. For float64 rho_f is the given float itself. The rounding decimal -> float64
+-> format is a double rounding; it differs from rounding the decimal directly only when the
+float64 value is exactly a midpoint of the format, and the tests check for 0.1, 0.3, 0.7, 0.9 in
+every format that it does not. Both step counts below belong to rho_f (not to the decimal):
 
 * simulated (``first_subnormal_step``, ``first_zero_step``, ``first_zero_step_ftz``): the format's
   own arithmetic, p_0 = 1, p_t = fl(p_{t-1} * rho_f) with rho_f = fl(rho), step by step
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import mpmath
@@ -90,7 +98,11 @@ def first_step_below(rho: Fraction, thr: Fraction, strict: bool = True) -> int:
 
 
 def horizon_steps(factor: float, fmt, ftz: bool = False, cap: int = SIMULATION_CAP) -> HorizonSteps:
-    """Exact first subnormal / zero steps of a constant factor's product in the format."""
+    """Exact first subnormal / zero steps of a constant factor's product in the format.
+
+    The factor is the given float's exact binary value rounded once to the format (rho_f, see the
+    module docstring); simulated steps use the format's arithmetic, exact steps rho_f^t rounded once.
+    """
     f = get_format(fmt)
     if not (isinstance(factor, (int, float)) and math.isfinite(factor) and 0.0 < factor < 1.0):
         raise InputError(f"the per-step factor must satisfy 0 < RHO < 1, got {factor!r}")
@@ -134,6 +146,7 @@ def _factor_report(factor: float) -> dict:
     return {
         "mode": "factor",
         "factor": float(factor),
+        "factor_exact_decimal": str(Decimal(float(factor))),
         "formats": formats,
         "method": ("simulated: step-by-step IEEE round-to-nearest-even in the format (p_0 = 1, factor rounded to "
                    "the format); exact: first t with the exact rho_f^t rounding to a subnormal / to 0, by mpmath "

@@ -92,3 +92,75 @@ def test_budget_and_argument_errors(capsys):
         main(["product", "rnn", "--steps", "0"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.startswith("gradproof: error:")
+
+
+def test_bad_input_battery_one_line_exit_2(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    n, d = 2, 3
+    good = {"weight_ih_l0": rng.standard_normal((n, d)), "weight_hh_l0": rng.standard_normal((n, n)),
+            "bias_ih_l0": np.zeros(n), "bias_hh_l0": np.zeros(n)}
+    wrong_keys = {"W": good["weight_hh_l0"], "U": good["weight_ih_l0"]}
+    np.savez(tmp_path / "keys.npz", **wrong_keys)
+    nan_w = dict(good, weight_hh_l0=np.full((n, n), np.nan))
+    np.savez(tmp_path / "nan.npz", **nan_w)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
+    np.save(tmp_path / "x_inf.npy", np.full((5, d), np.inf))
+    np.save(tmp_path / "x_1d.npy", np.ones(5))
+    np.save(tmp_path / "x_empty.npy", np.ones((0, d)))
+    np.savez(tmp_path / "good.npz", **good)
+    for argv in (
+        ["product", "rnn", "--weights", str(tmp_path / "keys.npz")],
+        ["product", "rnn", "--weights", str(tmp_path / "nan.npz")],
+        ["product", "rnn", "--weights", str(tmp_path / "junk.npz")],
+        ["product", "rnn", "--weights", str(tmp_path / "good.npz"), "--inputs", str(tmp_path / "x_inf.npy")],
+        ["product", "rnn", "--weights", str(tmp_path / "good.npz"), "--inputs", str(tmp_path / "x_1d.npy")],
+        ["product", "rnn", "--weights", str(tmp_path / "good.npz"), "--inputs", str(tmp_path / "x_empty.npy")],
+        ["product", "rnn", "--inputs", str(tmp_path / "missing.npy")],
+        ["horizon", "gru", "--hidden", "3000", "--steps", "10"],  # budget without --force
+        ["product", "gru", "--hidden", "64", "--steps", "20000", "--engine", "certified"],
+    ):
+        assert_one_line_error(capsys, argv)
+    for argv in (["product", "rnn", "--hidden", "0"], ["product", "rnn", "--steps", "-3"],
+                 ["product", "rnn", "--spectral-norm", "nan"], ["horizon", "--factor", "inf"]):
+        with pytest.raises(SystemExit) as exc:  # n < 1, T < 1, non-finite numbers: refused by the parser
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gradproof: error:") and err.count("\n") == 1
+
+
+def test_bad_input_in_a_subprocess_has_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    np.savez(tmp_path / "keys.npz", W=np.eye(2))
+    for argv in (["product", "lstm", "--weights", str(tmp_path / "keys.npz")], ["product", "rnn", "--steps", "0"]):
+        proc = subprocess.run([sys.executable, "-c", "import sys; from reports.cli import main; sys.exit(main())",
+                               *argv], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2
+        assert proc.stdout == "" and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("gradproof: error:") and proc.stderr.count("\n") == 1
+
+
+def test_json_keys_of_issue_4_and_sorted_deterministic_output(capsys):
+    argv = ["product", "rnn", "--hidden", "3", "--steps", "50", "--activation", "sigmoid", "--json"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    rep = json.loads(text)
+    assert list(rep) == sorted(rep)  # sorted keys
+    assert main(argv) == 0 and capsys.readouterr().out == text  # byte-identical on a rerun
+    assert rep["precision_bits"] == 53 and rep["activation"] == "sigmoid"
+    # the RNN bound with the sigmoid: (1/4 ||W_rec||_2)^T, gamma = 1/4 derived
+    mj = model_jacobians("rnn", hidden=3, steps=50, activation="sigmoid")
+    sigma = np.linalg.norm(mj.params.W_rec, 2)
+    assert rep["bound_factor"] == pytest.approx(0.25 * sigma, rel=1e-14) and rep["bound_factor"] >= 0.25 * sigma
+    assert rep["log10_bound"] == pytest.approx(50 * np.log10(0.25 * sigma), rel=1e-12)
+    assert rep["log10_norm"] <= rep["log10_bound"]
+    for r in rep["formats"].values():
+        assert FORMAT_KEYS <= set(r)
+        assert r["value_log10"] is None or isinstance(r["value_log10"], float)
+    assert main(["horizon", "--factor", "0.75", "--json"]) == 0
+    hz = json.loads(capsys.readouterr().out)
+    for r in hz["formats"].values():
+        assert {"first_subnormal_step", "first_zero_step", "first_zero_step_ftz"} <= set(r)
+    assert hz["formats"]["float16"]["first_zero_step"] is None  # sticks at 2^-23 (see test_numerics_horizon)

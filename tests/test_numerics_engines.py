@@ -193,3 +193,116 @@ def test_fast_engine_is_bit_identical_to_naive_float64_where_naive_is_in_range()
     assert np.max(np.abs(naive)) > 1e-200
     fast = product_fast(J)
     np.testing.assert_array_equal(np.ldexp(fast.mantissa, fast.exponent2), naive)
+
+
+# ----------------------------------------------------------------------------- adversarial certified cases
+def _adversarial_cases():
+    rng = np.random.default_rng(0)
+    Q1, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    orth = np.stack([np.linalg.qr(rng.standard_normal((8, 8)))[0] for _ in range(59)])
+    dyn = rng.standard_normal((40, 3, 3))
+    dyn[::2] *= 1e150
+    dyn[1::2] *= 1e-160
+    zero_row = rng.standard_normal((30, 4, 4))
+    zero_row[:, 0, :] = 0.0
+    return {
+        "non-normal": np.tile(np.array([[0.5, 1e6], [0.0, 0.25]]), (50, 1, 1)),
+        "near-repeated top singular values": (Q1 @ np.diag([1.0, 1.0 - 2.0 ** -40, 0.5, 0.25]) @ Q2)[None],
+        "orthogonal product (gaps ~1e-15)": orth,
+        "repeated x3 rotated": (Q1 @ np.diag([1.0, 1.0, 1.0, 0.5]) @ Q2)[None],
+        "huge dynamic range": dyn,
+        "n = 1 tiny": np.full(3000, 2.0 ** -1000)[:, None, None],
+        "zero row": zero_row,
+    }
+
+
+@pytest.mark.parametrize("case", list(_adversarial_cases()))
+def test_certified_contains_high_precision_reference_on_adversarial_cases(case):
+    J = _adversarial_cases()[case]
+    ref = mpmath.mpf(product_reference(J, dps=100).extra["log10_norm_mpf"])
+    cert = product_certified(J)
+    assert cert.log10_norm_lower <= ref <= cert.log10_norm_upper
+    assert cert.certified_bits >= 53  # was 52.1 for the orthogonal product before Rayleigh-quotient refinement
+    # the claimed bits are honest: the enclosure's relative width is at most 2^-bits (plus float rounding)
+    width = cert.log10_norm_upper - cert.log10_norm_lower
+    assert width <= math.log10(1 + 2.0 ** -cert.certified_bits) * 2 + 8 * np.spacing(abs(float(ref)) + 1.0)
+
+
+def test_certified_proves_nonzero_where_float64_cancels_to_zero():
+    """(J_2 J_1)_00 = (1 + 2^-52)^2 - (1 + 2^-51) = 2^-104 exactly; float64 rounds it to 0."""
+    a = 1 + 2.0 ** -52
+    J = np.array([[[a, 0.0], [1 + 2.0 ** -51, 0.0]], [[a, -1.0], [0.0, 0.0]]])
+    assert product_fast(J).log10_norm == -math.inf  # the float64 product is exactly 0 ...
+    exact = -104 * math.log10(2.0)
+    cert = product_certified(J)
+    assert cert.log10_norm_lower <= exact <= cert.log10_norm_upper  # ... the balls prove 2^-104
+    assert close_log(cert.log10_norm, exact) and not cert.is_zero
+
+
+def test_ball_containing_zero_is_never_reported_as_zero(monkeypatch):
+    import flint
+
+    import numerics.engines as eng
+
+    def wide(P, flint_mod):  # an enclosure of lambda_max that contains 0
+        b = flint_mod.arb(0.5, 0.75)
+        return b, b, "test: a ball around 0"
+
+    monkeypatch.setattr(eng, "spectral_norm_enclosure", wide)
+    before = flint.ctx.prec
+    J = 0.5 * np.random.default_rng(1).standard_normal((30, 3, 3))
+    cert = eng.product_certified(J)
+    assert flint.ctx.prec == before
+    assert cert.log10_norm_lower == -math.inf and cert.certified_bits == 0.0
+    assert math.isfinite(cert.log10_norm) and not cert.is_zero  # the float64 estimate, not "0"
+    assert len(cert.extra["attempts"]) == 4  # retried at higher precision, then gave up honestly
+
+
+def test_flint_precision_restored_when_the_enclosure_raises(monkeypatch):
+    import flint
+
+    import numerics.engines as eng
+
+    def boom(P, flint_mod):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(eng, "spectral_norm_enclosure", boom)
+    before = flint.ctx.prec
+    with pytest.raises(RuntimeError):
+        eng.product_certified(np.random.default_rng(0).standard_normal((5, 3, 3)))
+    assert flint.ctx.prec == before
+
+
+def test_float64_factors_enter_the_balls_exactly():
+    import flint
+
+    old = flint.ctx.prec
+    try:
+        flint.ctx.prec = 20  # far below 53 bits: a rounding conversion would show a radius
+        M = flint.arb_mat(np.array([[0.1, 1 / 3], [2.0 ** -1070, 1e300]]).tolist())
+        for i in range(2):
+            for j in range(2):
+                assert M[i, j].rad() == 0
+    finally:
+        flint.ctx.prec = old
+    assert float(M[0, 0].mid()) == 0.1 and float(M[1, 0].mid()) == 2.0 ** -1070
+
+
+def test_fast_scalar_compensated_sum_matches_reference_on_long_products():
+    rng = np.random.default_rng(4)
+    j = rng.uniform(-1, 1, 50_000) * 2.0 ** rng.integers(-60, 60, 50_000)
+    fast = product_fast(j)
+    ref = product_reference(j, dps=40)
+    with mpmath.workdps(40):
+        rel = abs(mpmath.mpf(fast.mantissa[0, 0]) * mpmath.mpf(2) ** (fast.exponent2 - ref.exponent2)
+                  / ref.mantissa[0, 0] - 1)
+    assert rel < 1e-12
+    # both sides: summing the rounded log2 |j_t| in plain float64 (|sum| ~ 1e6, ulp ~ 1e-10)
+    # loses the mantissa's digits, which is why the engine splits the sum
+    with np.errstate(divide="ignore"):
+        naive_log2 = float(np.sum(np.log2(np.abs(j))))
+    with mpmath.workdps(40):
+        exact_log2 = mpmath.log(abs(ref.mantissa[0, 0]), 2) + ref.exponent2
+        assert abs(mpmath.mpf(naive_log2) - exact_log2) > 1e-12
+        assert abs(mpmath.mpf(fast.log2_norm) - exact_log2) <= 4 * np.spacing(abs(float(exact_log2)))

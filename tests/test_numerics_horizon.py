@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import ml_dtypes
+import numpy as np
 import pytest
 
 from numerics.formats import FORMATS, round_scalar
@@ -102,3 +104,104 @@ def test_horizon_model_report(capsys):
     f16 = rep["formats"]["float16"]
     assert f16["first_zero_step"] is not None and f16["first_zero_step_ftz"] <= f16["first_zero_step"]
     assert f16["first_subnormal_step"] == f16["first_zero_step_ftz"]
+
+
+# ----------------------------------------------------------------------------- factors 1/2, 1/4, 3/4, 0.9
+# Hand-derived from the layouts in shared/oracles.md (not from the code): min normal 2^emin and
+# min subnormal 2^(emin - p + 1). The exact product rho^t, rounded once, is subnormal first at the
+# t with rho^t < 2^emin - 2^(emin-p) and rho^(t-1) >= it, and is 0 first when rho^t <= 2^(emin-p)
+# (half the min subnormal: the tie goes to the even neighbour 0).
+NATIVE = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32, "float64": np.float64}
+
+
+def _native_simulation(rho, name, cap=20000):
+    """p_t = p_{t-1} * rho in the dtype's own arithmetic (numpy / ml_dtypes, IEEE RNE, gradual underflow).
+
+    An oracle independent of numerics.formats (which rounds in float64 by ldexp/rint): returns
+    (first subnormal step, first zero step, step at which the product stops changing).
+    """
+    dt = NATIVE[name]
+    emin, _ = emin_p(name)
+    r, p = dt(rho), dt(1.0)
+    sub = None
+    with np.errstate(under="ignore"):
+        for t in range(1, cap):
+            new = dt(p * r)
+            if sub is None and 0 < float(new) < 2.0 ** emin:
+                sub = t
+            if float(new) == 0.0:
+                return sub, t, None
+            if new == p:
+                return sub, None, t
+            p = new
+    raise AssertionError("cap reached")
+
+
+@pytest.mark.parametrize("name", list(LAYOUT))
+@pytest.mark.parametrize("factor", [0.5, 0.25, 0.75, 0.9])
+def test_steps_for_common_factors_in_every_format(name, factor):
+    emin, p = emin_p(name)
+    h = horizon_steps(factor, name)
+    z = horizon_steps(factor, name, ftz=True)
+    # simulated steps == the dtype's own arithmetic
+    sub, zero, stag = _native_simulation(factor, name)
+    assert (h.first_subnormal_step, h.first_zero_step, h.stagnates_at_step) == (sub, zero, stag)
+    # FTZ: the product is flushed exactly when gradual underflow would first go subnormal
+    assert z.first_zero_step == sub and z.first_subnormal_step is None
+    # exact steps: defining inequalities checked with Fractions at t and t - 1 (minimality)
+    rho = Fraction(h.factor_in_format)
+    sub_thr = Fraction(2) ** emin - Fraction(2) ** (emin - p)
+    zero_thr = Fraction(2) ** (emin - p)
+    ts, tz = h.exact_first_subnormal_step, h.exact_first_zero_step
+    assert rho ** ts < sub_thr <= rho ** (ts - 1)
+    assert rho ** tz <= zero_thr < rho ** (tz - 1)
+    if factor in (0.5, 0.25):  # powers of two: every rounding is exact, simulated == exact == hand
+        k = 1 if factor == 0.5 else 2
+        assert ts == sub == -emin // k + 1
+        assert tz == zero == -((emin - p) // k)
+
+
+def test_three_quarters_float16_by_hand():
+    """(3/4)^33 = 2^-13.70 > 2^-14 > (3/4)^34 = 2^-14.11: subnormal at 34; (3/4)^t <= 2^-25 first at
+    t = 61 (25 / log2(4/3) = 60.2). In float16 arithmetic the subnormal product k 2^-24 maps to
+    round(0.75 k) 2^-24: 3 -> 2.25 -> 2 and 2 -> 1.5 -> 2 (tie to even), so it sticks at 2^-23."""
+    h = horizon_steps(0.75, "float16")
+    assert (h.exact_first_subnormal_step, h.exact_first_zero_step) == (34, 61)
+    assert h.first_subnormal_step == 34 and h.first_zero_step is None
+    assert h.stagnates_at_step is not None
+
+
+def _round_fraction(x: Fraction, name) -> Fraction:
+    """Nearest format number to a positive rational (ties to even), by brute force on the grid."""
+    emin, p = emin_p(name)
+    E = max(x.numerator.bit_length() - x.denominator.bit_length() - 1, emin)
+    while Fraction(2) ** (E + 1) <= x:
+        E += 1
+    q = Fraction(2) ** (E - p + 1)
+    k = x / q
+    lo = k.numerator // k.denominator
+    cand = lo if (k - lo < Fraction(1, 2) or (k - lo == Fraction(1, 2) and lo % 2 == 0)) else lo + 1
+    return cand * q
+
+
+@pytest.mark.parametrize("name", list(LAYOUT))
+@pytest.mark.parametrize("text", ["0.1", "0.9", "0.3", "0.7"])
+def test_which_value_is_the_factor(name, text):
+    """'The factor' is the given float64 (the CLI parses RHO with float()), rounded once to the format.
+
+    For these decimals the double rounding decimal -> float64 -> format equals the direct rounding
+    of the exact decimal to the format (checked with Fractions), and the exact steps belong to
+    rho_f = factor_in_format, not to the decimal: (rho_f)^t is what the format multiplies.
+    """
+    h = horizon_steps(float(text), name)
+    assert Fraction(h.factor_in_format) == _round_fraction(Fraction(text), name)
+    assert h.factor_in_format == round_scalar(float(text), name)
+    if h.factor_in_format < 1:
+        emin, p = emin_p(name)
+        rho = Fraction(h.factor_in_format)
+        assert rho ** h.exact_first_zero_step <= Fraction(2) ** (emin - p) < rho ** (h.exact_first_zero_step - 1)
+    if name == "float16":
+        rep = horizon_report(factor=float(text))
+        assert rep["factor"] == float(text)
+        assert Fraction(rep["factor_exact_decimal"]) == Fraction(float(text))  # the binary value, written exactly
+        assert rep["formats"][name]["factor_in_format"] == h.factor_in_format

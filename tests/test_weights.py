@@ -94,8 +94,13 @@ def test_bad_weight_files(tmp_path):
         load_weights(tmp_path / "absent.npz", "lstm")
     with pytest.raises(InputError):
         load_weights(tmp_path / "missing.npz", "transformer")
-    with pytest.raises(InputError, match="torch"):
-        (tmp_path / "m.pt").write_bytes(b"x")
+    (tmp_path / "m.pt").write_bytes(b"x")
+    try:  # without torch the message says so; with torch the garbage file is unreadable
+        import torch  # noqa: F401
+        expected = "cannot read"
+    except ImportError:
+        expected = "torch"
+    with pytest.raises(InputError, match=expected):
         load_weights(tmp_path / "m.pt", "lstm")
 
 
