@@ -492,12 +492,21 @@ def _growth_above_threshold() -> dict:
 def _decide_explosion_threshold() -> Decision:
     """sigma_max(W_rec) > 1/gamma is necessary for explosion (contrapositive of the bound),
     not sufficient: W_rec = [[0, 10], [0, 0]] has sigma_max = 10 and every product of two
-    or more one-step Jacobians is exactly 0, whatever the activation and inputs."""
+    or more one-step Jacobians is exactly 0, whatever the activation and inputs, because
+    diag(d) W_rec is strictly upper triangular for every d. (Nilpotency of W_rec alone is not
+    enough: W = s[[1, -1], [1, -1]] is nilpotent, yet diag(1, 0) W has eigenvalue s.)"""
     d = sp.symbols("d_1:5", real=True)  # act'(z_t) entries, arbitrary
     N = sp.Matrix([[0, 10], [0, 0]])
     J1, J2 = sp.diag(d[0], d[1]) * N, sp.diag(d[2], d[3]) * N
     nilpotent_zero = (J2 * J1).expand() == sp.zeros(2, 2)
     sigma_max_N = max(sp.sqrt(ev) for ev in (N.T * N).eigenvals())
+    # nilpotency alone is not enough: Q = 2 [[1, -1], [1, -1]] has Q^2 = 0, yet with
+    # act' = (1, 0) (saturated second unit) the one-step Jacobian diag(1, 0) Q has
+    # eigenvalue 2 and its powers grow like 2^k
+    Q = 2 * sp.Matrix([[1, -1], [1, -1]])
+    DQ = sp.diag(1, 0) * Q
+    nilpotent_but_grows = (Q ** 2 == sp.zeros(2, 2) and DQ ** 10 == 2 ** 9 * DQ
+                           and sp.Integer(2) in DQ.eigenvals())
     # a non-nilpotent example: spectral radius 1/2 < 1 but sigma_max ~ 5.05 > 1 (tanh, z_t = 0)
     kk = sp.Symbol("k", integer=True, positive=True)
     M = sp.Matrix([[sp.Rational(1, 2), 5], [0, sp.Rational(1, 2)]])
@@ -522,15 +531,18 @@ def _decide_explosion_threshold() -> Decision:
 
     nec = check_inequality(draw, proof="contrapositive of ||prod J_t|| <= (gamma sigma_max)^k",
                            seed=AUDIT_SEED, points=6, dps=30)
-    ok = (nilpotent_zero and sigma_max_N == 10 and closed_ok and limit == 0
+    ok = (nilpotent_zero and sigma_max_N == 10 and closed_ok and limit == 0 and nilpotent_but_grows
           and sig_M > 1 and nec.verdict is Verdict.VERIFIED)
     return Decision(
         ClaimVerdict.CONDITIONAL if ok else ClaimVerdict.REFUTED,
-        "SymPy exact: J_2 J_1 == 0 for nilpotent W_rec with symbolic act' entries; closed form "
+        "SymPy exact: J_2 J_1 == 0 for strictly upper-triangular W_rec with symbolic act' entries; closed form "
         f"of M^k and its limit; mpmath SVD @ {AUDIT_DPS} digits; necessity by check_inequality",
         "0",
         {"nilpotent_W_rec": "[[0, 10], [0, 0]]", "sigma_max_nilpotent": str(sigma_max_N),
          "product_of_two_jacobians_is_zero": nilpotent_zero,
+         "nilpotent_alone_not_enough": {"W_rec": "2 [[1, -1], [1, -1]] (W_rec^2 = 0)",
+                                        "act'": "(1, 0)", "(diag(act') W_rec)^10": "2^9 diag(act') W_rec",
+                                        "checked": nilpotent_but_grows},
          "nonnormal_W_rec": "[[1/2, 5], [0, 1/2]]", "sigma_max_nonnormal": _nstr(sig_M, 8),
          "spectral_radius_nonnormal": "1/2", "closed_form_M^k_checked": closed_ok,
          "limit_offdiag_M^k": str(limit), "norm_of_M^k": norms,
@@ -966,7 +978,9 @@ def _decide_o1_complexity() -> Decision:
          "limit_cost_per_weight_per_step": {k: str(v) for k, v in per_weight.items()},
          "reading": "O(1) per weight and time step holds for the 1997 truncated algorithm "
                     "(and for BPTT); it is a reduction only relative to full RTRL, not a "
-                    "property of LSTMs trained by full BPTT"},
+                    "property of LSTMs trained by full BPTT; what the truncated algorithm "
+                    "saves against BPTT is storage (local in time: no stored history of "
+                    "length T), not operations per weight and step"},
     )
 
 
@@ -1237,8 +1251,12 @@ _CLAIM_LIST: list[Claim] = [
         r"\|\prod J_t\| \to \infty",
         ("contrapositive of the norm bound + check_inequality",
          "exact nilpotent counterexample (SymPy)", "non-normal example with closed form of M^k"),
-        "necessary: sigma_max(W_rec) > 1/gamma; not sufficient: a nilpotent W_rec with "
-        "sigma_max = 10 gives exactly zero products; spectral radius < 1 gives decay", _R,
+        "necessary: sigma_max(W_rec) > 1/gamma; not sufficient: the strictly upper-triangular "
+        "W_rec = [[0, 10], [0, 0]] (sigma_max = 10) gives exactly zero products of two or more "
+        "steps for every activation and input, since diag(d) W_rec stays strictly upper "
+        "triangular (nilpotency alone would not do: diag(d) W_rec need not be nilpotent); "
+        "M = [[1/2, 5], [0, 1/2]] (sigma_max ~ 5.05, spectral radius 1/2) with act' = 1 "
+        "(tanh at z_t = 0) decays like 10 k 2^-k", _R,
         _decide_explosion_threshold),
     Claim(
         "complete-gradient-vanishes", SECTION_BPTT_RNN,

@@ -368,3 +368,17 @@ def test_toolkit_numerics_agree_beyond_float64_range(outcomes):
             P = ((1 - np.tanh(z) ** 2)[:, None] * W) @ P
             c = np.tanh(z)
     assert not P.any()  # underflowed to exactly zero
+
+
+def test_explosion_counterexample_needs_triangular_not_just_nilpotent(outcomes):
+    """The zero products come from W_rec being strictly upper triangular; a merely nilpotent
+    W_rec (W^2 = 0) can give growing products once act' differs between units (numpy oracle)."""
+    ev = outcomes["rnn-explosion-threshold"].evidence
+    assert ev["nilpotent_alone_not_enough"]["checked"] is True
+    Q = 2.0 * np.array([[1.0, -1.0], [1.0, -1.0]])
+    assert not (Q @ Q).any()
+    P = np.eye(2)
+    for _ in range(30):
+        P = np.diag([1.0, 1e-3]) @ Q @ P  # act' of a saturated second unit is small, not 0
+    assert np.linalg.norm(P, 2) > 1e6  # grows although W_rec is nilpotent
+    assert "strictly upper-triangular" in outcomes["rnn-explosion-threshold"].method

@@ -77,6 +77,40 @@ def test_horizon_numbers_equal_powers_of_two_oracle(tmp_path, monkeypatch, captu
     assert captured[0].axes[0].get_yscale() == "log"
 
 
+def _level_lines(ax) -> set[int]:
+    """Exponents e of the horizontal lines at log10(2^e) drawn across ``ax`` (axhline)."""
+    found = set()
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        if len(y) == 2 and y[0] == y[1] and list(line.get_xdata()) == [0, 1]:
+            e = y[0] / math.log10(2.0)
+            if abs(e - round(e)) < 1e-9:
+                found.add(int(round(e)))
+    return found
+
+
+def _float32_scalar_loop_zero_step(J) -> int | None:
+    """First t with J_t ... J_1 == 0 in IEEE float32 scalar arithmetic (numpy float32 scalars,
+    gradual underflow, one rounding per multiply and per add): an oracle independent of
+    numerics.formats."""
+    n = J.shape[1]
+    Jf = J.astype(np.float32)
+    P = np.eye(n, dtype=np.float32)
+    with np.errstate(under="ignore"):
+        for t in range(J.shape[0]):
+            Q = np.zeros_like(P)
+            for i in range(n):
+                for j in range(n):
+                    acc = np.float32(0)
+                    for m in range(n):
+                        acc = np.float32(acc + np.float32(Jf[t, i, m] * P[m, j]))
+                    Q[i, j] = acc
+            P = Q
+            if not P.any():
+                return t + 1
+    return None
+
+
 def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_path, monkeypatch,
                                                                             captured):
     from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
@@ -110,6 +144,18 @@ def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_
     assert num[f"log10-norm-at-k{p['steps']}"] == pytest.approx(ref, abs=1e-9)
     assert ref < math.log10(2.0 ** -1074)  # the true value is below every format's range
     assert f"float64 at {zero}" in res.caption
+    # oracle 3: float32 scalar arithmetic (rounding per operation rather than per entry)
+    assert num["float32-first-zero-step"] == _float32_scalar_loop_zero_step(J)
+    # every format's min-normal AND min-subnormal level is drawn (oracles.md powers of two)
+    zoom, full = captured[0].axes[:2]
+    assert _level_lines(full) >= {-14, -24, -126, -133, -149, -1022, -1074}
+    assert _level_lines(zoom) >= {-14, -24, -126, -133, -149}
+    texts = [t.get_text() for ax in (zoom, full) for t in ax.texts]
+    for words, e in (("float16 min normal", -14), ("float16 min subnormal", -24),
+                     ("bfloat16 & float32 min normal", -126), ("bfloat16 min subnormal", -133),
+                     ("float32 min subnormal", -149), ("float64 min normal", -1022),
+                     ("float64 min subnormal", -1074)):
+        assert f"{words} $2^{{{e}}}$" in texts, words
     _assert_labelled(captured[0])
 
 
@@ -118,10 +164,15 @@ def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch
 
     monkeypatch.setattr(rnn_bound, "PARAMS", dict(rnn_bound.PARAMS, steps=40, hidden=4))
     res = rnn_bound.build(ItemContext(tmp_path))
-    excess = [n for n in res.numbers if n.key.endswith("max-excess-over-bound")]
+    excess = [n for n in res.numbers if n.key.endswith("-max-excess-over-bound")]
     assert len(excess) == 6
     for n in excess:
         assert n.value <= 1e-9, n  # ||J_k...J_1|| <= (gamma ||W_rec||)^k
+    overall = {n.key: n for n in res.numbers}["max-excess-over-bound"]
+    assert overall.value == max(n.value for n in excess)
+    assert f"is {overall.display} decades" in res.caption  # the caption quotes the Number
+    for ax in captured[0].axes:  # float16, bfloat16 and float32 levels in both panels
+        assert _level_lines(ax) >= {-14, -24, -126, -133, -149}
     titles = [ax.get_title() for ax in captured[0].axes]
     assert titles == ["sigmoid: $\\gamma=1/4$, $1/\\gamma=4$", "tanh: $\\gamma=1$, $1/\\gamma=1$"]
     _assert_labelled(captured[0])
@@ -161,3 +212,19 @@ def test_phase_exponents_respect_the_per_step_bound(tmp_path, monkeypatch, captu
         assert num[f"{act}-max-exponent-minus-bound"] <= 1e-12
     assert "stays negative" in res.caption or "first becomes positive" in res.caption
     _assert_labelled(captured[0])
+
+
+def test_lstm_forget_bias_draws_and_names_the_format_levels(tmp_path, monkeypatch, captured):
+    from reports.figures import lstm_forget_bias as lfb
+
+    monkeypatch.setattr(lfb, "PARAMS", dict(lfb.PARAMS, steps=30))
+    res = lfb.build(ItemContext(tmp_path))
+    left, right, twin = captured[0].axes
+    for ax in (left, right):
+        assert _level_lines(ax) >= {-14, -24, -126, -133, -149}
+    named = [t.get_text() for t in left.texts] + [t.get_text() for t in twin.get_yticklabels()]
+    for words in ("float16 min normal $2^{-14}$", "float16 min subnormal $2^{-24}$",
+                  "bfloat16 & float32 min normal $2^{-126}$", "float32 min subnormal $2^{-149}$"):
+        assert words in named, words
+    assert twin.get_ylim() == right.get_ylim()  # tick labels sit at the lines they name
+    assert "smallest normal (dashed) and subnormal (dotted)" in res.caption

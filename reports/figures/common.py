@@ -16,7 +16,7 @@ from pathlib import Path
 from reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "format_number",
-           "draw_format_levels", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
+           "draw_format_levels", "label_format_levels_right", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
 FIGURE_WIDTH_IN = 6.4  # inches; fits a one-column paper at 100 % and an A4 text width
 FORMAT_COLOURS = {"float16": "tab:red", "bfloat16": "tab:orange", "float32": "tab:green",
@@ -95,22 +95,68 @@ def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
     return files
 
 
-def draw_format_levels(ax, formats, names, *, log10: bool = True, which=("min_subnormal",
-                       "min_normal"), x_text: float = 0.995) -> None:
-    """Labelled horizontal lines at the formats' smallest subnormal/normal magnitudes.
+def format_levels(formats, names, which=("min_normal", "min_subnormal")) -> list[tuple]:
+    """The distinct levels of ``names``: ``[(level, attr, [format names])]``, highest first.
 
-    ``formats`` is ``numerics.formats.FORMATS``; with ``log10`` the lines are drawn at
-    log10 of the level (for axes that plot log10 of a norm).
+    Equal levels are merged (bfloat16 and float32 share the smallest normal number 2^-126), so
+    one line carries one label naming every format it belongs to.
+    """
+    merged: dict[tuple, list[str]] = {}
+    for name in names:
+        for attr in which:
+            merged.setdefault((float(getattr(formats[name], attr)), attr), []).append(name)
+    return [(level, attr, group) for (level, attr), group in
+            sorted(merged.items(), key=lambda kv: (-kv[0][0], kv[0][1]))]
+
+
+def power_of_two_latex(level: float) -> str:
+    """``2^{e}`` for an exact power of two (the format levels are), else ``%.3g``."""
+    mantissa, exponent = math.frexp(level)
+    return f"2^{{{exponent - 1}}}" if mantissa == 0.5 else format(level, ".3g")
+
+
+def draw_format_levels(ax, formats, names, *, log10: bool = True,
+                       which=("min_normal", "min_subnormal"), x_text=0.995, ha="right",
+                       fontsize: float = 6.0, labels: bool = True, colour: str | None = None) -> None:
+    """Labelled horizontal lines at the formats' smallest normal (dashed) and smallest
+    subnormal (dotted) magnitudes (``formats`` is ``numerics.formats.FORMATS``).
+
+    With ``log10`` the lines are drawn at log10 of the level (for axes that plot log10 of a
+    norm). A min-normal label sits above its line and a min-subnormal label below, so the two
+    levels of one format never cover each other; each label states the level as a power of two.
+    ``x_text`` (axes fraction) and ``ha`` may be dicts keyed by format name; ``colour``
+    overrides the formats' colours (for figures whose curves use those colours already).
     """
     styles = {"min_subnormal": ":", "min_normal": "--"}
     words = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
-    for name in names:
-        fmt = formats[name]
-        for attr in which:
-            level = float(getattr(fmt, attr))
-            y = math.log10(level) if log10 else level
-            ax.axhline(y, color=FORMAT_COLOURS.get(name, "grey"), linestyle=styles[attr],
-                       linewidth=0.8, alpha=0.9)
-            ax.annotate(f"{name} {words[attr]}", xy=(x_text, y), xycoords=("axes fraction", "data"),
-                        ha="right", va="bottom", fontsize=6.5,
-                        color=FORMAT_COLOURS.get(name, "grey"))
+    for level, attr, group in format_levels(formats, names, which):
+        line_colour = colour or (FORMAT_COLOURS.get(group[0], "grey") if len(group) == 1
+                                 else "dimgrey")
+        y = math.log10(level) if log10 else level
+        ax.axhline(y, color=line_colour, linestyle=styles[attr], linewidth=0.8, alpha=0.9, zorder=1)
+        if not labels:
+            continue
+        x = x_text.get(group[0], 0.995) if isinstance(x_text, dict) else x_text
+        align = ha.get(group[0], "right") if isinstance(ha, dict) else ha
+        text = f"{' & '.join(group)} {words[attr]} ${power_of_two_latex(level)}$"
+        ax.annotate(text, xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
+                    va="bottom" if attr == "min_normal" else "top", fontsize=fontsize,
+                    color=line_colour, zorder=5,
+                    bbox={"boxstyle": "square,pad=0.05", "facecolor": "white",
+                          "edgecolor": "none", "alpha": 0.75})
+
+
+def label_format_levels_right(ax, formats, names, *, fontsize: float = 5.5,
+                              colour: str = "dimgrey") -> None:
+    """Name the levels of ``names`` (log10 axis) as tick labels on the right edge of ``ax``,
+    for levels whose in-plot labels would cross the curves; lines are drawn by
+    :func:`draw_format_levels`."""
+    words = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
+    twin = ax.twinx()
+    twin.grid(False)
+    twin.set_ylim(ax.get_ylim())
+    levels = format_levels(formats, names)
+    twin.set_yticks([math.log10(level) for level, _, _ in levels],
+                    [f"{' & '.join(g)} {words[a]} ${power_of_two_latex(level)}$"
+                     for level, a, g in levels])
+    twin.tick_params(axis="y", labelsize=fontsize, colors=colour, length=2, pad=1)

@@ -13,7 +13,7 @@ ID = "lstm-forget-bias"
 TITLE = "LSTM products for several forget-gate biases"
 REQUIRES = ("derivations.bridge", "numerics.engines")
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 200, "seed": 0, "spectral_norm": 1.0,
-          "forget_biases": [0.0, 1.0, 2.0, 3.0]}
+          "forget_biases": [0.0, 1.0, 2.0, 3.0], "format_levels": ["float16", "bfloat16", "float32"]}
 _COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
 
 
@@ -22,13 +22,14 @@ def build(ctx):
     import numpy as np
 
     from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
-    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
-    from reports.figures.numerics_api import fast_statement, log10_norm_series
+    from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
+                                        label_format_levels_right, save_figure)
+    from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
-    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained",
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), layout="constrained",
                              sharey=True)
     numbers = []
     for colour, bias in zip(_COLOURS, p["forget_biases"]):
@@ -45,13 +46,26 @@ def build(ctx):
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(series[-1]),
                                   f"forget bias {bias:g}, {what}: log10 of the product norm "
                                   f"after {p['steps']} steps", "log10 (dimensionless)"))
-    axes[0].set_title("true Jacobian $\\partial(h_k,c_k)/\\partial(h_0,c_0)$")
-    axes[1].set_title("article's cell path: product of $A_t+B_t+C_t+D_t$")
+    axes[0].set_title("true Jacobian $\\partial(h_k,c_k)/\\partial(h_0,c_0)$", fontsize=8.5)
+    axes[1].set_title("article: product of $A_t+B_t+C_t+D_t$", fontsize=8.5)
     for ax in axes:
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
     axes[0].set_ylabel("$\\log_{10}$ of the product's $\\|\\cdot\\|_2$ (decades)")
-    axes[1].legend(loc="lower left", framealpha=0.9)
+    # float formats' levels in both panels; labels where no curve passes: float16's on the
+    # right edge of the right panel, bfloat16's and float32's on the left of the left panel
+    small = [n for n in p["format_levels"] if n != "float16"]
+    draw_format_levels(axes[0], FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
+                       labels=False)
+    draw_format_levels(axes[0], FORMATS, small, fontsize=5.5, colour="dimgrey", x_text=0.02,
+                       ha="left")
+    draw_format_levels(axes[1], FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
+                       labels=False)
+    axes[1].set_ylim(axes[0].get_ylim())
+    label_format_levels_right(axes[1], FORMATS, ["float16"])
+    axes[1].plot([], [], "--", color="dimgrey", linewidth=0.8, label="format's smallest normal")
+    axes[1].plot([], [], ":", color="dimgrey", linewidth=0.8, label="format's smallest subnormal")
+    axes[1].legend(loc="lower left", framealpha=0.9, fontsize=6.2)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
     s = p["steps"]
@@ -63,7 +77,9 @@ def build(ctx):
                f"terms. After {s} steps the true product is "
                + ", ".join(f"$10^{{{num[f'bias-{b:g}-full-log10-norm-at-k{s}'].display}}}$"
                            for b in p["forget_biases"])
-               + " respectively.")
+               + " respectively. Grey lines: the smallest normal (dashed) and subnormal (dotted) "
+               "numbers of " + ", ".join(p["format_levels"]) + "; below them a product is "
+               "subnormal or 0 in that format (the curves are computed without underflow).")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="derivations.bridge.lstm_jacobians; numerics.engines.log10_norm_series "
                              "(fast engine)",

@@ -14,7 +14,8 @@ ID = "rnn-bound"
 TITLE = "Vanilla RNN: measured Jacobian products against the bound (gamma ||W_rec||)^k"
 REQUIRES = ("derivations.bridge", "derivations.rnn", "numerics.engines")
 PARAMS = {"hidden": 8, "input_size": 2, "steps": 120, "seed": 0,
-          "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5]}
+          "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5],
+          "format_levels": ["float16", "bfloat16", "float32"]}
 _COLOURS = ("tab:blue", "tab:purple", "tab:red")
 
 
@@ -26,13 +27,14 @@ def build(ctx):
     from derivations.activations import derive_gamma, get_activation
     from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
     from derivations.rnn import rnn_norm_bound, spectral_norm_mp
-    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
-    from reports.figures.numerics_api import fast_statement, log10_norm_series
+    from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
+                                        save_figure)
+    from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
-    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
     numbers = []
     for ax, act in zip(axes, p["activations"]):
         gamma = derive_gamma(get_activation(act)).gamma
@@ -48,8 +50,7 @@ def build(ctx):
                 g = mpmath.mpf(gamma.p) / gamma.q
                 bound = np.array([float(mpmath.log10(rnn_norm_bound(g, w_norm, int(j))))
                                   for j in k])
-            ax.plot(k, measured, color=colour,
-                    label=f"$\\sigma_{{max}}(W_{{rec}})={sigma:g}$ ({rel:g}$/\\gamma$)")
+            ax.plot(k, measured, color=colour)
             ax.plot(k, bound, "--", color=colour, linewidth=1.0)
             tag = f"{act}-sigma-{rel:g}-over-gamma".replace(".", "p")
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
@@ -59,23 +60,41 @@ def build(ctx):
                                   f"{act} RNN, sigma_max(W_rec) = {sigma:g}: max over k of "
                                   "log10 measured minus log10 bound (<= 0: the bound holds)",
                                   "decades"))
+        # where a float format would lose the product (the curves are exact: no underflow)
+        # float16's labels on the right, the others' on the left, clear of the curves
+        draw_format_levels(ax, FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
+                           x_text={n: 0.99 if n == "float16" else 0.02 for n in p["format_levels"]},
+                           ha={n: "right" if n == "float16" else "left" for n in p["format_levels"]})
         ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
-        ax.plot([], [], color="black", label="measured")
-        ax.plot([], [], "--", color="black", linewidth=1.0,
-                label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
-        ax.legend(fontsize=6.5, loc="lower left", framealpha=0.9)
+    sigmas = {act: 1 / float(derive_gamma(get_activation(act)).gamma) for act in p["activations"]}
+    for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
+        axes[0].plot([], [], color=colour, linewidth=2.5,
+                     label=f"$\\sigma_{{max}}(W_{{rec}}) = {rel:g}/\\gamma$ ("
+                           + ", ".join(f"{act} {rel * s:g}" for act, s in sigmas.items()) + ")")
+    axes[0].plot([], [], color="black", label="measured product norm")
+    axes[0].plot([], [], "--", color="black", linewidth=1.0,
+                 label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
+    axes[0].plot([], [], "--", color="dimgrey", linewidth=0.8, label="format's smallest normal")
+    axes[0].plot([], [], ":", color="dimgrey", linewidth=0.8, label="format's smallest subnormal")
+    fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)
     excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))
+    numbers.append(Number("max-excess-over-bound", excess,
+                          "max over activations, sigma_max(W_rec) and k of log10 measured minus "
+                          "log10 bound (<= 0: the bound holds everywhere)", "decades"))
     caption = (f"Vanilla RNN (hidden size {p['hidden']}, seed {p['seed']}, random inputs): "
                "log10 of the spectral norm of the Jacobian product over $k$ steps (solid) and the "
                "bound $(\\gamma\\|W_{rec}\\|_2)^k$ (dashed), with $\\sigma_{max}(W_{rec})$ at "
                f"{', '.join(f'{r:g}' for r in p['sigma_max_times_gamma'])} times $1/\\gamma$; "
                "left sigmoid ($\\gamma = 1/4$), right tanh ($\\gamma = 1$). The largest excess "
-               f"of a measured curve over its bound is {Number('x', excess, '').display} decades"
-               + (" (the bound holds at every $k$)." if excess <= 0 else "."))
+               f"of a measured curve over its bound is {numbers[-1].display} decades"
+               + (" (the bound holds at every $k$)." if excess <= 0 else ".")
+               + " Grey lines: the smallest normal (dashed) and subnormal (dotted) numbers of "
+               + ", ".join(p["format_levels"]) + "; below them a product is subnormal or 0 in "
+               "that format, while the curves here are computed without underflow.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="numerics.engines.log10_norm_series (fast engine); bound: "
                              "derivations.rnn.rnn_norm_bound in mpmath",

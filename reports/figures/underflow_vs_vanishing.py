@@ -31,7 +31,8 @@ def build(ctx):
 
     from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
     from reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
-                                        draw_format_levels, save_figure)
+                                        draw_format_levels, format_levels,
+                                        power_of_two_latex, save_figure)
     from reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
 
@@ -43,20 +44,31 @@ def build(ctx):
     curve = np.asarray(log10_norm_series(jac), dtype=float)
     ref_last, ref_statement = reference_log10_norm(jac, dps=p["reference_dps"])
     floor = math.floor(min(curve.min(), math.log10(float(FORMATS["float64"].min_subnormal))) / 50) * 50 - 20
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.8), layout="constrained")
-    ax.plot(k, curve, color="black", linewidth=2.0,
-            label="true value (no underflow), continues")
+    fig, (zoom, ax) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
+                                   width_ratios=(1.0, 1.3))
+    # left: the first steps, where float16, bfloat16 and float32 reach their levels (on the full
+    # axis their levels lie within 41 decades of each other and their labels would collide)
+    zoom_top, zoom_floor = 3.0, -52.0
+    sims = {name: simulate(jac, name) for name in p["formats"]}
+    last_zoom_step = max(s.first_zero_step or 1 for n, s in sims.items() if n != "float64")
+    zoom_k = int(min(p["steps"], math.ceil(1.25 * last_zoom_step)))
+    for a, bottom in ((ax, floor), (zoom, zoom_floor)):
+        a.plot(k, curve, color="black", linewidth=2.0 if a is ax else 1.6,
+               label="true value (no underflow), continues" if a is ax else None)
     numbers = []
     for name in p["formats"]:
-        sim = simulate(jac, name)
+        sim = sims[name]
         colour = FORMAT_COLOURS[name]
-        if sim.first_subnormal_step is not None:
-            s = sim.first_subnormal_step
-            ax.plot([s], [curve[s - 1]], "o", color=colour, markersize=4, markerfacecolor="white")
-        if sim.first_zero_step is not None:
-            z = sim.first_zero_step
-            ax.plot([z, z], [curve[z - 1], floor], color=colour, linewidth=1.6)
-            ax.plot([z], [floor], "v", color=colour, markersize=7, clip_on=False)
+        for a, bottom, last in ((ax, floor, p["steps"]), (zoom, zoom_floor, zoom_k)):
+            if sim.first_subnormal_step is not None and sim.first_subnormal_step <= last:
+                s = sim.first_subnormal_step
+                a.plot([s], [curve[s - 1]], "o", color=colour, markersize=4, markerfacecolor="white",
+                       zorder=6)
+            if sim.first_zero_step is not None and sim.first_zero_step <= last:
+                z = sim.first_zero_step
+                a.plot([z, z], [curve[z - 1], bottom], color=colour, linewidth=1.6, zorder=4)
+                a.plot([z], [bottom], "v", color=colour, markersize=6,
+                       clip_on=False, zorder=6)
         ax.plot([], [], color=colour, linewidth=1.6,
                 label=f"{name}: subnormal from step {sim.first_subnormal_step}, "
                       f"exactly 0 from step {sim.first_zero_step}")
@@ -71,16 +83,28 @@ def build(ctx):
     numbers.append(Number(f"fast-minus-reference-at-k{p['steps']}", float(curve[-1] - ref_last),
                           "fast-engine curve minus the mpmath reference at the last step",
                           "decades", digits=3))
-    for i, name in enumerate(p["formats"]):  # alternate label sides: two levels nearly coincide
-        draw_format_levels(ax, FORMATS, [name], which=("min_subnormal",),
-                           x_text=0.995 if i % 2 == 0 else 0.3)
+    small = [n for n in p["formats"] if n != "float64"]
+    # right: float64's levels labelled, the others' lines drawn (labelled on the left)
+    draw_format_levels(ax, FORMATS, ["float64"], x_text=0.83)  # left of the curve's crossing
+    draw_format_levels(ax, FORMATS, small, labels=False)
+    # left: float16's labels on the right (the curve is far below there), the rest on the left
+    draw_format_levels(zoom, FORMATS, small, fontsize=5.8,
+                       x_text={n: (0.98 if n == "float16" else 0.02) for n in small},
+                       ha={n: ("right" if n == "float16" else "left") for n in small})
+    zoom.set_xlim(1, zoom_k)
+    zoom.set_ylim(zoom_floor, zoom_top)
+    zoom.set_title(f"first {zoom_k} steps (linear $k$)")
+    zoom.set_xlabel("steps back in time $k$")
+    zoom.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     ax.set_xscale("log")
     ax.set_xlabel("steps back in time $k$ (log scale)")
-    ax.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     ax.set_xlim(1, p["steps"])
     ax.set_ylim(floor, 40)
-    ax.set_title(f"tanh RNN, $n={p['hidden']}$, $\\sigma_{{max}}(W_{{rec}})={p['spectral_norm']:g}$: "
-                 "the same product in four formats")
+    ax.set_title(f"all {p['steps']} steps (log $k$)")
+    fig.suptitle(f"tanh RNN, $n={p['hidden']}$, $\\sigma_{{max}}(W_{{rec}})={p['spectral_norm']:g}$: "
+                 "the same product in four float formats", fontsize=9.5)
+    ax.plot([], [], "--", color="grey", linewidth=0.8, label="a format's smallest normal number")
+    ax.plot([], [], ":", color="grey", linewidth=0.8, label="a format's smallest subnormal number")
     fig.legend(loc="outside lower center", ncol=2, fontsize=6.8, frameon=False)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
@@ -88,15 +112,21 @@ def build(ctx):
     caption = ("One Jacobian product of a tanh RNN "
                f"(hidden size {p['hidden']}, seed {p['seed']}, "
                f"$\\sigma_{{max}}(W_{{rec}}) = {p['spectral_norm']:g}$) evaluated in four float "
-               "formats (round to nearest even, gradual underflow). Each format's product turns "
+               "formats (each entry of each matrix product accumulated in float64 and rounded once to "
+               "the format: round to nearest even, gradual underflow). Each format's product turns "
                "subnormal (circles) and then exactly 0 at its own step (drops): float16 at step "
                f"{num['float16-first-zero-step'].display}, bfloat16 at "
                f"{num['bfloat16-first-zero-step'].display}, float32 at "
                f"{num['float32-first-zero-step'].display}, float64 at "
                f"{num['float64-first-zero-step'].display}; the true value continues to "
-               f"$10^{{{last}}}$ at step {p['steps']}. Dotted lines: each format's smallest "
-               "subnormal number. A zero in a float format is underflow of the representation, "
-               "not a zero gradient.")
+               f"$10^{{{last}}}$ at step {p['steps']}. Dashed lines: each format's smallest "
+               "normal number; dotted: its smallest subnormal number"
+               + "".join(f" ({' and '.join(group)} share the smallest normal "
+                         f"${power_of_two_latex(level)}$)"
+                         for level, _, group in format_levels(FORMATS, p["formats"], ("min_normal",))
+                         if len(group) > 1)
+               + "; left: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
+               "the representation, not a zero gradient.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="numerics.formats.simulate_matrix_product per format; curve: "
                              "numerics.engines.log10_norm_series; last point: "
