@@ -19,6 +19,10 @@ def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, st
         from derivations.rnn import rnn_derivation
 
         return rnn_derivation(activation, hidden, steps)
+    if model in ("lstm", "gru") and activation not in (None, "sigmoid"):
+        # the gates are fixed (sigmoid for the gates, tanh for candidate and output): a
+        # different --activation would be silently ignored
+        raise InputError(f"--activation applies to rnn only ({model} gates are fixed: sigmoid and tanh)")
     if model == "lstm":
         from derivations.lstm import lstm_derivation, peephole_derivation
 

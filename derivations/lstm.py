@@ -566,9 +566,13 @@ def _defs(p: LSTMSymbols) -> list[DerivationStep]:
             steps.append(DerivationStep("f_t", sp.ones(p.n, 1), "no forget gate (Hochreiter & "
                                         "Schmidhuber 1997): f_t = 1", "f_t"))
             continue
+        # peephole terms (Gers & Schmidhuber 2000): i, f read p_q * c_{t-1}, o reads p_o * c_t
+        peep = {"i": " + p_i * c_{t-1}", "f": " + p_f * c_{t-1}", "o": " + p_o * c_t"}.get(q, "") \
+            if q in p.P else ""
+        source = "peephole LSTM, Gers & Schmidhuber 2000" if p.P else "PyTorch nn.LSTMCell"
         steps.append(DerivationStep(
             label, getattr(gt, q),
-            f"gate {q}: {act.lstrip(chr(92))}(W_{q} x_t + U_{q} h_{{t-1}} + b_{q}) (PyTorch nn.LSTMCell)",
+            f"gate {q}: {act.lstrip(chr(92))}(W_{q} x_t + U_{q} h_{{t-1}}{peep} + b_{q}) ({source})",
             label))
     steps.append(DerivationStep("c_t", c_t, "cell update c_t = f_t * c_{t-1} + i_t * g_t", "c_t"))
     steps.append(DerivationStep("h_t", h_t, "hidden output h_t = o_t * tanh(c_t)", "h_t"))
@@ -627,8 +631,9 @@ def _product_steps(p: LSTMSymbols, k: int, *, article: bool) -> list[DerivationS
         r"\prod_{t=2}^{k} K_t", check_jacobian(tr["prodK"], ref)))
     steps.append(DerivationStep(
         "missing_path_total", tr["delta"],
-        "Delta_k = sum_{t=3}^k K_k...K_{t+1} M_t dh_{t-2}/dc_1 from dc_t = K_t dc_{t-1} + M_t dh_{t-2}",
-        r"\Delta_k", None))
+        "Delta_k = sum_{t=3}^k K_k...K_{t+1} M_t dh_{t-2}/dc_1 from dc_t = K_t dc_{t-1} + M_t dh_{t-2}; "
+        "checked against SymPy's dc_k/dc_1 minus prod K_t",
+        r"\Delta_k", check_jacobian(tr["delta"], ref - tr["prodK"])))
     steps.append(DerivationStep(
         "product_plus_missing_path", tr["prodK"] + tr["delta"],
         "prod K_t + Delta_k equals dc_k/dc_1 of the unrolled network",

@@ -13,11 +13,13 @@ import json
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.repr import ReprPrinter
+from sympy.printing.str import StrPrinter
 
 from derivations.checker import CheckResult
 
-__all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_text",
-           "derivation_to_latex", "step_latex"]
+__all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_json_text",
+           "derivation_to_text", "derivation_to_latex", "step_latex", "step_srepr"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,41 @@ class Derivation:
         return all(r.check is None or r.check.verdict.value != "undecided" for r in self.records)
 
 
+class _Shared:
+    """Printer mixin: each distinct subexpression printed once (memoised). Output identical to
+    the base printer; unrolled networks repeat c_{t-1} inside every later step, and printing
+    that tree node by node dominated ``derive`` (minutes for n = 3, k = 4)."""
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self._memo: dict = {}
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        out = self._memo.get(expr)
+        if out is None:
+            out = self._memo[expr] = super()._print(expr)
+        return out
+
+
+class _SharedReprPrinter(_Shared, ReprPrinter):
+    """``sympy.srepr``, memoised."""
+
+
+class _SharedStrPrinter(_Shared, StrPrinter):
+    """``sympy.sstr``, memoised."""
+
+
+def step_srepr(expr) -> str:
+    """``sympy.srepr`` of a step's expression (scalars and matrices alike: evaluable with
+    ``from sympy import *`` and ``derivations.activations.sigmoid`` in scope); plain Python
+    values (numbers, tuples) fall back to ``repr``."""
+    if isinstance(expr, (sp.Basic, sp.MatrixBase)):
+        return _SharedReprPrinter().doprint(expr)
+    return repr(expr)
+
+
 def step_latex(step: DerivationStep) -> str:
     return step.latex
 
@@ -94,7 +131,7 @@ def derivation_to_json(d: Derivation) -> dict:
             {
                 "name": r.name,
                 "latex": r.latex,
-                "srepr": sp.srepr(r.expr) if isinstance(r.expr, sp.Basic) else repr(r.expr),
+                "srepr": step_srepr(r.expr),
                 "verdict": r.verdict,
                 "method": r.method,
                 "justification": r.justification,
@@ -118,7 +155,7 @@ def derivation_to_text(d: Derivation) -> str:
         lines.append(f"[{i}] {r.name}  [{r.verdict}]")
         lines.append(f"    {r.justification}")
         expr = r.expr
-        text = sp.sstr(expr) if isinstance(expr, sp.Basic) else str(expr)
+        text = _SharedStrPrinter().doprint(expr) if isinstance(expr, (sp.Basic, sp.MatrixBase)) else str(expr)
         if len(text) > 600:
             text = text[:600] + f" ... ({len(text)} characters)"
         lines.append(f"    = {text}")
@@ -139,6 +176,8 @@ def derivation_to_latex(d: Derivation, label_prefix: str | None = None) -> str:
         else:
             body = "&" + r.latex
         sep = r" \\" if i < len(d.records) - 1 else ""
-        out.append(f"  {body} \\label{{{prefix}-{r.name}}} \\tag*{{\\small {r.verdict}}}{sep}")
+        # the verdict as text, not as \tag*: a tag would replace the equation number that
+        # \eqref{} prints, so a paper citing the step would print "(verified)"
+        out.append(f"  {body} \\quad\\text{{({r.verdict})}} \\label{{{prefix}-{r.name}}}{sep}")
     out.append(r"\end{align}")
     return "\n".join(out)

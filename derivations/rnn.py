@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 
 from derivations.activations import Activation, derive_gamma, get_activation
-from derivations.checker import check_equal, check_inequality, check_supremum
+from derivations.checker import _dag_xreplace, check_equal, check_inequality, check_supremum
 from derivations.errors import InputError
 from derivations.records import Derivation, DerivationStep
 
@@ -287,8 +287,9 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     cs = rnn_unrolled(act, s)
     E = squared_error(s.V * cs[-1], s.y)
     h_k, y_k = sp.symbols("h_k y_k", real=True)
-    add("error", sp.Rational(1, 2) * (h_k - y_k) ** 2 if sc else sp.Rational(1, 2) * sp.Symbol(r"\|h_k - y_k\|^2"),
-        "linear read-out h_k = V c_k at the last step, squared error", "E_k")
+    # output size m = 1 in both forms, so E_k is the scalar square
+    add("error", sp.Rational(1, 2) * (h_k - y_k) ** 2,
+        "linear read-out h_k = V c_k (one output) at the last step, squared error", "E_k")
 
     # 2. activation derivative and gamma ------------------------------------------------
     z = sp.Symbol("z", real=True)
@@ -298,9 +299,12 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         f"{act.name}' written in terms of {act.name} itself; checked against d/dz of its closed form",
         r"%s'(z)" % act.latex_name,
         check_equal(d_apply.rewrite(sp.exp) if act.name == "sigmoid" else d_apply, d_def, **kw) if check else None)
-    add("gamma", gamma,
-        "sup_z |act'(z)|: act''(z)=0 at z=%s, act'''<0 there, act' -> %s at +-oo"
-        % (gd.argmax, gd.limits[1]),
+    if gd.critical_points:
+        gamma_why = ("sup_z |act'(z)|: act''(z)=0 at z=%s, act'''<0 there, act' -> %s at +-oo"
+                     % (gd.argmax, gd.limits[1]))
+    else:
+        gamma_why = "sup_z |act'(z)|: act'' = 0 everywhere, act' is the constant %s" % gd.derivative
+    add("gamma", gamma, gamma_why,
         r"\gamma = \sup_z |%s'(z)|" % act.latex_name,
         check_supremum(gamma, d_def, z, proof=gd.gamma, **kw) if check else None)
 
@@ -342,7 +346,7 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     for t, T in enumerate(terms, 1):
         ref = None
         if check:
-            ref = _reference_gradient(E_untied, copies[t - 1]).xreplace(tie)
+            ref = _dag_xreplace(_reference_gradient(E_untied, copies[t - 1]), tie)
         add(f"bptt_term_{t}", _scalarize(T, sc),
             f"error from step k={k} reaching W_rec through step t={t} ({k - t} one-step Jacobians)",
             r"\left.\frac{\partial E_k}{\partial W_{rec}}\right|_{t=%d}" % t,
@@ -350,12 +354,32 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
             compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, c_{%d}^{T}"
             % (act.latex_name, t, k, t, k, t - 1))
 
+    # 6b. the same for W_in: term t has the immediate partial through W_in x_t ------------------
+    copies_in = [s.W_in.applyfunc(lambda w, t=t: sp.Symbol(f"{w.name}^({t})", real=True))
+                 for t in range(1, k + 1)]
+    E_untied_in = None
+    if check:
+        cs_in = [s.c0]
+        for t in range(1, k + 1):
+            cs_in.append(rnn_cell(act, s.W_rec, copies_in[t - 1], s.b, cs_in[-1], s.xs[t - 1]))
+        E_untied_in = squared_error(s.V * cs_in[-1], s.y)
+    tie_in = {cw: w for C in copies_in for cw, w in zip(C, s.W_in)}
+    for t, T in enumerate(rnn_bptt_terms(act, s, "W_in"), 1):
+        ref = _dag_xreplace(_reference_gradient(E_untied_in, copies_in[t - 1]), tie_in) if check else None
+        add(f"bptt_term_W_in_{t}", _scalarize(T, sc),
+            f"error from step k={k} reaching W_in through step t={t} ({k - t} one-step Jacobians)",
+            r"\left.\frac{\partial E_k}{\partial W_{in}}\right|_{t=%d}" % t,
+            check_equal(T, ref, **kw) if check else None,
+            compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, x_{%d}^{T}"
+            % (act.latex_name, t, k, t, k, t))
+
     # 7. full gradients ---------------------------------------------------------------------------
     G = rnn_gradient(act, s, "W_rec")
+    ref_G = _reference_gradient(E, s.W_rec) if check else None  # used twice below
     add("gradient_W_rec", _scalarize(G, sc),
         "weights are shared across steps: the gradient is the sum of the k terms",
         r"\frac{\partial E_k}{\partial W_{rec}}",
-        check_equal(G, _reference_gradient(E, s.W_rec), **kw) if check else None,
+        check_equal(G, ref_G, **kw) if check else None,
         compact=r"\sum_{t=1}^{k} T_t")
     G_in = rnn_gradient(act, s, "W_in")
     add("gradient_W_in", _scalarize(G_in, sc),
@@ -374,7 +398,7 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     add("article_long_path_is_gradient", _scalarize(G, sc),
         "the article equates that single term with the gradient; for k >= 2 the short-range terms are missing",
         r"\frac{\partial E_k}{\partial h_k}\cdots\frac{\partial c_1}{\partial W_{rec}}",
-        check_equal(L, _reference_gradient(E, s.W_rec), **kw) if check else None,
+        check_equal(L, ref_G, **kw) if check else None,
         compact=r"\sum_{t=1}^{k} T_t", relation=r"\overset{?}{=}")
 
     # 9. norm bound and Pascanu et al. (2013) conditions ------------------------------------------

@@ -3,6 +3,7 @@
 import random
 
 import mpmath
+import pytest
 import sympy as sp
 
 from derivations.activations import sigmoid
@@ -98,3 +99,108 @@ def test_checker_leaves_precision_unchanged():
 def test_json_form_is_complete():
     j = check_equal(x, x).to_json()
     assert set(j) == {"verdict", "method", "residual", "seed", "points", "dps", "counterexample", "warnings"}
+
+
+# ---------------------------------------------------------------- false positives must not pass
+# Each test below is a FALSE identity (or an unprovable one) built to slip through one tier.
+
+def test_atoms_tier_never_opens_binding_constructs():
+    """Subs(sigma(y), y, x) = sigma(x), not sigma(y): renaming sigma(y) inside the Subs and
+    outside by the same symbol would make the difference vanish."""
+    from derivations.checker import _name_function_atoms, _polynomial_zero
+
+    bad = sp.Subs(sigmoid(y), y, x) - sigmoid(y)
+    assert not _polynomial_zero(_name_function_atoms(bad))
+    r = check_equal(sp.Subs(sigmoid(y), y, x), sigmoid(y))
+    assert r.verdict is Verdict.REFUTED and r.counterexample
+
+
+def test_derivative_of_generic_activation_is_not_collapsed_to_zero():
+    """act'(2x) * 2 == 0 is false; the atoms tier must not rewrite Derivative(act(u), u) into
+    Derivative(<fresh symbol>, u) = 0. Without a numeric evaluation there is no verdict."""
+    from derivations.activations import generic_activation
+    from derivations.checker import _name_function_atoms, _polynomial_zero
+
+    act = generic_activation()
+    d = sp.diff(act(2 * x), x)
+    assert not _polynomial_zero(_name_function_atoms(d))
+    r = check_equal(d, 0)
+    assert r.verdict is Verdict.UNDECIDED and "no numeric spot check possible" in r.method
+
+
+def test_structurally_different_equal_atoms_do_not_give_false_positives():
+    """sigma(2(x+y)) and sigma(2x+2y) become different atoms: only a missed proof, never a
+    wrong one; with a real difference the verdict is REFUTED."""
+    a = sigmoid(sp.Mul(2, x + y, evaluate=False))
+    assert check_equal(a, sigmoid(2 * x + 2 * y)).verdict is not Verdict.REFUTED
+    assert check_equal(a + x * 10**-30, sigmoid(2 * x + 2 * y)).verdict is Verdict.REFUTED
+
+
+def test_float_rounding_cannot_cancel_a_small_difference():
+    """A 30-digit Float is a binary number: 0.1 (30 digits) != 1/10 by ~2e-32, far below the
+    numeric tolerance 1e-25. SymPy's Float arithmetic rounds that difference to 0, so the
+    checker must compare exact rationals (it did VERIFY this before the fix)."""
+    f = sp.Float("0.1", 30)
+    assert f - sp.Rational(1, 10) == 0  # SymPy's own Float arithmetic: the trap
+    r = check_equal(f * sigmoid(x), sigmoid(x) / 10)
+    assert r.verdict is Verdict.REFUTED and any("Float" in w for w in r.warnings)
+    g = sp.Float("0.1000000000000000000000000001", 30)  # off by 1e-28
+    assert check_equal(g * sp.tanh(x), sp.tanh(x) / 10).verdict is Verdict.REFUTED
+    # exact binary Floats still prove what is true
+    assert check_equal(sp.Float(0.5) * sp.tanh(x) * 2, sp.tanh(x)).verdict is Verdict.VERIFIED
+
+
+@pytest.mark.parametrize("tiny", [sp.Rational(1, 10**30), sp.Rational(1, 10**60)])
+def test_wrong_expression_with_tiny_values_everywhere_is_refuted_not_verified(tiny):
+    """The numeric tier cannot see a 1e-60 difference (tolerance 1e-25); the verdict must come
+    from an exact symbolic tier and carry a high-precision confirmation."""
+    r = check_equal(sigmoid(x) * sigmoid(y) + tiny * sp.tanh(x) ** 3, sigmoid(x) * sigmoid(y))
+    assert r.verdict is Verdict.REFUTED and "confirmed at 200 and 400 digits" in r.method
+
+
+def test_relative_tolerance_does_not_hide_an_absolute_difference_on_large_values():
+    r = check_equal(10**30 * sigmoid(x) + 1, 10**30 * sigmoid(x))
+    assert r.verdict is Verdict.REFUTED
+
+
+def test_fixed_values_are_stated_and_exact():
+    """With c = 0 pinned, c*x == 0 holds only under that value: the method must say so."""
+    c = sp.Symbol("c", real=True)
+    r = check_equal(c * x, 0, fixed={c: 0})
+    assert r.verdict is Verdict.VERIFIED and "c = 0 fixed" in r.method
+    assert check_equal(c * x, 0).verdict is Verdict.REFUTED
+    # a pinned binary float is used exactly in both tiers: 0.1 * 10 != 1 exactly
+    r = check_equal(10 * c * sigmoid(x), sigmoid(x), fixed={c: 0.1})
+    assert r.verdict is Verdict.REFUTED
+
+
+def test_non_finite_values_never_count_as_agreement():
+    """mpmath's inf - inf is nan, and max() silently drops nan; a side that is nan at a sample
+    point must not be 'numerically consistent'."""
+    inf_minus_inf = sp.Add(sp.oo * sp.Abs(x), -sp.oo * sp.Abs(x), evaluate=False)
+    r = check_equal(sp.Matrix([[x, inf_minus_inf]]), sp.Matrix([[x, 0]]))
+    assert r.verdict is Verdict.UNDECIDED and "non-finite" in r.method
+
+
+def test_positive_symbols_are_sampled_positive():
+    """sqrt(s^2) = s holds for s > 0; sampling s < 0 would refute a true statement."""
+    s_pos = sp.Symbol("s", positive=True)
+    assert check_equal(sp.sqrt(s_pos**2), s_pos).verdict is Verdict.VERIFIED
+    s_real = sp.Symbol("s", real=True)
+    assert check_equal(sp.sqrt(s_real**2), s_real).verdict is Verdict.REFUTED
+
+
+def test_sigmoid_closed_form_is_proven_not_left_undecided():
+    r = check_equal(sigmoid(x + y), 1 / (1 + sp.exp(-x - y)))
+    assert r.verdict is Verdict.VERIFIED
+    assert check_equal(sigmoid(x + y), 1 / (1 + sp.exp(-x + y))).verdict is Verdict.REFUTED
+
+
+def test_supremum_claim_is_not_rounded_to_the_true_value():
+    """nsimplify(0.250000000001) is 1/4: the claim sup sigma' = 0.250000000001 is false and
+    must not be VERIFIED by rounding it onto the derived 1/4."""
+    z = sp.Symbol("z", real=True)
+    dsig = sp.diff(1 / (1 + sp.exp(-z)), z)
+    r = check_supremum(0.250000000001, dsig, z, proof=sp.Rational(1, 4))
+    assert r.verdict is Verdict.REFUTED and "derived supremum" in r.method
+    assert check_supremum(0.25, dsig, z, proof=sp.Rational(1, 4)).verdict is Verdict.VERIFIED

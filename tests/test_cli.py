@@ -76,3 +76,60 @@ def test_no_traceback_in_subprocess():
 
 def test_parser_defined_once_at_module_level():
     assert PARSER.prog == "gradproof"
+
+
+def test_derive_json_srepr_is_sympy_srepr_for_matrices_too(capsys):
+    """The documented "srepr" field is sympy.srepr for every step (the matrix steps were
+    printed with repr(), which is neither srepr nor re-buildable); evaluating it in SymPy's
+    namespace rebuilds the recorded expression exactly."""
+    import sympy as sp
+
+    from derivations.activations import sigmoid
+    from derivations.rnn import rnn_derivation
+
+    assert main(["derive", "rnn", "--hidden", "2", "--steps", "2", "--format", "json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    der = rnn_derivation("sigmoid", 2, 2, check=False)
+    ns = {**vars(sp), "sigmoid": sigmoid}
+    for step, rec in zip(obj["derivation"], der.records):
+        assert step["name"] == rec.name
+        assert step["srepr"] == sp.srepr(rec.expr), rec.name
+        rebuilt = eval(step["srepr"], ns)  # our own output, never user text
+        if isinstance(rec.expr, sp.MatrixBase):
+            assert rebuilt.shape == rec.expr.shape and (rebuilt - rec.expr).is_zero_matrix, rec.name
+        else:
+            assert rebuilt == rec.expr, rec.name
+    jac = [s for s in obj["derivation"] if s["name"] == "one_step_jacobian"][0]
+    assert jac["srepr"].startswith("MutableDenseMatrix(")
+
+
+def test_memoised_printers_match_sympy_printers():
+    """derive prints with memoised srepr/sstr (each distinct subexpression once); the output
+    must be byte-identical to sympy.srepr / sympy.sstr."""
+    import sympy as sp
+
+    from derivations.lstm import lstm_derivation
+    from derivations.records import _SharedStrPrinter, step_srepr
+
+    der = lstm_derivation("corrected", 1, 3)
+    for rec in der.records:
+        assert step_srepr(rec.expr) == sp.srepr(rec.expr), rec.name
+        assert _SharedStrPrinter().doprint(rec.expr) == sp.sstr(rec.expr), rec.name
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["derive", "lstm", "--activation", "tanh"], "applies to rnn only"),
+    (["derive", "gru", "--activation", "tanh"], "applies to rnn only"),
+    (["derive", "lstm", "--hidden", "x"], "positive integer"),
+    (["derive", "gru", "--steps", "1e9"], "positive integer"),
+    (["derive", "lstm", "--hidden", "2", "--steps", "40"], "budget"),
+    (["derive", "gru", "--hidden", "9"], "budget"),
+])
+def test_lstm_gru_bad_input_one_line_exit_2(argv, needle, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gradproof: error:") and needle in err

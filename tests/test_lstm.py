@@ -157,6 +157,9 @@ def test_corrected_terms_sum_equals_sympy_jacobian_n2_direct():
     refs = term_references(p, p.x_t, p.c_prev, o_prev)
     total = refs["A"] + refs["B"] + refs["C"] + refs["D"]
     assert _polynomial_zero(atomized(total - refs["K"]))
+    chk = check_jacobian(total, refs["K"])  # symbolic proof AND the 50-digit mpmath spot check
+    assert chk.verdict is V and "20 pts @ 50 digits" in chk.method
+    assert check_jacobian(total - refs["C"], refs["K"]).verdict is R  # each path is needed
 
 
 # ------------------------------------------------------------------ full state
@@ -370,6 +373,37 @@ def test_peephole_jacobian_reduces_to_plain_lstm_when_peepholes_are_zero():
     plain = lstm_symbols(2, 1)
     J_plain = lstm_state_jacobian(plain, plain.x_t, plain.h_prev, plain.c_prev)
     assert _polynomial_zero(atomized(J_peep - J_plain))
+    assert check_jacobian(J_peep, J_plain).verdict is V  # with the mpmath spot check
+    J_peep_on = peephole_state_jacobian(p, p.x_t, p.h_prev, p.c_prev)
+    assert check_jacobian(J_peep_on, J_plain).verdict is R
+
+
+def test_peephole_gate_justifications_name_the_peephole_terms():
+    """The model statement must describe the expression it records: with peepholes i_t and f_t
+    read p * c_{t-1} and o_t reads p_o * c_t; the candidate g_t has none."""
+    der = peephole_derivation(1, 1)
+    for gate, term, sym in (("i_t", "p_i * c_{t-1}", "p_{i}"), ("f_t", "p_f * c_{t-1}", "p_{f}"),
+                            ("o_t", "p_o * c_t", "p_{o}")):
+        step = der.step(gate)
+        assert term in step.justification, gate
+        assert sp.Symbol(sym, real=True) in step.expr.free_symbols, gate
+    g = der.step("g_t")
+    assert "p_" not in g.justification and not any(str(s).startswith("p_") for s in g.expr.free_symbols)
+    plain = lstm_derivation("corrected", 1, 1)
+    assert "p_" not in plain.step("i_t").justification
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_missing_path_total_is_checked_and_a_wrong_one_refuted(n):
+    """Delta_k is a derived claim (dc_k/dc_1 - prod K_t), not a definition: it carries a verdict;
+    a wrong Delta_k (twice the true one) is refuted against the same SymPy reference."""
+    der = lstm_derivation("corrected", hidden=n, steps=3)
+    step = der.step("missing_path_total")
+    assert step.check is not None and step.check.verdict is V
+    p = lstm_symbols(n, 3)
+    ref = cell_path_reference(p, 3)
+    prod = der.step("product_of_terms").expr
+    assert check_jacobian(step.expr * 2, ref - prod).verdict is R
 
 
 def test_peephole_bad_sizes():

@@ -31,7 +31,10 @@ def test_derivation_steps_have_expected_verdicts(activation, n, k):
     assert verdicts.pop("article_long_path_is_gradient") == "refuted"  # k >= 2
     assert set(verdicts.values()) == {"verified"}, verdicts
     assert d.gamma == (sp.Rational(1, 4) if activation == "sigmoid" else 1)
-    assert [f"bptt_term_{t}" for t in range(1, k + 1)] == [r.name for r in d.records if r.name.startswith("bptt")]
+    assert [f"bptt_term_{t}" for t in range(1, k + 1)] == [
+        r.name for r in d.records if r.name.startswith("bptt_term_") and r.name[10:].isdigit()]
+    assert [f"bptt_term_W_in_{t}" for t in range(1, k + 1)] == [
+        r.name for r in d.records if r.name.startswith("bptt_term_W_in_")]
 
 
 def test_article_long_path_is_the_gradient_when_k_is_1():
@@ -145,3 +148,36 @@ def test_largest_budget_size_n3_k4_verified(activation):
     d = rnn_derivation(activation, 3, 4)
     assert {r.verdict for r in d.records if r.name != "article_long_path_is_gradient"} <= {"verified", "definition"}
     assert d.step("article_long_path_is_gradient").verdict == "refuted"
+
+
+def test_w_in_bptt_terms_are_named_sum_to_the_gradient_and_match_finite_differences(sig):
+    """dE_k/dW_in: each term T_t = diag(act'(z_t)) P_{k,t}^T delta_k x_t^T is a recorded step; the
+    sum equals mpmath.diff of the unrolled error (independent oracle, 50 digits); a term with
+    c_{t-1} where x_t belongs (the W_rec immediate partial) is refuted."""
+    n, k = 2, 2
+    s = rnn_symbols(n, k)
+    terms = rnn_bptt_terms(sig, s, "W_in")
+    G = rnn_gradient(sig, s, "W_in")
+    assert check_equal(terms[0] + terms[1], G).verdict is Verdict.VERIFIED
+    E = squared_error(s.V * rnn_unrolled(sig, s)[-1], s.y)
+    syms = sorted(E.free_symbols | G.free_symbols, key=sp.default_sort_key)
+    rng = random.Random(7)
+    with mpmath.workdps(50):
+        vals = {sy: mpmath.mpf(repr(rng.uniform(-1, 1))) for sy in syms}
+        fE = sp.lambdify(syms, E, modules=LAMBDIFY_MODULES_MPMATH)
+        g = sp.lambdify(syms, G, modules=LAMBDIFY_MODULES_MPMATH)(*[vals[sy] for sy in syms])
+        for a in range(n):
+            w = s.W_in[a, 0]
+            fd = mpmath.diff(lambda t, w=w: fE(*[t if sy == w else vals[sy] for sy in syms]), vals[w])
+            assert abs(fd - g[a, 0]) < mpmath.mpf(10) ** -30
+    d = rnn_derivation("sigmoid", n, k)
+    assert d.step("bptt_term_W_in_2").verdict == "verified"
+    wrong = rnn_bptt_terms(sig, s, "W_rec")[1][:, :1]  # first entry of c_1 in place of x_2
+    assert check_equal(wrong, d.step("bptt_term_W_in_2").expr).verdict is Verdict.REFUTED
+
+
+def test_gamma_justification_matches_how_gamma_was_derived():
+    assert "act''(z)=0 at z=0" in rnn_derivation("tanh", 1, 1).step("gamma").justification
+    ident = rnn_derivation("identity", 1, 1).step("gamma")
+    assert "constant 1" in ident.justification and "None" not in ident.justification
+    assert ident.verdict == "verified"
