@@ -37,7 +37,7 @@ from reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, c
                               dumps_manifest, package_version, read_manifest, sha256_file,
                               tool_versions)
 
-__all__ = ["Item", "ITEMS", "DEFAULT_OUT", "default_out_dir", "build_command", "build_report", "check_report",
+__all__ = ["Item", "ITEMS", "DEFAULT_OUT", "default_out_dir", "renderer_changed", "build_command", "build_report", "check_report",
            "compare_trees", "item_command", "DERIVATION_SPECS"]
 
 
@@ -515,10 +515,26 @@ def _report_unavailable(unavailable: list[str]) -> int:
     return 1
 
 
+def renderer_changed(committed_manifest: dict) -> str | None:
+    """A note when the committed figures were drawn by another matplotlib than the one here.
+
+    SVG bytes are matplotlib's own rendering: a different matplotlib release redraws the same
+    data with other bytes. In that case ``compare_trees`` does not compare SVG bytes (the data
+    behind every figure is still compared, as manifest numbers to 12 significant digits).
+    """
+    recorded = committed_manifest.get("versions", {}).get("matplotlib")
+    here = tool_versions().get("matplotlib")
+    if recorded and recorded != here:
+        return (f"committed figures were drawn with matplotlib {recorded}, this is {here}: "
+                "SVG bytes not compared (figure data still compared through the manifest)")
+    return None
+
+
 def compare_trees(built: Path, committed: Path) -> list[str]:
     """Stale files: each line ``path: reason``. Empty when ``committed`` is up to date."""
     built_files, committed_files = _files_under(built), _files_under(committed)
     committed_manifest = read_manifest(committed) or {}
+    skip_svg = renderer_changed(committed_manifest) is not None
     recorded: dict[str, str] = dict(committed_manifest.get("documents", {}))
     for entry in committed_manifest.get("items", {}).values():
         recorded.update(entry.get("files", {}))
@@ -537,6 +553,8 @@ def compare_trees(built: Path, committed: Path) -> list[str]:
         elif rel.endswith(BINARY_SUFFIXES):
             if recorded.get(rel) != sha256_file(committed_files[rel]):
                 stale.append(f"{rel}: does not match its SHA-256 in the committed manifest")
+        elif rel.endswith(".svg") and skip_svg:
+            continue
         elif built_files[rel].read_bytes() != committed_files[rel].read_bytes():
             stale.append(f"{rel}: differs")
     return stale
@@ -554,6 +572,9 @@ def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) 
         previous_root = _prepare_staging(staging, out, previous, bool(only))
         _, unavailable = _build_into(staging, selected, previous, progress, bool(only), previous_root)
         stale = compare_trees(staging, out) if out.is_dir() else [f"{out}: missing"]
+    note = renderer_changed(read_manifest(out) or {}) if out.is_dir() else None
+    if note:
+        print(f"gradproof report --check: note: {note}", file=sys.stderr)
     if stale:
         print(f"gradproof report --check: {len(stale)} stale file(s) in {out} "
               f"(rebuild with `gradproof report`):", file=sys.stderr)

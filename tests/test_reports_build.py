@@ -309,3 +309,27 @@ def test_default_out_dir_follows_checkout_or_cwd(tmp_path, monkeypatch):
     monkeypatch.setattr(rb, "__file__", str(fake_pkg / "build.py"))
     monkeypatch.chdir(tmp_path)
     assert rb.default_out_dir() == tmp_path / "reports" / "generated"
+
+
+def test_svg_bytes_compared_only_with_the_same_matplotlib(built, tmp_path, capsys):
+    """A different matplotlib redraws the same data with other SVG bytes: those are then not
+    compared (with a note), while the figure data in the manifest still is."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    svg = copy / "figures/lstm-terms.svg"
+    svg.write_text(svg.read_text().replace("<svg", "<svg data-x='1'", 1))
+    assert rb.compare_trees(built, copy) == ["figures/lstm-terms.svg: differs"]
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert rb.renderer_changed(manifest) is None
+    manifest["versions"]["matplotlib"] = "0.0.1"
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    assert "matplotlib 0.0.1" in rb.renderer_changed(manifest)
+    assert rb.compare_trees(built, copy) == []
+    # the data behind the figures is still compared
+    key = next(k for k in manifest["numbers"] if k.startswith("lstm-terms/"))
+    manifest["numbers"][key]["value"] = 1234.5
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    stale = rb.compare_trees(built, copy)
+    assert len(stale) == 1 and stale[0].startswith("manifest.json:")
