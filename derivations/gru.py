@@ -58,8 +58,9 @@ __all__ = [
 ]
 
 GRU_GATES = ("r", "z", "n")
-#: documented budget (largest k per n), measured on the shared 2-core machine with all checks:
-#: n=1,k=5 ~16 s; n=2,k=3 ~5 s; n=3,k=3 ~3 s; n=4,k=2 ~2 s. Outside: n=2,k=4 ~29 s,
+#: documented budget (largest k per n), `gradproof derive gru --format json` with all checks on
+#: the idle 2-core machine, 2026-11-26: n=1,k=5 19 s; n=2,k=3 1.2 s; n=3,k=3 5 s; n=4,k=2 3.4 s.
+#: Outside (earlier, loaded machine): n=2,k=4 ~29 s,
 #: n=1,k=6 > 2 min (h_{t-1} enters each step four times, so the unrolled tree grows ~4^k).
 GRU_MAX_STEPS = {1: 5, 2: 3, 3: 3, 4: 2}
 

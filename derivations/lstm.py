@@ -96,12 +96,11 @@ __all__ = [
 #: gate order of PyTorch's weight rows: input, forget, cell candidate, output.
 GATES = ("i", "f", "g", "o")
 LSTM_VARIANTS = ("article", "corrected", "full-state", "no-forget")
-#: documented budget: largest number of unrolled steps k per hidden size n. Measured on the
-#: shared 2-core machine, one process, all checks included (slowest variant, full-state):
-#: n=1,k=5 ~14-21 s; n=2,k=3 ~4 s on an idle machine (up to ~40 s when other jobs load
-#: it); n=3,k=3 ~12-16 s; n=4,k=2 ~6 s. n=2,k=4 took ~45 s and is outside the budget.
+#: documented budget: largest number of unrolled steps k per hidden size n. Measured with
+#: `gradproof derive lstm --variant full-state --format json` (the slowest variant, all checks)
+#: on the idle 2-core machine, 2026-11-26: n=1,k=5 21 s; n=2,k=3 3 s; n=3,k=3 21 s; n=4,k=2 6 s.
 MAX_STEPS = {1: 5, 2: 3, 3: 3, 4: 2}
-#: peephole budget: n=1,k=4 measured below ~30 s (k=5 took ~2 min); n=2,k=3 ~4 s; n=3,k=3 ~12 s.
+#: peephole budget: n=1,k=4 9 s on the idle machine (k=5 took ~2 min); n=2,k=3 ~4 s; n=3,k=3 ~12 s.
 PEEPHOLE_MAX_STEPS = {1: 4, 2: 3, 3: 3}
 
 
