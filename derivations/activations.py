@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from derivations.errors import InputError
@@ -34,6 +35,7 @@ __all__ = [
     "derive_gamma",
     "generic_activation",
     "mp_sigmoid",
+    "np_sigmoid",
     "LAMBDIFY_MODULES_MPMATH",
     "LAMBDIFY_MODULES_NUMPY",
 ]
@@ -80,15 +82,17 @@ def mp_sigmoid(x):
     return 1 / (1 + mpmath.exp(-x))
 
 
-def _np_sigmoid(x):
-    import numpy as np
-
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+def np_sigmoid(x):
+    """Logistic sigmoid 1/(1+e^{-x}) in float64, from e = exp(-|x|) <= 1 (no overflow, and full
+    relative accuracy for very negative x, where 1/(1+e^{-x}) = e/(1+e))."""
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 #: modules for ``sympy.lambdify`` so that ``sigmoid`` evaluates in mpmath / numpy.
 LAMBDIFY_MODULES_MPMATH = [{"sigmoid": mp_sigmoid}, "mpmath"]
-LAMBDIFY_MODULES_NUMPY = [{"sigmoid": _np_sigmoid}, "numpy"]
+LAMBDIFY_MODULES_NUMPY = [{"sigmoid": np_sigmoid}, "numpy"]
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from derivations.activations import np_sigmoid
 from derivations.errors import InputError
 
 __all__ = [
@@ -84,13 +85,6 @@ __all__ = [
 ]
 
 RNN_ACTIVATIONS = ("tanh", "sigmoid")
-
-
-def np_sigmoid(x):
-    """Logistic sigmoid 1/(1+e^{-x}) evaluated without overflow warnings (float64)."""
-    x = np.asarray(x, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        return np.where(x >= 0, 1.0 / (1.0 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))))
 
 
 def _dsigmoid(x):

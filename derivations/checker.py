@@ -48,7 +48,7 @@ from typing import Callable, Iterable, Mapping
 import mpmath
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH
+from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
 
 __all__ = [
     "Verdict",
@@ -57,6 +57,7 @@ __all__ = [
     "check_supremum",
     "check_inequality",
     "is_zero_polynomial",
+    "atomized",
     "DEFAULT_POINTS",
     "DEFAULT_DPS",
 ]
@@ -200,6 +201,13 @@ def _polynomial_zero(e: sp.Expr) -> bool:
         return sp.expand(e) == 0
 
 
+def atomized(e):
+    """``_name_function_atoms`` of a scalar, or of every entry of a Matrix."""
+    if isinstance(e, sp.MatrixBase):
+        return e.applyfunc(_name_function_atoms)
+    return _name_function_atoms(e)
+
+
 def is_zero_polynomial(e) -> bool:
     """``_polynomial_zero`` for a scalar or for every entry of a Matrix."""
     if isinstance(e, sp.MatrixBase):
@@ -331,12 +339,6 @@ def numeric_residual(
     return worst
 
 
-def _sigmoid_as_exp(e: sp.Expr) -> sp.Expr:
-    from derivations.activations import sigmoid
-
-    return e.replace(sigmoid, lambda z: 1 / (1 + sp.exp(-z))) if e.has(sigmoid) else e
-
-
 def _confirmed_nonzero(diff: sp.Matrix, syms: list[sp.Symbol], vals: list, dps: int) -> bool:
     """Is some entry of ``diff`` provably nonzero at the point ``vals``? Evaluated at 4*dps and
     8*dps digits: the two values must agree to 10% and exceed 10^(-2*dps) in magnitude (far
@@ -378,7 +380,7 @@ def _symbolic_zero(diff: sp.Matrix, tiers: Iterable[str], max_ops: int = 400
             if all(sp.expand(e) == 0 for e in diff):
                 return Verdict.VERIFIED, "canonical form: expand(a - b) == 0", warnings
         elif tier == "simplify":
-            if all(sp.simplify(_sigmoid_as_exp(e)) == 0 for e in diff):
+            if all(sp.simplify(e.rewrite(sigmoid, sp.exp)) == 0 for e in diff):
                 return Verdict.VERIFIED, "simplify(a - b) == 0", warnings
         elif tier == "equals":
             outcomes = [sp.sympify(e).equals(0) for e in diff]

@@ -28,6 +28,7 @@ from typing import Mapping
 import sympy as sp
 
 from derivations.activations import sigmoid
+from derivations.checker import check_equal
 from derivations.errors import InputError
 from derivations.lstm import (
     _diag,
@@ -36,7 +37,6 @@ from derivations.lstm import (
     _map,
     _mat,
     _vec,
-    check_jacobian,
     sigmoid_prime,
     tanh_prime,
 )
@@ -220,9 +220,9 @@ def gru_derivation(hidden: int = 1, steps: int = 3) -> Derivation:
     for key in ("Z", "Zg", "N", "R"):
         expr = getattr(terms, key)
         records.append(DerivationStep(f"{key}_t", expr, _LABELS[key], f"{key}_t",
-                                      check_jacobian(expr, refs[key])))
+                                      check_equal(expr, refs[key])))
     records.append(DerivationStep("J_t", terms.J, "one-step Jacobian: sum of the four path terms",
-                                  r"\frac{\partial h_t}{\partial h_{t-1}}", check_jacobian(terms.J, refs["J"])))
+                                  r"\frac{\partial h_t}{\partial h_{t-1}}", check_equal(terms.J, refs["J"])))
     if steps >= 2:
         hs, _ = gru_unrolled(p, p.h1)
         prod = sp.eye(hidden)
@@ -230,7 +230,7 @@ def gru_derivation(hidden: int = 1, steps: int = 3) -> Derivation:
             prod = gru_step_jacobian(p, p.x[t - 1], hs[t - 1]) * prod
         records.append(DerivationStep(
             "product", prod, "chain rule: dh_k/dh_1 = J_k ... J_2 along the unrolled trajectory",
-            r"\frac{\partial h_k}{\partial h_1}", check_jacobian(prod, hs[steps].jacobian(p.h1))))
+            r"\frac{\partial h_k}{\partial h_1}", check_equal(prod, hs[steps].jacobian(p.h1))))
     notes = ("gates fixed: sigmoid for r and z, tanh for the candidate n (PyTorch nn.GRUCell)",
              "derivatives checked against SymPy jacobian of the unrolled cell")
     return Derivation(model="gru", activation=None, hidden=hidden, steps=steps, gamma=None,

@@ -34,7 +34,7 @@ The true recurrent state is s_t = (h_t, c_t); its 2n x 2n one-step Jacobian is
     dh_t/dh_{t-1} = diag(\tanh(c_t) \odot \sigma'(a_{o,t})) U_o + diag(o_t \odot \tanh'(c_t)) G_t.
 
 Every derived expression is checked against SymPy's own ``jacobian`` of the unrolled cell
-(``check_jacobian``): numeric spot check at 20 points, 50 digits (``derivations.checker``), then a
+(``derivations.checker.check_equal``): numeric spot check at 20 points, 50 digits (``derivations.checker``), then a
 symbolic proof ``expand(a - b) == 0`` after each sigmoid/tanh atom is replaced by a fresh symbol,
 expanded in SymPy's sparse polynomial ring over QQ (a polynomial identity in the atoms implies
 the identity; sigma' = sigma(1 - sigma) and tanh' = 1 - tanh^2 keep both sides polynomial in the
@@ -52,8 +52,7 @@ from typing import Mapping
 import sympy as sp
 
 from derivations.activations import sigmoid
-from derivations.checker import CheckResult, check_equal
-from derivations.checker import is_zero_polynomial as _polynomial_zero
+from derivations.checker import check_equal
 from derivations.errors import InputError
 from derivations.records import Derivation, DerivationStep
 
@@ -84,8 +83,6 @@ __all__ = [
     "missing_output_gate_path",
     "state_entry_column",
     "cell_path_reference",
-    "check_jacobian",
-    "atomized",
     "lstm_derivation",
     "validate_sizes",
     "peephole_cell_terms",
@@ -486,28 +483,6 @@ def cell_path_reference(p: LSTMSymbols, k: int | None = None) -> sp.Matrix:
 
 
 # --------------------------------------------------------------------------- checking
-_ATOM_TYPES = (sigmoid, sp.tanh)
-
-
-def atomized(expr: sp.Matrix) -> sp.Matrix:
-    """Replace each sigmoid/tanh application by a fresh symbol, outermost first (``xreplace``
-    is simultaneous and top-down), so the expression becomes a polynomial in the atoms."""
-    atoms = set()
-    for e in expr:
-        atoms |= e.atoms(*_ATOM_TYPES)
-    mapping = {a: sp.Dummy("u") for a in sorted(atoms, key=sp.default_sort_key)}
-    return expr.xreplace(mapping)
-
-
-def check_jacobian(derived, reference, *, fixed=None, seed: int | None = None) -> CheckResult:
-    """``derivations.checker.check_equal`` with its default tiers: numeric spot check (20
-    points, 50 digits), then expand(a - b) == 0 in the sparse polynomial ring with each
-    sigmoid/tanh atom replaced by a fresh symbol, then expand/simplify/equals for small
-    expressions; UNDECIDED if no proof is found."""
-    kw = {} if seed is None else {"seed": seed}
-    return check_equal(sp.Matrix(derived), sp.Matrix(reference), fixed=fixed, **kw)
-
-
 def _jac_path(fn, var: sp.Matrix, back: Mapping):
     """jacobian of fn(var) w.r.t. var, then the frozen dummies substituted back."""
     return fn.jacobian(var).xreplace(back)
@@ -587,7 +562,7 @@ def _term_steps(p: LSTMSymbols, terms: LSTMTerms, refs, prefix: str, labels: Map
     for key in ("A", "B", "C", "D"):
         expr = getattr(terms, key)
         out.append(DerivationStep(f"{prefix}{key}_t", expr, labels[key], f"{key}_t",
-                                  check_jacobian(expr, refs[key])))
+                                  check_equal(expr, refs[key])))
     return out
 
 
@@ -621,28 +596,28 @@ def _product_steps(p: LSTMSymbols, k: int, *, article: bool) -> list[DerivationS
         steps.append(DerivationStep(
             "article_product", prod,
             "article's product prod_{t=2}^k (A_t + B_t + C_t + D_t) against SymPy's dc_k/dc_1 of the unrolled net",
-            r"\prod_{t=2}^{k} (A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_jacobian(prod, ref)))
+            r"\prod_{t=2}^{k} (A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_equal(prod, ref)))
         return steps
     steps.append(DerivationStep(
         "product_of_terms", tr["prodK"],
         "corrected one-step terms multiplied: prod_{t=2}^k K_t, K_t = A_t+B_t+C_t+D_t "
         "(misses the output-gate path when k >= 3)",
-        r"\prod_{t=2}^{k} K_t", check_jacobian(tr["prodK"], ref)))
+        r"\prod_{t=2}^{k} K_t", check_equal(tr["prodK"], ref)))
     steps.append(DerivationStep(
         "missing_path_total", tr["delta"],
         "Delta_k = sum_{t=3}^k K_k...K_{t+1} M_t dh_{t-2}/dc_1 from dc_t = K_t dc_{t-1} + M_t dh_{t-2}; "
         "checked against SymPy's dc_k/dc_1 minus prod K_t",
-        r"\Delta_k", check_jacobian(tr["delta"], ref - tr["prodK"])))
+        r"\Delta_k", check_equal(tr["delta"], ref - tr["prodK"])))
     steps.append(DerivationStep(
         "product_plus_missing_path", tr["prodK"] + tr["delta"],
         "prod K_t + Delta_k equals dc_k/dc_1 of the unrolled network",
-        r"\frac{dc_k}{dc_1}", check_jacobian(tr["prodK"] + tr["delta"], ref)))
+        r"\frac{dc_k}{dc_1}", check_equal(tr["prodK"] + tr["delta"], ref)))
     cut = p.with_recurrent("o", 0)
     tr0 = _trajectory_products(cut, k)
     steps.append(DerivationStep(
         "product_output_path_cut", tr0["prodK"],
         "with U_o = 0 (output-gate path cut) prod K_t equals dc_k/dc_1",
-        r"\prod_{t=2}^{k} K_t\big|_{U_o=0}", check_jacobian(tr0["prodK"], cell_path_reference(cut, k))))
+        r"\prod_{t=2}^{k} K_t\big|_{U_o=0}", check_equal(tr0["prodK"], cell_path_reference(cut, k))))
     return steps
 
 
@@ -662,9 +637,9 @@ def _full_state_steps(p: LSTMSymbols, k: int) -> list[DerivationStep]:
     for name, lhs, (r, c), why in blocks:
         steps.append(DerivationStep(name, J[r, c], f"block {lhs} = {why}",
                                     r"\frac{\partial %s}{\partial %s}" % tuple(v[1:] for v in lhs.split("/")),
-                                    check_jacobian(J[r, c], ref[r, c])))
+                                    check_equal(J[r, c], ref[r, c])))
     steps.append(DerivationStep("J_t", J, "state Jacobian of s_t = (h_t, c_t), 2n x 2n, order (h, c)",
-                                r"J_t", check_jacobian(J, ref)))
+                                r"J_t", check_equal(J, ref)))
     if k >= 2:
         hs, cs, _ = lstm_unrolled(p, p.h1, p.c1, k)
         prod = sp.eye(2 * n)
@@ -672,17 +647,17 @@ def _full_state_steps(p: LSTMSymbols, k: int) -> list[DerivationStep]:
             prod = lstm_state_jacobian(p, p.x[t - 1], hs[t - 1], cs[t - 1]) * prod
         ref_s = hs[k].col_join(cs[k]).jacobian(p.h1.col_join(p.c1))
         steps.append(DerivationStep("state_product", prod, "chain rule over the true state: ds_k/ds_1 = J_k ... J_2",
-                                    r"\frac{\partial s_k}{\partial s_1}", check_jacobian(prod, ref_s)))
+                                    r"\frac{\partial s_k}{\partial s_1}", check_equal(prod, ref_s)))
         steps.append(DerivationStep(
             "cc_block_of_product", prod[n:, n:],
             "dc_k/dc_1 at fixed h_1 is the c-c block of J_k ... J_2",
-            r"\frac{\partial c_k}{\partial c_1}\Big|_{h_1}", check_jacobian(prod[n:, n:], ref_s[n:, n:])))
+            r"\frac{\partial c_k}{\partial c_1}\Big|_{h_1}", check_equal(prod[n:, n:], ref_s[n:, n:])))
         tr = _trajectory_products(p, k)
         total = tr["col"][k][n:, :]
         steps.append(DerivationStep(
             "cell_path_via_state_product", total,
             "with h_1 = o_1 tanh(c_1): dc_k/dc_1 = [0 I] J_k ... J_2 [diag(o_1 tanh'(c_1)); I]",
-            r"\frac{dc_k}{dc_1}", check_jacobian(total, cell_path_reference(p, k))))
+            r"\frac{dc_k}{dc_1}", check_equal(total, cell_path_reference(p, k))))
     return steps
 
 
@@ -694,7 +669,7 @@ def _missing_path_step(p: LSTMSymbols) -> DerivationStep:
     return DerivationStep(
         "M_t", M, "missing output-gate path h_{t-2} -> o_{t-1} -> h_{t-1} -> c_t: "
         "G_t diag(tanh(c_{t-1}) sigma'(a_{o,t-1})) U_o", "M_t",
-        check_jacobian(M, c_t.jacobian(p.h_prev2)))
+        check_equal(M, c_t.jacobian(p.h_prev2)))
 
 
 def _no_forget_steps(p: LSTMSymbols, k: int) -> list[DerivationStep]:
@@ -705,23 +680,23 @@ def _no_forget_steps(p: LSTMSymbols, k: int) -> list[DerivationStep]:
         "cec_one_step", trunc,
         "1997 truncation (errors into the gates via h_{t-1} cut): dc_t/dc_{t-1} = f_t = 1, the "
         "constant error carousel", r"\frac{\partial c_t}{\partial c_{t-1}}\Big|_{h_{t-1}}",
-        check_jacobian(trunc, c_t.jacobian(c_prev)))]
+        check_equal(trunc, c_t.jacobian(c_prev)))]
     terms = corrected_terms(p, x_t, c_prev, o_prev)
     refs = term_references(p, x_t, c_prev, o_prev)
     steps += _term_steps(p, terms, refs, "", _CORR_LABELS)
     steps.append(DerivationStep("K_t", terms.K, "untruncated one-step factor I + C_t + D_t (o_{t-1} fixed)",
-                                "K_t", check_jacobian(terms.K, refs["K"])))
+                                "K_t", check_equal(terms.K, refs["K"])))
     if k >= 2:
         steps.append(DerivationStep(
             "cec_k_steps", sp.eye(p.n),
             "truncated cell path over k steps (every gate input h_{t-1} under stop-gradient): "
             "prod_t diag(f_t) = I", r"\frac{\partial c_k}{\partial c_1}\Big|_{\mathrm{trunc}}",
-            check_jacobian(sp.eye(p.n), truncated_cell_path_reference(p, k))))
+            check_equal(sp.eye(p.n), truncated_cell_path_reference(p, k))))
         steps.append(DerivationStep(
             "cec_without_truncation", sp.eye(p.n),
             "claim dc_k/dc_1 = I in the untruncated network (h_{t-1} feeds the gates): false, the "
             "C_t, D_t and output-gate paths add to the carousel", r"\frac{dc_k}{dc_1}",
-            check_jacobian(sp.eye(p.n), cell_path_reference(p, k))))
+            check_equal(sp.eye(p.n), cell_path_reference(p, k))))
     return steps
 
 
@@ -758,7 +733,7 @@ def lstm_derivation(variant: str = "corrected", hidden: int = 1, steps: int = 3)
             records.append(DerivationStep(
                 "article_A_t_as_written", literal.A,
                 "article's A_t with the whole W_f acting on [h_{t-1}, x_t]: n x (n+d), not a Jacobian block",
-                r"A_t^{\mathrm{written}}", check_jacobian(literal.A, refs["A"])))
+                r"A_t^{\mathrm{written}}", check_equal(literal.A, refs["A"])))
             eta = _diag(_eta(c_prev, o_prev))
             padded = eta.col_join(sp.zeros(p.d, p.n))
             hx = _h_from(c_prev, o_prev).col_join(x_t)
@@ -766,18 +741,18 @@ def lstm_derivation(variant: str = "corrected", hidden: int = 1, steps: int = 3)
                 "W_f_h_block", _full_W(p, "f") * padded,
                 "W_f [dh_{t-1}/dc_{t-1}; dx_t/dc_{t-1}] = W_f [diag(o tanh'(c)); 0] = U_f diag(o tanh'(c)): "
                 "only the h-block of W_f enters", r"W_f \frac{\partial [h_{t-1}; x_t]}{\partial c_{t-1}}",
-                check_jacobian(_full_W(p, "f") * padded, (_full_W(p, "f") * hx).jacobian(c_prev))))
+                check_equal(_full_W(p, "f") * padded, (_full_W(p, "f") * hx).jacobian(c_prev))))
             art = article_terms(p, x_t, c_prev, o_prev)
             records += _term_steps(p, art, refs, "article_", _ART_LABELS)
             records.append(DerivationStep(
                 "article_K_t", art.K, "article's sum A_t + B_t + C_t + D_t (B_t read as diag(f_t))",
-                r"(A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_jacobian(art.K, refs["K"])))
+                r"(A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_equal(art.K, refs["K"])))
             diff = article_minus_corrected(p)
             records.append(DerivationStep(
                 "article_minus_corrected_D", diff.D_difference,
                 "D_t^art - D_t = diag((sigma'(a_g) - tanh'(a_g)) i_t) U_g diag(o_{t-1} tanh'(c_{t-1}))",
                 r"D_t^{\mathrm{art}} - D_t",
-                check_jacobian(diff.D_difference, art.D - refs["D"])))
+                check_equal(diff.D_difference, art.D - refs["D"])))
             records += _product_steps(p, k, article=True)
             notes += list(diff.items)
         else:
@@ -785,7 +760,7 @@ def lstm_derivation(variant: str = "corrected", hidden: int = 1, steps: int = 3)
             records += _term_steps(p, corr, refs, "", _CORR_LABELS)
             records.append(DerivationStep(
                 "K_t", corr.K, "one-step cell factor with o_{t-1} held fixed: K_t = A_t + B_t + C_t + D_t",
-                r"\frac{dc_t}{dc_{t-1}}\Big|_{o_{t-1}}", check_jacobian(corr.K, refs["K"])))
+                r"\frac{dc_t}{dc_{t-1}}\Big|_{o_{t-1}}", check_equal(corr.K, refs["K"])))
             if variant == "full-state":
                 records += _full_state_steps(p, k)
             records.append(_missing_path_step(p))
@@ -846,21 +821,21 @@ def peephole_derivation(hidden: int = 1, steps: int = 2) -> Derivation:
     for name, (c_direct, c_peep) in paths.items():
         _, c, _ = _cell_paths(p, x_t, {q: h_prev for q in p.W}, c_direct, c_peep)
         records.append(DerivationStep(f"peephole_{name}", terms[name], why[name], name.replace("_", r"\_"),
-                                      check_jacobian(terms[name], c.jacobian(c_prev).xreplace(back))))
+                                      check_equal(terms[name], c.jacobian(c_prev).xreplace(back))))
     J = peephole_state_jacobian(p, x_t, h_prev, c_prev)
     h_t, c_t, _ = lstm_cell(p, x_t, h_prev, c_prev)
     ref = h_t.col_join(c_t).jacobian(h_prev.col_join(c_prev))
     for name, (r, c) in (("J_hh", (slice(0, n), slice(0, n))), ("J_hc", (slice(0, n), slice(n, 2 * n))),
                          ("J_ch", (slice(n, 2 * n), slice(0, n))), ("J_cc", (slice(n, 2 * n), slice(n, 2 * n)))):
         records.append(DerivationStep(name, J[r, c], f"block {name} of the peephole state Jacobian",
-                                      name, check_jacobian(J[r, c], ref[r, c])))
+                                      name, check_equal(J[r, c], ref[r, c])))
     records.append(DerivationStep("J_t", J, "peephole state Jacobian, 2n x 2n, order (h, c)", "J_t",
-                                  check_jacobian(J, ref)))
+                                  check_equal(J, ref)))
     plain = lstm_state_jacobian(p, x_t, h_prev, c_prev)
     records.append(DerivationStep(
         "plain_formula_on_peephole_cell", plain,
         "claim: the LSTM J_t without peephole terms is the peephole cell's Jacobian (false)",
-        r"J_t^{\mathrm{no\ peephole}}", check_jacobian(plain, ref)))
+        r"J_t^{\mathrm{no\ peephole}}", check_equal(plain, ref)))
     if k >= 2:
         hs, cs, _ = lstm_unrolled(p, p.h1, p.c1, k)
         prod = sp.eye(2 * n)
@@ -868,7 +843,7 @@ def peephole_derivation(hidden: int = 1, steps: int = 2) -> Derivation:
             prod = peephole_state_jacobian(p, p.x[t - 1], hs[t - 1], cs[t - 1]) * prod
         ref_s = hs[k].col_join(cs[k]).jacobian(p.h1.col_join(p.c1))
         records.append(DerivationStep("state_product", prod, "ds_k/ds_1 = J_k ... J_2",
-                                      r"\frac{\partial s_k}{\partial s_1}", check_jacobian(prod, ref_s)))
+                                      r"\frac{\partial s_k}{\partial s_1}", check_equal(prod, ref_s)))
     notes = ("peephole LSTM (Gers & Schmidhuber 2000): a_i, a_f read p * c_{t-1}, a_o reads p_o * c_t",
              "state order (h, c); derivatives checked against SymPy jacobian of the unrolled cell")
     return Derivation(model="lstm", activation=None, hidden=hidden, steps=k, gamma=None,

@@ -15,22 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from derivations.errors import InputError
+from reports.manifest import package_version
 
 MODELS_DERIVE = ("rnn", "lstm", "gru")
 MODELS_PRODUCT = ("rnn", "lstm", "gru")
 ACTIVATION_CHOICES = ("sigmoid", "tanh")
 LSTM_VARIANTS = ("article", "corrected", "full-state", "no-forget", "peephole")
 ENGINES = ("fast", "reference", "certified")
-
-
-def package_version() -> str:
-    try:
-        return version("gradproof")
-    except PackageNotFoundError:  # running from a checkout without install
-        return "0+unknown"
 
 
 class _Parser(argparse.ArgumentParser):

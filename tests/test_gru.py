@@ -28,7 +28,9 @@ from derivations.gru import (
     gru_terms,
     gru_unrolled,
 )
-from derivations.lstm import _polynomial_zero, atomized, check_jacobian, sigmoid_prime
+from derivations.checker import atomized, check_equal
+from derivations.checker import is_zero_polynomial as _polynomial_zero
+from derivations.lstm import sigmoid_prime
 from derivations.records import derivation_to_json
 
 V, R = Verdict.VERIFIED, Verdict.REFUTED
@@ -51,12 +53,12 @@ def test_gru_terms_sum_to_sympy_jacobian_and_each_term_is_needed():
     refs = gru_term_references(p, p.x_t, p.h_prev)
     assert _polynomial_zero(atomized(refs["Z"] + refs["Zg"] + refs["N"] + refs["R"] - refs["J"]))
     # the same identity through the checker: symbolic proof plus the 50-digit mpmath spot check
-    chk = check_jacobian(refs["Z"] + refs["Zg"] + refs["N"] + refs["R"], refs["J"])
+    chk = check_equal(refs["Z"] + refs["Zg"] + refs["N"] + refs["R"], refs["J"])
     assert chk.verdict is V and "20 pts @ 50 digits" in chk.method
     # dropping any one path is a false Jacobian
     for drop in ("Z", "Zg", "N", "R"):
         partial = sum((getattr(terms, k) for k in ("Z", "Zg", "N", "R") if k != drop), sp.zeros(2, 2))
-        assert check_jacobian(partial, refs["J"]).verdict is R, drop
+        assert check_equal(partial, refs["J"]).verdict is R, drop
 
 
 def test_gru_reset_inside_versus_outside_b_hn_is_distinguished():
@@ -71,7 +73,7 @@ def test_gru_reset_inside_versus_outside_b_hn_is_distinguished():
     rr, zz = a_r.applyfunc(sigmoid), a_z.applyfunc(sigmoid)
     a_n_out = p.W["n"] * x + p.b_i["n"] + p.b_h["n"] + rr.multiply_elementwise(p.U["n"] * h)
     variant = (sp.ones(1, 1) - zz).multiply_elementwise(a_n_out.applyfunc(sp.tanh)) + zz.multiply_elementwise(h)
-    assert check_jacobian(gru_step_jacobian(p, x, h), variant.jacobian(h)).verdict is R
+    assert check_equal(gru_step_jacobian(p, x, h), variant.jacobian(h)).verdict is R
 
 
 def test_gru_forward_matches_bridge_pytorch_step():

@@ -16,18 +16,16 @@ import pytest
 import sympy as sp
 
 from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
-from derivations.checker import Verdict
+from derivations.checker import Verdict, atomized, check_equal
+from derivations.checker import is_zero_polynomial as _polynomial_zero
 from derivations.errors import InputError
 from derivations.lstm import (
     MAX_STEPS,
     PEEPHOLE_MAX_STEPS,
-    _polynomial_zero,
     _trajectory_products,
     article_minus_corrected,
     article_terms,
-    atomized,
     cell_path_reference,
-    check_jacobian,
     corrected_terms,
     lstm_cell,
     lstm_derivation,
@@ -157,9 +155,9 @@ def test_corrected_terms_sum_equals_sympy_jacobian_n2_direct():
     refs = term_references(p, p.x_t, p.c_prev, o_prev)
     total = refs["A"] + refs["B"] + refs["C"] + refs["D"]
     assert _polynomial_zero(atomized(total - refs["K"]))
-    chk = check_jacobian(total, refs["K"])  # symbolic proof AND the 50-digit mpmath spot check
+    chk = check_equal(total, refs["K"])  # symbolic proof AND the 50-digit mpmath spot check
     assert chk.verdict is V and "20 pts @ 50 digits" in chk.method
-    assert check_jacobian(total - refs["C"], refs["K"]).verdict is R  # each path is needed
+    assert check_equal(total - refs["C"], refs["K"]).verdict is R  # each path is needed
 
 
 # ------------------------------------------------------------------ full state
@@ -176,10 +174,10 @@ def test_state_jacobian_false_variants_rejected():
     J = lstm_state_jacobian(p, p.x_t, p.h_prev, p.c_prev)
     h_t, c_t, _ = lstm_cell(p, p.x_t, p.h_prev, p.c_prev)
     ref = h_t.col_join(c_t).jacobian(p.h_prev.col_join(p.c_prev))
-    assert check_jacobian(J, ref).verdict is V
-    assert check_jacobian(J.T, ref).verdict is R
+    assert check_equal(J, ref).verdict is V
+    assert check_equal(J.T, ref).verdict is R
     swapped = c_t.col_join(h_t).jacobian(p.c_prev.col_join(p.h_prev))
-    assert check_jacobian(J, swapped).verdict is R
+    assert check_equal(J, swapped).verdict is R
 
 
 # ------------------------------------------------------------------ no forget gate (1997)
@@ -286,9 +284,9 @@ def test_cell_path_against_finite_differences(n, k):
 def test_check_jacobian_rejects_false_identity():
     x = sp.Symbol("x", real=True)
     s = sigmoid(x)
-    assert check_jacobian(sp.Matrix([[s * (1 - s)]]), sp.Matrix([[sp.diff(s, x)]])).verdict is V
-    assert check_jacobian(sp.Matrix([[s * (1 - s)]]), sp.Matrix([[1 - sp.tanh(x) ** 2]])).verdict is R
-    assert check_jacobian(sp.Matrix([[s]]), sp.Matrix([[s, s]])).verdict is R  # shape
+    assert check_equal(sp.Matrix([[s * (1 - s)]]), sp.Matrix([[sp.diff(s, x)]])).verdict is V
+    assert check_equal(sp.Matrix([[s * (1 - s)]]), sp.Matrix([[1 - sp.tanh(x) ** 2]])).verdict is R
+    assert check_equal(sp.Matrix([[s]]), sp.Matrix([[s, s]])).verdict is R  # shape
     assert not _polynomial_zero(atomized(sp.Matrix([[s * (1 - s) - s]])))
 
 
@@ -373,9 +371,9 @@ def test_peephole_jacobian_reduces_to_plain_lstm_when_peepholes_are_zero():
     plain = lstm_symbols(2, 1)
     J_plain = lstm_state_jacobian(plain, plain.x_t, plain.h_prev, plain.c_prev)
     assert _polynomial_zero(atomized(J_peep - J_plain))
-    assert check_jacobian(J_peep, J_plain).verdict is V  # with the mpmath spot check
+    assert check_equal(J_peep, J_plain).verdict is V  # with the mpmath spot check
     J_peep_on = peephole_state_jacobian(p, p.x_t, p.h_prev, p.c_prev)
-    assert check_jacobian(J_peep_on, J_plain).verdict is R
+    assert check_equal(J_peep_on, J_plain).verdict is R
 
 
 def test_peephole_gate_justifications_name_the_peephole_terms():
@@ -403,7 +401,7 @@ def test_missing_path_total_is_checked_and_a_wrong_one_refuted(n):
     p = lstm_symbols(n, 3)
     ref = cell_path_reference(p, 3)
     prod = der.step("product_of_terms").expr
-    assert check_jacobian(step.expr * 2, ref - prod).verdict is R
+    assert check_equal(step.expr * 2, ref - prod).verdict is R
 
 
 def test_peephole_bad_sizes():
