@@ -13,16 +13,16 @@ __all__ = ["derive_model", "InputError"]
 def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
                  variant: str | None = None):
     """The Derivation of ``model`` (rnn | lstm | gru); ``InputError`` on bad input."""
-    if model == "rnn":
-        if variant is not None:
-            raise InputError("--variant applies to lstm only")
-        from derivations.rnn import rnn_derivation
-
-        return rnn_derivation(activation, hidden, steps)
     if model in ("lstm", "gru") and activation not in (None, "sigmoid"):
         # the gates are fixed (sigmoid for the gates, tanh for candidate and output): a
         # different --activation would be silently ignored
         raise InputError(f"--activation applies to rnn only ({model} gates are fixed: sigmoid and tanh)")
+    if model in ("rnn", "gru") and variant is not None:
+        raise InputError("--variant applies to lstm only")
+    if model == "rnn":
+        from derivations.rnn import rnn_derivation
+
+        return rnn_derivation(activation, hidden, steps)
     if model == "lstm":
         from derivations.lstm import lstm_derivation, peephole_derivation
 
@@ -30,8 +30,6 @@ def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, st
             return peephole_derivation(hidden, steps)
         return lstm_derivation(variant or "corrected", hidden, steps)
     if model == "gru":
-        if variant is not None:
-            raise InputError("--variant applies to lstm only")
         from derivations.gru import gru_derivation
 
         return gru_derivation(hidden, steps)

@@ -46,6 +46,7 @@ from enum import Enum
 from typing import Callable, Iterable, Mapping
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
@@ -190,7 +191,7 @@ def _polynomial_zero(e: sp.Expr) -> bool:
     """
     syms, floats = _dag_leaves([[e]])
     if floats:  # QQ.from_sympy rounds a Float to a nearby simple rational: convert exactly
-        e = _dag_xreplace(sp.Matrix([[e]]), {f: sp.Rational(f) for f in floats})[0, 0]
+        e = _exact(sp.Matrix([[e]]), floats)[0, 0]
         syms = _dag_leaves([[e]])[0]
     gens = sorted(syms, key=sp.default_sort_key)
     if not gens:
@@ -295,12 +296,7 @@ def _sample(rng: random.Random, sym: sp.Symbol, lo: float, hi: float) -> mpmath.
 def _flat(v) -> list:
     if isinstance(v, mpmath.matrix):
         return [v[i, j] for i in range(v.rows) for j in range(v.cols)]
-    try:
-        import numpy as np
-
-        return list(np.asarray(v, dtype=object).ravel())
-    except Exception:  # pragma: no cover - scalars
-        return [v]
+    return list(np.asarray(v, dtype=object).ravel())
 
 
 def numeric_residual(

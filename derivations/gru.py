@@ -29,7 +29,6 @@ import sympy as sp
 
 from derivations.activations import sigmoid
 from derivations.checker import check_equal
-from derivations.errors import InputError
 from derivations.lstm import (
     _diag,
     _frozen,
@@ -39,6 +38,7 @@ from derivations.lstm import (
     _vec,
     sigmoid_prime,
     tanh_prime,
+    validate_sizes,
 )
 from derivations.records import Derivation, DerivationStep
 
@@ -183,17 +183,6 @@ def gru_term_references(p: GRUSymbols, x_t: sp.Matrix, h_prev: sp.Matrix) -> dic
     return refs
 
 
-def _validate(hidden, steps) -> None:
-    if not isinstance(hidden, int) or isinstance(hidden, bool) or hidden < 1:
-        raise InputError(f"hidden size must be a positive integer, got {hidden!r}")
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-        raise InputError(f"steps must be a positive integer, got {steps!r}")
-    limit = GRU_MAX_STEPS.get(hidden)
-    if limit is None or steps > limit:
-        allowed = ", ".join(f"n={n}: k<={k}" for n, k in sorted(GRU_MAX_STEPS.items()))
-        raise InputError(f"hidden={hidden}, steps={steps} exceeds the symbolic budget ({allowed})")
-
-
 _LABELS = {
     "Z": "carry path z_t * h_{t-1}: diag(z_t)",
     "Zg": "update-gate path: diag((h_{t-1} - n_t) sigma'(a_z)) U_z",
@@ -205,7 +194,7 @@ _LABELS = {
 def gru_derivation(hidden: int = 1, steps: int = 3) -> Derivation:
     """GRU derivation: model, the four path terms, J_t, and the k-step product against SymPy's
     dh_k/dh_1 of the unrolled network. Sizes beyond ``GRU_MAX_STEPS`` raise InputError."""
-    _validate(hidden, steps)
+    validate_sizes(hidden, steps, budget=GRU_MAX_STEPS)
     p = gru_symbols(hidden, steps)
     h_t, g = gru_cell(p, p.x_t, p.h_prev)
     records = [

@@ -580,24 +580,25 @@ _ART_LABELS = {
 }
 
 
-def _product_steps(p: LSTMSymbols, k: int, *, article: bool) -> list[DerivationStep]:
-    """Steps about the k-step product against dc_k/dc_1 of the unrolled network."""
+def _product_steps(p: LSTMSymbols, k: int, *, article: bool, tr: dict | None = None) -> list[DerivationStep]:
+    """Steps about the k-step product against dc_k/dc_1 of the unrolled network (``tr``: the
+    ``_trajectory_products(p, k)`` of the caller, if it has them)."""
     if k < 2:
         return []
-    steps = []
     ref = cell_path_reference(p, k)
-    o1, _, c1 = start_state(p)
-    tr = _trajectory_products(p, k)
     if article:
-        o = [None, o1] + [tr["gs"][t].o for t in range(2, k + 1)]
+        o1, h1, c1 = start_state(p)
+        _, cs, gs = lstm_unrolled(p, h1, c1, k)
+        o = [None, o1] + [gs[t].o for t in range(2, k + 1)]
         prod = sp.eye(p.n)
         for t in range(2, k + 1):
-            prod = article_terms(p, p.x[t - 1], tr["cs"][t - 1], o[t - 1]).K * prod
-        steps.append(DerivationStep(
+            prod = article_terms(p, p.x[t - 1], cs[t - 1], o[t - 1]).K * prod
+        return [DerivationStep(
             "article_product", prod,
             "article's product prod_{t=2}^k (A_t + B_t + C_t + D_t) against SymPy's dc_k/dc_1 of the unrolled net",
-            r"\prod_{t=2}^{k} (A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_equal(prod, ref)))
-        return steps
+            r"\prod_{t=2}^{k} (A_t + B_t + C_t + D_t)^{\mathrm{art}}", check_equal(prod, ref))]
+    tr = tr or _trajectory_products(p, k)
+    steps = []
     steps.append(DerivationStep(
         "product_of_terms", tr["prodK"],
         "corrected one-step terms multiplied: prod_{t=2}^k K_t, K_t = A_t+B_t+C_t+D_t "
@@ -621,38 +622,56 @@ def _product_steps(p: LSTMSymbols, k: int, *, article: bool) -> list[DerivationS
     return steps
 
 
-def _full_state_steps(p: LSTMSymbols, k: int) -> list[DerivationStep]:
+def _state_blocks(n: int):
+    """(name, (rows, cols)) of the four n x n blocks of a 2n x 2n state Jacobian, order (h, c)."""
+    h, c = slice(0, n), slice(n, 2 * n)
+    return (("J_hh", (h, h)), ("J_hc", (h, c)), ("J_ch", (c, h)), ("J_cc", (c, c)))
+
+
+def _one_step_reference(p: LSTMSymbols) -> sp.Matrix:
+    """SymPy's jacobian of (h_t, c_t) with respect to (h_{t-1}, c_{t-1}) of one cell step."""
+    h_t, c_t, _ = lstm_cell(p, p.x_t, p.h_prev, p.c_prev)
+    return h_t.col_join(c_t).jacobian(p.h_prev.col_join(p.c_prev))
+
+
+def _state_product(p: LSTMSymbols, k: int, step_jacobian) -> tuple[sp.Matrix, sp.Matrix]:
+    """(J_k ... J_2 with J_t = ``step_jacobian(p, x_t, h_{t-1}, c_{t-1})``, SymPy's ds_k/ds_1)
+    along the network unrolled from a free state s_1 = (h_1, c_1)."""
+    hs, cs, _ = lstm_unrolled(p, p.h1, p.c1, k)
+    prod = sp.eye(2 * p.n)
+    for t in range(2, k + 1):
+        prod = step_jacobian(p, p.x[t - 1], hs[t - 1], cs[t - 1]) * prod
+    return prod, hs[k].col_join(cs[k]).jacobian(p.h1.col_join(p.c1))
+
+
+_FULL_STATE_BLOCKS = {
+    "J_hh": ("dh_t/dh_{t-1}", "through o_t (U_o) plus diag(o_t tanh'(c_t)) G_t through the cell"),
+    "J_hc": ("dh_t/dc_{t-1}", "diag(o_t tanh'(c_t) f_t)"),
+    "J_ch": ("dc_t/dh_{t-1}", "G_t: the f, i, g paths from h_{t-1}"),
+    "J_cc": ("dc_t/dc_{t-1}", "diag(f_t)"),
+}
+
+
+def _full_state_steps(p: LSTMSymbols, k: int, tr: dict | None) -> list[DerivationStep]:
     n = p.n
     J = lstm_state_jacobian(p, p.x_t, p.h_prev, p.c_prev)
-    h_t, c_t, _ = lstm_cell(p, p.x_t, p.h_prev, p.c_prev)
-    s_prev = p.h_prev.col_join(p.c_prev)
-    ref = h_t.col_join(c_t).jacobian(s_prev)
-    blocks = (("J_hh", "dh_t/dh_{t-1}", (slice(0, n), slice(0, n)),
-               "through o_t (U_o) plus diag(o_t tanh'(c_t)) G_t through the cell"),
-              ("J_hc", "dh_t/dc_{t-1}", (slice(0, n), slice(n, 2 * n)), "diag(o_t tanh'(c_t) f_t)"),
-              ("J_ch", "dc_t/dh_{t-1}", (slice(n, 2 * n), slice(0, n)),
-               "G_t: the f, i, g paths from h_{t-1}"),
-              ("J_cc", "dc_t/dc_{t-1}", (slice(n, 2 * n), slice(n, 2 * n)), "diag(f_t)"))
+    ref = _one_step_reference(p)
     steps = []
-    for name, lhs, (r, c), why in blocks:
+    for name, (r, c) in _state_blocks(n):
+        lhs, why = _FULL_STATE_BLOCKS[name]
         steps.append(DerivationStep(name, J[r, c], f"block {lhs} = {why}",
                                     r"\frac{\partial %s}{\partial %s}" % tuple(v[1:] for v in lhs.split("/")),
                                     check_equal(J[r, c], ref[r, c])))
     steps.append(DerivationStep("J_t", J, "state Jacobian of s_t = (h_t, c_t), 2n x 2n, order (h, c)",
                                 r"J_t", check_equal(J, ref)))
     if k >= 2:
-        hs, cs, _ = lstm_unrolled(p, p.h1, p.c1, k)
-        prod = sp.eye(2 * n)
-        for t in range(2, k + 1):
-            prod = lstm_state_jacobian(p, p.x[t - 1], hs[t - 1], cs[t - 1]) * prod
-        ref_s = hs[k].col_join(cs[k]).jacobian(p.h1.col_join(p.c1))
+        prod, ref_s = _state_product(p, k, lstm_state_jacobian)
         steps.append(DerivationStep("state_product", prod, "chain rule over the true state: ds_k/ds_1 = J_k ... J_2",
                                     r"\frac{\partial s_k}{\partial s_1}", check_equal(prod, ref_s)))
         steps.append(DerivationStep(
             "cc_block_of_product", prod[n:, n:],
             "dc_k/dc_1 at fixed h_1 is the c-c block of J_k ... J_2",
             r"\frac{\partial c_k}{\partial c_1}\Big|_{h_1}", check_equal(prod[n:, n:], ref_s[n:, n:])))
-        tr = _trajectory_products(p, k)
         total = tr["col"][k][n:, :]
         steps.append(DerivationStep(
             "cell_path_via_state_product", total,
@@ -737,11 +756,12 @@ def lstm_derivation(variant: str = "corrected", hidden: int = 1, steps: int = 3)
             eta = _diag(_eta(c_prev, o_prev))
             padded = eta.col_join(sp.zeros(p.d, p.n))
             hx = _h_from(c_prev, o_prev).col_join(x_t)
+            W_f_padded = _full_W(p, "f") * padded
             records.append(DerivationStep(
-                "W_f_h_block", _full_W(p, "f") * padded,
+                "W_f_h_block", W_f_padded,
                 "W_f [dh_{t-1}/dc_{t-1}; dx_t/dc_{t-1}] = W_f [diag(o tanh'(c)); 0] = U_f diag(o tanh'(c)): "
                 "only the h-block of W_f enters", r"W_f \frac{\partial [h_{t-1}; x_t]}{\partial c_{t-1}}",
-                check_equal(_full_W(p, "f") * padded, (_full_W(p, "f") * hx).jacobian(c_prev))))
+                check_equal(W_f_padded, (_full_W(p, "f") * hx).jacobian(c_prev))))
             art = article_terms(p, x_t, c_prev, o_prev)
             records += _term_steps(p, art, refs, "article_", _ART_LABELS)
             records.append(DerivationStep(
@@ -761,10 +781,11 @@ def lstm_derivation(variant: str = "corrected", hidden: int = 1, steps: int = 3)
             records.append(DerivationStep(
                 "K_t", corr.K, "one-step cell factor with o_{t-1} held fixed: K_t = A_t + B_t + C_t + D_t",
                 r"\frac{dc_t}{dc_{t-1}}\Big|_{o_{t-1}}", check_equal(corr.K, refs["K"])))
+            tr = _trajectory_products(p, k) if k >= 2 else None  # shared by the two blocks of steps
             if variant == "full-state":
-                records += _full_state_steps(p, k)
+                records += _full_state_steps(p, k, tr)
             records.append(_missing_path_step(p))
-            records += _product_steps(p, k, article=False)
+            records += _product_steps(p, k, article=False, tr=tr)
     return Derivation(model="lstm", activation=None, hidden=hidden, steps=k, gamma=None,
                       records=tuple(records), variant=variant, notes=tuple(notes))
 
@@ -823,10 +844,8 @@ def peephole_derivation(hidden: int = 1, steps: int = 2) -> Derivation:
         records.append(DerivationStep(f"peephole_{name}", terms[name], why[name], name.replace("_", r"\_"),
                                       check_equal(terms[name], c.jacobian(c_prev).xreplace(back))))
     J = peephole_state_jacobian(p, x_t, h_prev, c_prev)
-    h_t, c_t, _ = lstm_cell(p, x_t, h_prev, c_prev)
-    ref = h_t.col_join(c_t).jacobian(h_prev.col_join(c_prev))
-    for name, (r, c) in (("J_hh", (slice(0, n), slice(0, n))), ("J_hc", (slice(0, n), slice(n, 2 * n))),
-                         ("J_ch", (slice(n, 2 * n), slice(0, n))), ("J_cc", (slice(n, 2 * n), slice(n, 2 * n)))):
+    ref = _one_step_reference(p)
+    for name, (r, c) in _state_blocks(n):
         records.append(DerivationStep(name, J[r, c], f"block {name} of the peephole state Jacobian",
                                       name, check_equal(J[r, c], ref[r, c])))
     records.append(DerivationStep("J_t", J, "peephole state Jacobian, 2n x 2n, order (h, c)", "J_t",
@@ -837,11 +856,7 @@ def peephole_derivation(hidden: int = 1, steps: int = 2) -> Derivation:
         "claim: the LSTM J_t without peephole terms is the peephole cell's Jacobian (false)",
         r"J_t^{\mathrm{no\ peephole}}", check_equal(plain, ref)))
     if k >= 2:
-        hs, cs, _ = lstm_unrolled(p, p.h1, p.c1, k)
-        prod = sp.eye(2 * n)
-        for t in range(2, k + 1):
-            prod = peephole_state_jacobian(p, p.x[t - 1], hs[t - 1], cs[t - 1]) * prod
-        ref_s = hs[k].col_join(cs[k]).jacobian(p.h1.col_join(p.c1))
+        prod, ref_s = _state_product(p, k, peephole_state_jacobian)
         records.append(DerivationStep("state_product", prod, "ds_k/ds_1 = J_k ... J_2",
                                       r"\frac{\partial s_k}{\partial s_1}", check_equal(prod, ref_s)))
     notes = ("peephole LSTM (Gers & Schmidhuber 2000): a_i, a_f read p * c_{t-1}, a_o reads p_o * c_t",

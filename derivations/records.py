@@ -13,13 +13,14 @@ import json
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.repr import ReprPrinter
 from sympy.printing.str import StrPrinter
 
 from derivations.checker import CheckResult
 
 __all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_json_text",
-           "derivation_to_text", "derivation_to_latex", "step_latex", "step_srepr"]
+           "derivation_to_text", "derivation_to_latex", "step_srepr"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class DerivationStep:
     bound); with an empty ``lhs_latex`` only the right side is printed.
 
     ``check`` is the independent checker's verdict for this step (None for definitions,
-    which state the model and are not claims). ``latex`` defaults to ``sympy.latex(expr)``.
+    which state the model and are not claims). ``latex`` defaults to ``sympy.latex(expr)``
+    (printed memoised, byte-identical).
     """
 
     name: str
@@ -42,8 +44,12 @@ class DerivationStep:
     relation: str = "="
 
     @property
+    def rhs_latex(self) -> str:
+        return self.latex_override if self.latex_override is not None else _SharedLatexPrinter().doprint(self.expr)
+
+    @property
     def latex(self) -> str:
-        rhs = self.latex_override if self.latex_override is not None else sp.latex(self.expr)
+        rhs = self.rhs_latex
         return f"{self.lhs_latex} {self.relation} {rhs}" if self.lhs_latex else rhs
 
     @property
@@ -106,6 +112,10 @@ class _SharedStrPrinter(_Shared, StrPrinter):
     """``sympy.sstr``, memoised."""
 
 
+class _SharedLatexPrinter(_Shared, LatexPrinter):
+    """``sympy.latex``, memoised (it was the slowest part of ``derive`` for the larger sizes)."""
+
+
 def step_srepr(expr) -> str:
     """``sympy.srepr`` of a step's expression (scalars and matrices alike: evaluable with
     ``from sympy import *`` and ``derivations.activations.sigmoid`` in scope); plain Python
@@ -113,10 +123,6 @@ def step_srepr(expr) -> str:
     if isinstance(expr, (sp.Basic, sp.MatrixBase)):
         return _SharedReprPrinter().doprint(expr)
     return repr(expr)
-
-
-def step_latex(step: DerivationStep) -> str:
-    return step.latex
 
 
 def derivation_to_json(d: Derivation) -> dict:
@@ -170,11 +176,8 @@ def derivation_to_latex(d: Derivation, label_prefix: str | None = None) -> str:
     prefix = label_prefix or f"eq:{d.model}" + (f"-{d.variant}" if d.variant else "")
     out = [r"\begin{align}"]
     for i, r in enumerate(d.records):
-        if r.lhs_latex:
-            rhs = r.latex[len(r.lhs_latex) + len(r.relation) + 2:]
-            body = f"{r.lhs_latex} &{r.relation} {rhs}"
-        else:
-            body = "&" + r.latex
+        rhs = r.rhs_latex
+        body = f"{r.lhs_latex} &{r.relation} {rhs}" if r.lhs_latex else "&" + rhs
         sep = r" \\" if i < len(d.records) - 1 else ""
         # the verdict as text, not as \tag*: a tag would replace the equation number that
         # \eqref{} prints, so a paper citing the step would print "(verified)"

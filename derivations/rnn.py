@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from derivations.activations import Activation, derive_gamma, get_activation
+from derivations.activations import ACTIVATIONS, Activation, derive_gamma, get_activation
 from derivations.checker import _dag_xreplace, check_equal, check_inequality, check_supremum
 from derivations.errors import InputError
 from derivations.records import Derivation, DerivationStep
@@ -121,12 +121,13 @@ def rnn_cell(act: Activation, W_rec, W_in, b, c_prev, x_t) -> sp.Matrix:
     return rnn_preactivation(W_rec, W_in, b, c_prev, x_t).applyfunc(act.apply)
 
 
-def rnn_unrolled(act: Activation, s: RNNSymbols, W_rec_per_step=None) -> list[sp.Matrix]:
-    """[c_0, c_1, ..., c_k] of the unrolled network (optionally with untied W_rec^{(t)})."""
+def rnn_unrolled(act: Activation, s: RNNSymbols, W_rec_per_step=None, W_in_per_step=None) -> list[sp.Matrix]:
+    """[c_0, c_1, ..., c_k] of the unrolled network (optionally with untied W_rec^{(t)}, W_in^{(t)})."""
     cs = [s.c0]
     for t in range(1, s.k + 1):
         W = s.W_rec if W_rec_per_step is None else W_rec_per_step[t - 1]
-        cs.append(rnn_cell(act, W, s.W_in, s.b, cs[-1], s.xs[t - 1]))
+        U = s.W_in if W_in_per_step is None else W_in_per_step[t - 1]
+        cs.append(rnn_cell(act, W, U, s.b, cs[-1], s.xs[t - 1]))
     return cs
 
 
@@ -154,20 +155,23 @@ def rnn_output_gradient(s: RNNSymbols, c_k: sp.Matrix) -> sp.Matrix:
     return s.V.T * (s.V * c_k - s.y)
 
 
-def _zs(s: RNNSymbols, cs: list[sp.Matrix]) -> list[sp.Matrix]:
-    return [rnn_preactivation(s.W_rec, s.W_in, s.b, cs[t - 1], s.xs[t - 1]) for t in range(1, s.k + 1)]
+def _trajectory(act: Activation, s: RNNSymbols):
+    """(cs, zs, Js) of the unrolled network: states c_0..c_k, pre-activations z_1..z_k and
+    one-step Jacobians Js[j-1] = dc_j/dc_{j-1}; computed once and shared by the functions below."""
+    cs = rnn_unrolled(act, s)
+    zs = [rnn_preactivation(s.W_rec, s.W_in, s.b, cs[t - 1], s.xs[t - 1]) for t in range(1, s.k + 1)]
+    return cs, zs, [rnn_one_step_jacobian(act, s.W_rec, z) for z in zs]
 
 
-def rnn_bptt_terms(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> list[sp.Matrix]:
+def rnn_bptt_terms(act: Activation, s: RNNSymbols, wrt: str = "W_rec", *, trajectory=None) -> list[sp.Matrix]:
     """The k terms of dE_k/dW (W = W_rec or W_in), term t = 1..k:
 
         T_t = diag(act'(z_t)) P_{k,t}^T delta_k  u_t^T,   u_t = c_{t-1} (W_rec) or x_t (W_in)
 
     the contribution of the error k - t steps back (the '+' immediate partial d+c_t/dW).
+    ``trajectory``: ``_trajectory(act, s)`` when the caller has it already.
     """
-    cs = rnn_unrolled(act, s)
-    zs = _zs(s, cs)
-    Js = [rnn_one_step_jacobian(act, s.W_rec, z) for z in zs]  # Js[j-1] = dc_j/dc_{j-1}
+    cs, zs, Js = trajectory or _trajectory(act, s)
     delta = rnn_output_gradient(s, cs[-1])
     terms = []
     for t in range(1, s.k + 1):
@@ -179,26 +183,28 @@ def rnn_bptt_terms(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> list[s
     return terms
 
 
-def rnn_gradient(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> sp.Matrix:
-    """dE_k/dW as the full BPTT sum over t of ``rnn_bptt_terms``."""
-    terms = rnn_bptt_terms(act, s, wrt)
+def _bptt_sum(terms: list[sp.Matrix]) -> sp.Matrix:
     total = terms[0]
     for T in terms[1:]:
         total = total + T
     return total
 
 
-def article_long_path_term(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> sp.Matrix:
+def rnn_gradient(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -> sp.Matrix:
+    """dE_k/dW as the full BPTT sum over t of ``rnn_bptt_terms``."""
+    return _bptt_sum(rnn_bptt_terms(act, s, wrt))
+
+
+def article_long_path_term(act: Activation, s: RNNSymbols, wrt: str = "W_rec", *, trajectory=None) -> sp.Matrix:
     """The article's single product (dE/dh_k)(dh_k/dc_k)(prod_{t=2..k} dc_t/dc_{t-1})(dc_1/dW).
 
     Built directly from the article's formula (chain through c_1 only), as a matrix of the
-    same shape as W; it is the t = 1 term of BPTT.
+    same shape as W; it is the t = 1 term of BPTT. ``trajectory`` as in ``rnn_bptt_terms``.
     """
-    cs = rnn_unrolled(act, s)
-    zs = _zs(s, cs)
+    cs, zs, Js = trajectory or _trajectory(act, s)
     chain = (rnn_output_gradient(s, cs[-1])).T  # dE/dh dh/dc_k as a row
     for t in range(s.k, 1, -1):
-        chain = chain * rnn_one_step_jacobian(act, s.W_rec, zs[t - 1])
+        chain = chain * Js[t - 1]
     # dc_1/dW_{ab} = e_a act'(z_1)_a u_b
     u = cs[0] if wrt == "W_rec" else s.xs[0]
     shape = (s.n, s.n) if wrt == "W_rec" else (s.n, s.d)
@@ -208,6 +214,21 @@ def article_long_path_term(act: Activation, s: RNNSymbols, wrt: str = "W_rec") -
 def _reference_gradient(E: sp.Expr, W: sp.Matrix) -> sp.Matrix:
     """SymPy's own derivative of the unrolled error with respect to each entry of W."""
     return W.applyfunc(lambda w: sp.diff(E, w))
+
+
+def _untied_references(act: Activation, s: RNNSymbols, wrt: str) -> list[sp.Matrix]:
+    """Independent reference for each BPTT term t = 1..k: SymPy's derivative of the error of the
+    unrolled network with its own copy W^{(t)} of W (= W_rec or W_in) at step t, evaluated at
+    W^{(t)} = W (weight sharing makes the true gradient the sum of these)."""
+    W = s.W_rec if wrt == "W_rec" else s.W_in
+    copies = [W.applyfunc(lambda w, t=t: sp.Symbol(f"{w.name}^({t})", real=True)) for t in range(1, s.k + 1)]
+    tie = {cw: w for C in copies for cw, w in zip(C, W)}
+    if wrt == "W_rec":
+        cs = rnn_unrolled(act, s, W_rec_per_step=copies)
+    else:
+        cs = rnn_unrolled(act, s, W_in_per_step=copies)
+    E = squared_error(s.V * cs[-1], s.y)
+    return [_dag_xreplace(_reference_gradient(E, C), tie) for C in copies]
 
 
 def spectral_norm_mp(A) -> mpmath.mpf:
@@ -224,20 +245,26 @@ def _scalarize(m: sp.Matrix, scalar: bool):
     return m[0, 0] if scalar and m.shape == (1, 1) else m
 
 
-def _random_instance(rng: random.Random, n: int, k: int, act_mp, dact_mp, scale: float):
-    """A random RNN trajectory at the working precision; returns (P_{k,0}, ||W_rec||_2)."""
+def _random_matrix(rng: random.Random, n: int, scale: float = 1.0) -> mpmath.matrix:
+    """An n x n matrix of N(0, scale^2) draws (each float draw converted exactly)."""
     W = mpmath.matrix(n, n)
     for i in range(n):
         for j in range(n):
             W[i, j] = mpmath.mpf(repr(rng.gauss(0, scale)))
+    return W
+
+
+def _random_trajectory_product(rng: random.Random, W, k: int, act_mp, dact_mp) -> mpmath.matrix:
+    """P_{k,0} = prod_t diag(act'(z_t)) W along k steps from a random c_0 with random inputs
+    (entries uniform in [-1, 1]), at the working precision."""
+    n = W.rows
     c = mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
     P = mpmath.eye(n)
     for _ in range(k):
         z = W * c + mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
-        D = mpmath.diag([dact_mp(zi) for zi in z])
-        P = D * W * P
+        P = mpmath.diag([dact_mp(zi) for zi in z]) * W * P
         c = mpmath.matrix([act_mp(zi) for zi in z])
-    return P, spectral_norm_mp(W)
+    return P
 
 
 def _mp_activation(act: Activation):
@@ -254,7 +281,7 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     Raises ``InputError`` for unknown activations or sizes outside ``RNN_BUDGET``.
     """
     act = get_activation(activation) if isinstance(activation, str) else activation
-    if act.name not in ("sigmoid", "tanh", "identity"):
+    if act.name not in ACTIVATIONS:
         raise InputError(f"unknown activation {act.name!r}")
     for label, v in (("hidden", hidden), ("steps", steps)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -284,7 +311,8 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     z_t = rnn_preactivation(s.W_rec, s.W_in, s.b, c_prev, x_t)
     c_t = z_t.applyfunc(act.apply)
     add("model", _scalarize(c_t, sc), "state update of the article, with a bias b", "c_t")
-    cs = rnn_unrolled(act, s)
+    traj = _trajectory(act, s)  # shared by steps 4, 6 and 8
+    cs, _, Js = traj
     E = squared_error(s.V * cs[-1], s.y)
     h_k, y_k = sp.symbols("h_k y_k", real=True)
     # output size m = 1 in both forms, so E_k is the scalar square
@@ -317,8 +345,6 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         check_equal(J_t, ref_J, **kw) if check else None)
 
     # 4. the long product equals dc_k/dc_0 of the unrolled network -------------------------
-    zs = _zs(s, cs)
-    Js = [rnn_one_step_jacobian(act, s.W_rec, zz) for zz in zs]
     P = jacobian_product(Js, n)
     add("jacobian_product", _scalarize(P, sc),
         f"product of the {k} one-step Jacobians along the trajectory (later factors left)",
@@ -334,54 +360,30 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         check_equal(delta, sp.Matrix([sp.diff(squared_error(s.V * ck_sym, s.y), c) for c in ck_sym]), **kw)
         if check else None)
 
-    # 6. BPTT terms, each against the untied-weights reference -----------------------------------
-    copies = [s.W_rec.applyfunc(lambda w, t=t: sp.Symbol(f"{w.name}^({t})", real=True))
-              for t in range(1, k + 1)]
-    cs_untied = rnn_unrolled(act, s, W_rec_per_step=copies)
-    E_untied = squared_error(s.V * cs_untied[-1], s.y)
-    tie = {}
-    for C in copies:
-        tie.update({cw: w for cw, w in zip(C, s.W_rec)})
-    terms = rnn_bptt_terms(act, s, "W_rec")
-    for t, T in enumerate(terms, 1):
-        ref = None
-        if check:
-            ref = _dag_xreplace(_reference_gradient(E_untied, copies[t - 1]), tie)
-        add(f"bptt_term_{t}", _scalarize(T, sc),
-            f"error from step k={k} reaching W_rec through step t={t} ({k - t} one-step Jacobians)",
-            r"\left.\frac{\partial E_k}{\partial W_{rec}}\right|_{t=%d}" % t,
-            check_equal(T, ref, **kw) if check else None,
-            compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, c_{%d}^{T}"
-            % (act.latex_name, t, k, t, k, t - 1))
-
-    # 6b. the same for W_in: term t has the immediate partial through W_in x_t ------------------
-    copies_in = [s.W_in.applyfunc(lambda w, t=t: sp.Symbol(f"{w.name}^({t})", real=True))
-                 for t in range(1, k + 1)]
-    E_untied_in = None
-    if check:
-        cs_in = [s.c0]
-        for t in range(1, k + 1):
-            cs_in.append(rnn_cell(act, s.W_rec, copies_in[t - 1], s.b, cs_in[-1], s.xs[t - 1]))
-        E_untied_in = squared_error(s.V * cs_in[-1], s.y)
-    tie_in = {cw: w for C in copies_in for cw, w in zip(C, s.W_in)}
-    for t, T in enumerate(rnn_bptt_terms(act, s, "W_in"), 1):
-        ref = _dag_xreplace(_reference_gradient(E_untied_in, copies_in[t - 1]), tie_in) if check else None
-        add(f"bptt_term_W_in_{t}", _scalarize(T, sc),
-            f"error from step k={k} reaching W_in through step t={t} ({k - t} one-step Jacobians)",
-            r"\left.\frac{\partial E_k}{\partial W_{in}}\right|_{t=%d}" % t,
-            check_equal(T, ref, **kw) if check else None,
-            compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, x_{%d}^{T}"
-            % (act.latex_name, t, k, t, k, t))
+    # 6. BPTT terms, each against the untied-weights reference: W_rec (immediate partial through
+    # W_rec c_{t-1}), then W_in (through W_in x_t) --------------------------------------------------
+    terms = {}
+    for wrt, prefix, u_t in (("W_rec", "bptt_term_", lambda t: "c_{%d}" % (t - 1)),
+                             ("W_in", "bptt_term_W_in_", lambda t: "x_{%d}" % t)):
+        terms[wrt] = rnn_bptt_terms(act, s, wrt, trajectory=traj)
+        refs = _untied_references(act, s, wrt) if check else None
+        for t, T in enumerate(terms[wrt], 1):
+            add(f"{prefix}{t}", _scalarize(T, sc),
+                f"error from step k={k} reaching {wrt} through step t={t} ({k - t} one-step Jacobians)",
+                r"\left.\frac{\partial E_k}{\partial W_{%s}}\right|_{t=%d}" % (wrt[2:], t),
+                check_equal(T, refs[t - 1], **kw) if check else None,
+                compact=r"\mathrm{diag}(%s'(z_{%d}))\, P_{%d,%d}^{T} \delta_{%d}\, %s^{T}"
+                % (act.latex_name, t, k, t, k, u_t(t)))
 
     # 7. full gradients ---------------------------------------------------------------------------
-    G = rnn_gradient(act, s, "W_rec")
+    G = _bptt_sum(terms["W_rec"])
     ref_G = _reference_gradient(E, s.W_rec) if check else None  # used twice below
     add("gradient_W_rec", _scalarize(G, sc),
         "weights are shared across steps: the gradient is the sum of the k terms",
         r"\frac{\partial E_k}{\partial W_{rec}}",
         check_equal(G, ref_G, **kw) if check else None,
         compact=r"\sum_{t=1}^{k} T_t")
-    G_in = rnn_gradient(act, s, "W_in")
+    G_in = _bptt_sum(terms["W_in"])
     add("gradient_W_in", _scalarize(G_in, sc),
         "same sum with the immediate partial through W_in x_t",
         r"\frac{\partial E_k}{\partial W_{in}}",
@@ -389,12 +391,12 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         compact=r"\sum_{t=1}^{k} \mathrm{diag}(%s'(z_t))\, P_{k,t}^{T} \delta_k\, x_t^{T}" % act.latex_name)
 
     # 8. the article's single long path ---------------------------------------------------------
-    L = article_long_path_term(act, s, "W_rec")
+    L = article_long_path_term(act, s, "W_rec", trajectory=traj)
     add("article_long_path_is_term_1", _scalarize(L, sc),
         "the article's product from c_1 to c_k is exactly the t=1 term of the sum",
         r"\frac{\partial E_k}{\partial h_k}\frac{\partial h_k}{\partial c_k}"
         r"\prod_{t=2}^{k}\frac{\partial c_t}{\partial c_{t-1}}\frac{\partial c_1}{\partial W_{rec}}",
-        check_equal(L, terms[0], **kw) if check else None, compact="T_1")
+        check_equal(L, terms["W_rec"][0], **kw) if check else None, compact="T_1")
     add("article_long_path_is_gradient", _scalarize(G, sc),
         "the article equates that single term with the gradient; for k >= 2 the short-range terms are missing",
         r"\frac{\partial E_k}{\partial h_k}\cdots\frac{\partial c_1}{\partial W_{rec}}",
@@ -408,8 +410,9 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     bound_expr = rnn_norm_bound(gamma, sigma_max, lag)
 
     def bound_instance(rng):
-        P_, wn = _random_instance(rng, n, k, act_mp, dact_mp, scale=1.5 / max(1, n) ** 0.5 / float(gamma))
-        return spectral_norm_mp(P_), (mpmath.mpf(sp.N(gamma, 60)) * wn) ** k
+        W = _random_matrix(rng, n, scale=1.5 / max(1, n) ** 0.5 / float(gamma))
+        P_ = _random_trajectory_product(rng, W, k, act_mp, dact_mp)
+        return spectral_norm_mp(P_), (mpmath.mpf(sp.N(gamma, 60)) * spectral_norm_mp(W)) ** k
 
     add("norm_bound", bound_expr,
         "||diag(act')||_2 = max|act'| <= gamma and ||AB||_2 <= ||A||_2 ||B||_2",
@@ -454,15 +457,7 @@ def _scaled_instance(rng, n, k, act_mp, dact_mp, target_norm, gamma):
 
     Returns (||P_{k,0}||_2, (gamma * target_norm)^k) at the working precision.
     """
-    W = mpmath.matrix(n, n)
-    for i in range(n):
-        for j in range(n):
-            W[i, j] = mpmath.mpf(repr(rng.gauss(0, 1)))
+    W = _random_matrix(rng, n)
     W = W * (target_norm / spectral_norm_mp(W))
-    c = mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
-    P = mpmath.eye(n)
-    for _ in range(k):
-        z = W * c + mpmath.matrix([mpmath.mpf(repr(rng.uniform(-1, 1))) for _ in range(n)])
-        P = mpmath.diag([dact_mp(zi) for zi in z]) * W * P
-        c = mpmath.matrix([act_mp(zi) for zi in z])
+    P = _random_trajectory_product(rng, W, k, act_mp, dact_mp)
     return spectral_norm_mp(P), (mpmath.mpf(sp.N(gamma, 60)) * target_norm) ** k

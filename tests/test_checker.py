@@ -1,7 +1,5 @@
 """The independent checker: verifies true identities, refutes false ones, reports undecided."""
 
-import random
-
 import mpmath
 import pytest
 import sympy as sp

@@ -110,16 +110,17 @@ def test_derive_json_srepr_is_sympy_srepr_for_matrices_too(capsys):
 
 
 def test_memoised_printers_match_sympy_printers():
-    """derive prints with memoised srepr/sstr (each distinct subexpression once); the output
-    must be byte-identical to sympy.srepr / sympy.sstr."""
+    """derive prints with memoised srepr/sstr/latex (each distinct subexpression once); the
+    output must be byte-identical to sympy.srepr / sympy.sstr / sympy.latex."""
     import sympy as sp
 
     from derivations.lstm import lstm_derivation
-    from derivations.records import _SharedStrPrinter, step_srepr
+    from derivations.records import _SharedLatexPrinter, _SharedStrPrinter, step_srepr
 
     der = lstm_derivation("corrected", 1, 3)
     for rec in der.records:
         assert step_srepr(rec.expr) == sp.srepr(rec.expr), rec.name
         assert _SharedStrPrinter().doprint(rec.expr) == sp.sstr(rec.expr), rec.name
+        assert _SharedLatexPrinter().doprint(rec.expr) == sp.latex(rec.expr), rec.name
 
 

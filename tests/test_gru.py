@@ -16,7 +16,8 @@ import sympy as sp
 
 from derivations.activations import LAMBDIFY_MODULES_MPMATH, LAMBDIFY_MODULES_NUMPY
 from derivations.bridge import GRUParams, gru_step
-from derivations.checker import Verdict
+from derivations.checker import Verdict, atomized, check_equal
+from derivations.checker import is_zero_polynomial as _polynomial_zero
 from derivations.errors import InputError
 from derivations.gru import (
     GRU_MAX_STEPS,
@@ -28,8 +29,6 @@ from derivations.gru import (
     gru_terms,
     gru_unrolled,
 )
-from derivations.checker import atomized, check_equal
-from derivations.checker import is_zero_polynomial as _polynomial_zero
 from derivations.lstm import sigmoid_prime
 from derivations.records import derivation_to_json
 
@@ -80,15 +79,7 @@ def test_gru_forward_matches_bridge_pytorch_step():
     n, d = 2, 1
     p = gru_symbols(n, 1, d)
     h_t, _ = gru_cell(p, p.x_t, p.h_prev)
-    syms = []
-    for q in "rzn":
-        syms += list(p.W[q])
-    for q in "rzn":
-        syms += list(p.U[q])
-    for q in "rzn":
-        syms += list(p.b_i[q])
-    for q in "rzn":
-        syms += list(p.b_h[q])
+    syms = [v for group in (p.W, p.U, p.b_i, p.b_h) for q in "rzn" for v in group[q]]
     f = sp.lambdify(syms + list(p.x_t) + list(p.h_prev), h_t, modules=LAMBDIFY_MODULES_NUMPY)
     rng = np.random.default_rng(11)
     W_ih, W_hh = rng.standard_normal((3 * n, d)), rng.standard_normal((3 * n, n))
