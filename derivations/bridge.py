@@ -110,9 +110,43 @@ def _as_matrix(name, arr, shape):
     return a
 
 
+class _Sizes:
+    """hidden n and input size d of a cell from its recurrent matrix (G n, n) and input matrix
+    (G n, d), G = 1 (RNN), 4 (LSTM) or 3 (GRU) row blocks; _REC and _INP name the two fields."""
+
+    _REC, _INP = "W_hh", "W_ih"
+
+    @property
+    def hidden(self) -> int:
+        return getattr(self, self._REC).shape[1]
+
+    @property
+    def input_size(self) -> int:
+        return getattr(self, self._INP).shape[1]
+
+
+def _set_weights(params, model: str, gates: int) -> int:
+    """Validate and store the recurrent (gates*n, n) and input (gates*n, d) matrices on a frozen
+    dataclass (float64, finite, n >= 1, d >= 1); returns n."""
+    rec, inp = params._REC, params._INP
+    rows = "n" if gates == 1 else f"{gates}n"
+    W = np.asarray(getattr(params, rec), dtype=np.float64)
+    if W.ndim != 2 or W.shape[1] < 1 or W.shape[0] != gates * W.shape[1]:
+        raise InputError(f"{model} {rec} must have shape ({rows}, n) with n >= 1, got {W.shape}")
+    n = W.shape[1]
+    U = np.asarray(getattr(params, inp), dtype=np.float64)
+    if U.ndim != 2 or U.shape[0] != gates * n or U.shape[1] < 1:
+        raise InputError(f"{model} {inp} must have shape ({gates * n}, d) with d >= 1, got {U.shape}")
+    object.__setattr__(params, rec, _as_matrix(rec, W, W.shape))
+    object.__setattr__(params, inp, _as_matrix(inp, U, U.shape))
+    return n
+
+
 @dataclass(frozen=True)
-class RNNParams:
+class RNNParams(_Sizes):
     """Vanilla RNN c_t = act(W_rec c_{t-1} + W_in x_t + b); W_rec (n,n), W_in (n,d), b (n,)."""
+
+    _REC, _INP = "W_rec", "W_in"
 
     W_rec: np.ndarray
     W_in: np.ndarray
@@ -120,56 +154,14 @@ class RNNParams:
     activation: str = "tanh"
 
     def __post_init__(self):
-        W_rec = np.asarray(self.W_rec, dtype=np.float64)
-        if W_rec.ndim != 2 or W_rec.shape[0] != W_rec.shape[1] or W_rec.shape[0] < 1:
-            raise InputError(f"W_rec must be a square n x n matrix with n >= 1, got shape {W_rec.shape}")
-        n = W_rec.shape[0]
-        W_in = np.asarray(self.W_in, dtype=np.float64)
-        if W_in.ndim != 2 or W_in.shape[0] != n or W_in.shape[1] < 1:
-            raise InputError(f"W_in must have shape ({n}, d) with d >= 1, got {W_in.shape}")
-        object.__setattr__(self, "W_rec", _as_matrix("W_rec", W_rec, (n, n)))
-        object.__setattr__(self, "W_in", _as_matrix("W_in", W_in, W_in.shape))
+        n = _set_weights(self, "RNN", 1)
         object.__setattr__(self, "b", _as_matrix("b", self.b, (n,)))
         if self.activation not in RNN_ACTIVATIONS:
             raise InputError(f"unknown RNN activation {self.activation!r}; choose tanh or sigmoid")
 
-    @property
-    def hidden(self) -> int:
-        return self.W_rec.shape[0]
-
-    @property
-    def input_size(self) -> int:
-        return self.W_in.shape[1]
-
-
-class _GatedSizes:
-    """hidden n and input size d of a gated cell with W_ih (g n, d) and W_hh (g n, n)."""
-
-    @property
-    def hidden(self) -> int:
-        return self.W_hh.shape[1]
-
-    @property
-    def input_size(self) -> int:
-        return self.W_ih.shape[1]
-
-
-def _set_gated_weights(params, model: str, gates: int) -> int:
-    """Validate and store W_hh (gates*n, n) and W_ih (gates*n, d) on a frozen dataclass; n."""
-    W_hh = np.asarray(params.W_hh, dtype=np.float64)
-    if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] != gates * W_hh.shape[1]:
-        raise InputError(f"{model} W_hh must have shape ({gates}n, n), got {W_hh.shape}")
-    n = W_hh.shape[1]
-    W_ih = np.asarray(params.W_ih, dtype=np.float64)
-    if W_ih.ndim != 2 or W_ih.shape[0] != gates * n or W_ih.shape[1] < 1:
-        raise InputError(f"{model} W_ih must have shape ({gates * n}, d), got {W_ih.shape}")
-    object.__setattr__(params, "W_hh", _as_matrix("W_hh", W_hh, W_hh.shape))
-    object.__setattr__(params, "W_ih", _as_matrix("W_ih", W_ih, W_ih.shape))
-    return n
-
 
 @dataclass(frozen=True)
-class LSTMParams(_GatedSizes):
+class LSTMParams(_Sizes):
     """LSTM in nn.LSTMCell layout: W_ih (4n,d), W_hh (4n,n), b (4n,) = bias_ih + bias_hh; rows i,f,g,o."""
 
     W_ih: np.ndarray
@@ -177,7 +169,7 @@ class LSTMParams(_GatedSizes):
     b: np.ndarray
 
     def __post_init__(self):
-        n = _set_gated_weights(self, "LSTM", 4)
+        n = _set_weights(self, "LSTM", 4)
         object.__setattr__(self, "b", _as_matrix("b", self.b, (4 * n,)))
 
     def block(self, name: str) -> np.ndarray:
@@ -188,7 +180,7 @@ class LSTMParams(_GatedSizes):
 
 
 @dataclass(frozen=True)
-class GRUParams(_GatedSizes):
+class GRUParams(_Sizes):
     """GRU in nn.GRUCell layout: W_ih (3n,d), W_hh (3n,n), b_ih, b_hh (3n,); rows r, z, n."""
 
     W_ih: np.ndarray
@@ -197,7 +189,7 @@ class GRUParams(_GatedSizes):
     b_hh: np.ndarray
 
     def __post_init__(self):
-        n = _set_gated_weights(self, "GRU", 3)
+        n = _set_weights(self, "GRU", 3)
         object.__setattr__(self, "b_ih", _as_matrix("b_ih", self.b_ih, (3 * n,)))
         object.__setattr__(self, "b_hh", _as_matrix("b_hh", self.b_hh, (3 * n,)))
 
@@ -334,12 +326,12 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None) -> LSTMJacobian
     # K_t = diag(o_{t-1} tanh'(c_{t-1})) for t >= 2; zero at t = 1 (h_0 independent of c_0).
     K = np.zeros((T, n))
     if T > 1:
-        K[1:] = o[:-1] * (1.0 - np.tanh(c[1:-1]) ** 2)
+        K[1:] = o[:-1] * dtanh_ct[:-1]  # tanh'(c_{t-1}) = tanh'(c_t) one step earlier
     A = term_f * K[:, None, :]
     C = term_i * K[:, None, :]
     D = term_g * K[:, None, :]
     D_article = term_g_article * K[:, None, :]
-    B = dc_dc.copy()
+    B = dc_dc
     return LSTMJacobians(full=full, cell_path=A + B + C + D, A=A, B=B, C=C, D=D,
                          D_article=D_article, article_cell_path=A + B + C + D_article)
 
@@ -375,18 +367,18 @@ def gru_jacobians(params: GRUParams, inputs, h0=None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- random weights
-def _check_sizes(hidden, input_size):
+def _check_sizes(hidden, input_size, spectral_norm=None):
     if int(hidden) != hidden or hidden < 1:
         raise InputError(f"hidden size must be a positive integer, got {hidden!r}")
     if int(input_size) != input_size or input_size < 1:
         raise InputError(f"input size must be a positive integer, got {input_size!r}")
+    if spectral_norm is not None and (not np.isfinite(spectral_norm) or spectral_norm < 0):
+        raise InputError(f"spectral norm must be finite and >= 0, got {spectral_norm!r}")
 
 
 def _recurrent_block(rng, n, spectral_norm):
     U = rng.standard_normal((n, n)) / np.sqrt(n)
     if spectral_norm is not None:
-        if not np.isfinite(spectral_norm) or spectral_norm < 0:
-            raise InputError(f"spectral norm must be finite and >= 0, got {spectral_norm!r}")
         U = U * (float(spectral_norm) / np.linalg.norm(U, 2))
     return U
 
@@ -394,7 +386,7 @@ def _recurrent_block(rng, n, spectral_norm):
 def random_rnn_params(hidden: int, input_size: int, seed: int = 0, activation: str = "tanh",
                       spectral_norm: float | None = None) -> RNNParams:
     """Seeded RNN weights (scheme in the module docstring)."""
-    _check_sizes(hidden, input_size)
+    _check_sizes(hidden, input_size, spectral_norm)
     rng = np.random.default_rng(seed)
     W_rec = _recurrent_block(rng, hidden, spectral_norm)
     W_in = rng.standard_normal((hidden, input_size)) / np.sqrt(input_size)
@@ -405,7 +397,7 @@ def random_rnn_params(hidden: int, input_size: int, seed: int = 0, activation: s
 def random_lstm_params(hidden: int, input_size: int, seed: int = 0, spectral_norm: float | None = None,
                        forget_bias: float | None = 1.0) -> LSTMParams:
     """Seeded LSTM weights; each U block scaled to spectral_norm; forget-gate bias = forget_bias."""
-    _check_sizes(hidden, input_size)
+    _check_sizes(hidden, input_size, spectral_norm)
     rng = np.random.default_rng(seed)
     W_hh = np.concatenate([_recurrent_block(rng, hidden, spectral_norm) for _ in range(4)])
     W_ih = rng.standard_normal((4 * hidden, input_size)) / np.sqrt(input_size)
@@ -420,7 +412,7 @@ def random_lstm_params(hidden: int, input_size: int, seed: int = 0, spectral_nor
 def random_gru_params(hidden: int, input_size: int, seed: int = 0,
                       spectral_norm: float | None = None) -> GRUParams:
     """Seeded GRU weights; each of W_hr, W_hz, W_hn scaled to spectral_norm."""
-    _check_sizes(hidden, input_size)
+    _check_sizes(hidden, input_size, spectral_norm)
     rng = np.random.default_rng(seed)
     W_hh = np.concatenate([_recurrent_block(rng, hidden, spectral_norm) for _ in range(3)])
     W_ih = rng.standard_normal((3 * hidden, input_size)) / np.sqrt(input_size)

@@ -294,8 +294,7 @@ def product_reference(jacobians, dps: int = 50) -> ProductResult:
                 P = mpmath.matrix(J[t].tolist()) * P
         amax = max(abs(P[i, j]) for i in range(n) for j in range(n))
         if amax == 0:
-            res = _zero_result("reference", T, n, prec, statement)
-            return res
+            return _zero_result("reference", T, n, prec, statement)
         _, e = mpmath.frexp(amax)
         e = int(e)
         M = P * mpmath.ldexp(mpmath.mpf(1), -e)
@@ -364,23 +363,39 @@ def _refine_top_vector(G, v, mu, flint_mod, steps: int = 3, rq_steps: int = 2):
     return vb
 
 
-def _second_eigenvalue_bound(G, V, flint_mod):
-    """Upper bound of lambda_2(G) from Gershgorin discs of H = V^T G V (V approximate eigenvectors)
-    and Ostrowski's theorem, or None if the top disc is not isolated."""
-    arb, arb_mat = flint_mod.arb, flint_mod.arb_mat
+def _trace(G, arb):
+    return sum((G[i, i] for i in range(G.nrows())), arb(0))
+
+
+def _rotated(G, V, arb):
+    """(H, delta): H = V^T G V in ball arithmetic and an exact arb point delta >= ||V^T V - I||_F
+    (>= ||V^T V - I||_2), which bounds how far V is from orthogonal (Ostrowski's theorem)."""
     n = G.nrows()
-    Vb = arb_mat(V.tolist())
-    H = Vb.transpose() * G * Vb
-    E = Vb.transpose() * Vb
+    H = V.transpose() * G * V
+    E = V.transpose() * V
     fro2 = arb(0)
     for i in range(n):
         for j in range(n):
             d = E[i, j] - (1 if i == j else 0)
             fro2 += d * d
-    delta = arb(fro2.upper()).sqrt()
-    if float(delta.upper()) >= 0.5:
+    return H, arb(fro2.upper()).sqrt().upper()
+
+
+def _gershgorin_radii(H, arb):
+    """sum_{j != i} |H_ij| for every row i (ball arithmetic)."""
+    n = H.nrows()
+    return [sum((abs(H[i, j]) for j in range(n) if j != i), arb(0)) for i in range(n)]
+
+
+def _second_eigenvalue_bound(G, V, flint_mod):
+    """Upper bound of lambda_2(G) from Gershgorin discs of H = V^T G V (V approximate eigenvectors)
+    and Ostrowski's theorem, or None if the top disc is not isolated."""
+    arb = flint_mod.arb
+    n = G.nrows()
+    H, delta = _rotated(G, flint_mod.arb_mat(V.tolist()), arb)
+    if float(delta) >= 0.5:
         return None
-    radii = [sum((abs(H[i, j]) for j in range(n) if j != i), arb(0)) for i in range(n)]
+    radii = _gershgorin_radii(H, arb)
     top = max(range(n), key=lambda i: float(H[i, i].mid()))
     top_low = (H[top, top] - radii[top]).lower()  # exact arb points: compared exactly, no float rounding
     U = arb(0)
@@ -391,7 +406,7 @@ def _second_eigenvalue_bound(G, V, flint_mod):
                 U = up
     if not U < top_low:
         return None
-    return U / (1 - arb(delta.upper()))
+    return U / (1 - arb(delta))
 
 
 def spectral_norm_enclosure(P, flint_mod):
@@ -419,7 +434,7 @@ def spectral_norm_enclosure(P, flint_mod):
     rho = (vb.transpose() * Gv)[0, 0] / vv
     resid = Gv - vb * rho
     r2 = (resid.transpose() * resid)[0, 0] / vv
-    tr = sum((G[i, i] for i in range(n)), arb(0))
+    tr = _trace(G, arb)
     a = tr - rho
     how = "trace"
     if not (rho - a).lower() > 0:
@@ -428,7 +443,7 @@ def spectral_norm_enclosure(P, flint_mod):
             a, how = a2, "Gershgorin"
     if (rho - a).lower() > 0:
         return rho, rho + r2 / (rho - a), f"Rayleigh quotient and Kato-Temple bound (lambda_2 by {how})"
-    return _gershgorin_ostrowski(G, Gm, rho, flint_mod)
+    return _gershgorin_ostrowski(G, V, rho, tr, flint_mod)
 
 
 def _to_arb_exact(x, arb):
@@ -441,14 +456,14 @@ def _to_arb_exact(x, arb):
     return arb(float(x))
 
 
-def _gershgorin_ostrowski(G, Gm, rho, flint_mod):
+def _gershgorin_ostrowski(G, V64, rho, tr, flint_mod):
     """Fallback enclosure of lambda_max(G) for flat or repeated top spectra.
 
     With V approximate eigenvectors of G (mpmath.eigsy at the working precision when n <= 64,
-    else float64), H = V^T G V and E = V^T V - I computed in ball arithmetic, delta >= ||E||_2
-    (Frobenius bound): by Ostrowski's theorem lambda_max(G) = theta lambda_max(H) with
-    theta in [1/(1+delta), 1/(1-delta)], and by Gershgorin max_i H_ii <= lambda_max(H) <=
-    max_i (H_ii + sum_{j != i} |H_ij|).
+    else V64, the float64 ones of the caller), H = V^T G V and E = V^T V - I computed in ball
+    arithmetic, delta >= ||E||_2 (Frobenius bound): by Ostrowski's theorem
+    lambda_max(G) = theta lambda_max(H) with theta in [1/(1+delta), 1/(1-delta)], and by
+    Gershgorin max_i H_ii <= lambda_max(H) <= max_i (H_ii + sum_{j != i} |H_ij|).
     """
     arb, arb_mat = flint_mod.arb, flint_mod.arb_mat
     n = G.nrows()
@@ -464,25 +479,16 @@ def _gershgorin_ostrowski(G, Gm, rho, flint_mod):
             V = arb_mat([[_to_arb_exact(Vmp[i, j], arb) for j in range(n)] for i in range(n)])
         how = f"mpmath eigenvectors at {prec} bits"
     else:
-        _, Vf = np.linalg.eigh(Gm)
-        V = arb_mat(Vf.tolist())
+        V = arb_mat(V64.tolist())
         how = "float64 eigenvectors"
-    H = V.transpose() * G * V
-    E = V.transpose() * V
-    fro2 = arb(0)
-    for i in range(n):
-        for j in range(n):
-            d = E[i, j] - (1 if i == j else 0)
-            fro2 += d * d
-    delta = arb(fro2.upper()).sqrt().upper()
+    H, delta = _rotated(G, V, arb)
     if float(delta) >= 0.5:
-        tr = sum((G[i, i] for i in range(n)), arb(0))
         return rho, tr, "Rayleigh quotient and trace bound"
+    radii = _gershgorin_radii(H, arb)
     g_hi = None
     g_lo = None
     for i in range(n):  # exact arb points compared exactly (no rounding to float)
-        row = H[i, i] + sum((abs(H[i, j]) for j in range(n) if j != i), arb(0))
-        up = row.upper()
+        up = (H[i, i] + radii[i]).upper()
         dn = H[i, i].lower()
         g_hi = up if g_hi is None or up > g_hi else g_hi
         g_lo = dn if g_lo is None or dn > g_lo else g_lo

@@ -34,7 +34,7 @@ import numpy as np
 from derivations.errors import InputError
 
 __all__ = ["FormatInfo", "FORMATS", "get_format", "round_to_format", "round_scalar",
-           "simulate_product", "simulate_matrix_product", "ProductSimulation"]
+           "simulate_product", "simulate_matrix_product", "simulate_all_formats", "ProductSimulation"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class FormatInfo:
     min_subnormal: float
     eps: float  # 2^(1-p), the gap between 1 and the next number
     max: float
-
-    @property
-    def half_ulp_one(self) -> float:
-        """Half an ulp of 1 (unit roundoff u = eps / 2)."""
-        return self.eps / 2
 
 
 def _info(name, dtype, finfo):
@@ -140,7 +135,7 @@ def simulate_product(factors, fmt, ftz: bool = False, p0: float = 1.0, stop_at_z
         raise InputError("factors contain NaN or infinite values")
     rf = round_to_format(r, f, ftz=ftz).tolist()
     p = round_scalar(float(p0), f, ftz)
-    sub = zero = over = stag = None
+    sub = zero = over = None
     mn = f.min_normal
     native = f.name == "float64"
     t = 0
@@ -158,7 +153,7 @@ def simulate_product(factors, fmt, ftz: bool = False, p0: float = 1.0, stop_at_z
         if zero is not None and stop_at_zero:
             break
     return ProductSimulation(format=f.name, ftz=ftz, steps=t, first_subnormal_step=sub, first_zero_step=zero,
-                             first_overflow_step=over, final_value=p, stagnation_step=stag)
+                             first_overflow_step=over, final_value=p)
 
 
 def simulate_constant(factor: float, fmt, ftz: bool = False, max_steps: int = 2_000_000) -> ProductSimulation:
@@ -223,3 +218,10 @@ def simulate_matrix_product(jacobians, fmt, ftz: bool = False) -> ProductSimulat
                 break
     return ProductSimulation(format=f.name, ftz=ftz, steps=t, first_subnormal_step=sub, first_zero_step=zero,
                              first_overflow_step=over, final_value=P)
+
+
+def simulate_all_formats(jacobians) -> dict[str, tuple[ProductSimulation, ProductSimulation]]:
+    """{format: (gradual underflow, flush to zero)} :func:`simulate_matrix_product` for every format
+    in ``FORMATS`` (the per-format table of the ``product`` and ``horizon MODEL`` reports)."""
+    return {name: (simulate_matrix_product(jacobians, name, ftz=False),
+                   simulate_matrix_product(jacobians, name, ftz=True)) for name in FORMATS}

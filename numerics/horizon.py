@@ -38,7 +38,7 @@ from fractions import Fraction
 import mpmath
 
 from derivations.errors import InputError
-from numerics.formats import FORMATS, get_format, round_scalar, simulate_constant, simulate_matrix_product
+from numerics.formats import FORMATS, get_format, round_scalar, simulate_all_formats, simulate_constant
 
 __all__ = ["HorizonSteps", "horizon_steps", "first_step_below", "horizon_report", "format_horizon_text",
            "SIMULATION_CAP"]
@@ -165,22 +165,17 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
                   inputs_path, force) -> dict:
     from numerics.engines import log10_norm_series
     from numerics.lyapunov import largest_lyapunov
-    from numerics.models import check_budget, model_jacobians
+    from numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
 
-    n_state = 2 * hidden if model == "lstm" else hidden
-    if weights_path is None:
-        check_budget(n_state, steps, "fast", force, products=len(FORMATS) * 2 + 2)
-    mj = model_jacobians(model, hidden=hidden, steps=steps, seed=seed, activation=activation,
-                         spectral_norm=spectral_norm, forget_bias=forget_bias, weights_path=weights_path,
-                         inputs_path=inputs_path)
-    N = mj.jacobians.shape[1]
-    check_budget(N, mj.steps, "fast", force, products=len(FORMATS) * 2 + 2)
+    mj = budgeted_model_jacobians(
+        model, [("fast", FORMAT_TABLE_PRODUCTS)], force=force, precheck=weights_path is None, hidden=hidden,
+        steps=steps, seed=seed, activation=activation, spectral_norm=spectral_norm, forget_bias=forget_bias,
+        weights_path=weights_path, inputs_path=inputs_path)
     rate = largest_lyapunov(mj.jacobians)
     series = log10_norm_series(mj.jacobians)
     formats = {}
-    for name, f in FORMATS.items():
-        g = simulate_matrix_product(mj.jacobians, name, ftz=False)
-        z = simulate_matrix_product(mj.jacobians, name, ftz=True)
+    for name, (g, z) in simulate_all_formats(mj.jacobians).items():
+        f = FORMATS[name]
         formats[name] = {
             "first_subnormal_step": g.first_subnormal_step,
             "first_zero_step": g.first_zero_step,

@@ -15,7 +15,7 @@ array; the LSTM keeps several such arrays) for any engine.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,14 +30,19 @@ from derivations.bridge import (
     rnn_jacobians,
 )
 from derivations.errors import InputError
+from numerics.formats import FORMATS
 
-__all__ = ["ModelJacobians", "model_jacobians", "check_budget", "WORK_BUDGET", "MAX_STEPS", "MAX_STATE"]
+__all__ = ["ModelJacobians", "model_jacobians", "budgeted_model_jacobians", "check_budget", "state_size",
+           "WORK_BUDGET", "MAX_STEPS", "MAX_STATE", "FORMAT_TABLE_PRODUCTS"]
 
 MODELS = ("rnn", "lstm", "gru")
 WORK_BUDGET = {"fast": 2e9, "certified": 2e8, "reference": 2e6}
 MAX_STEPS = 1_000_000
 MAX_STATE = 2048
 MAX_ENTRIES = 2e7
+# fast-engine passes of a per-format table: gradual and FTZ simulation per format, plus two more
+# float64 passes over the sequence (the Lyapunov exponent and the product or norm series)
+FORMAT_TABLE_PRODUCTS = 2 * len(FORMATS) + 2
 
 
 @dataclass
@@ -76,6 +81,28 @@ def check_budget(state_size: int, steps: int, engine: str, force: bool, products
         raise InputError(f"work {work:.3g} multiply-adds (N^3 T) exceeds the {engine} engine's budget "
                          f"{WORK_BUDGET[engine]:.3g} (use --force)")
     return work
+
+
+def state_size(model: str, hidden: int) -> int:
+    """N, the size of the state the Jacobians act on: 2n for the LSTM's (h, c), else n."""
+    return 2 * hidden if model == "lstm" else hidden
+
+
+def budgeted_model_jacobians(model: str, budgets, force: bool = False, precheck: bool = True, hidden: int = 4,
+                             steps: int = 100, **options) -> ModelJacobians:
+    """:func:`model_jacobians` within the work budget of every (engine, products) pair in ``budgets``.
+
+    The budget is checked on the actual sizes N, T of the Jacobians and, when ``precheck``, also
+    before anything is built, on the sizes the arguments ``hidden`` and ``steps`` ask for.
+    """
+    if precheck:
+        for engine, products in budgets:
+            check_budget(state_size(model, hidden), steps, engine, force, products=products)
+    mj = model_jacobians(model, hidden=hidden, steps=steps, **options)
+    T, N, _ = mj.jacobians.shape
+    for engine, products in budgets:
+        check_budget(N, T, engine, force, products=products)
+    return mj
 
 
 def _rnn_bound(params: RNNParams, T: int):
@@ -118,7 +145,7 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
     if weights_path is not None:
         params = load_weights(weights_path, model)
         if model == "rnn":
-            params = RNNParams(W_rec=params.W_rec, W_in=params.W_in, b=params.b, activation=activation)
+            params = replace(params, activation=activation)
         weights_source = f"file {weights_path}"
         if spectral_norm is not None or forget_bias is not None:
             notes.append("--spectral-norm/--forget-bias ignored: weights come from a file")

@@ -23,10 +23,10 @@ import math
 import numpy as np
 
 from derivations.errors import InputError
-from numerics.engines import ENGINES, LOG10_2, jacobian_product
-from numerics.formats import FORMATS, simulate_matrix_product
+from numerics.engines import ENGINES, LOG10_2, _normalise, jacobian_product
+from numerics.formats import simulate_all_formats
 from numerics.lyapunov import largest_lyapunov
-from numerics.models import check_budget, model_jacobians
+from numerics.models import FORMAT_TABLE_PRODUCTS, MODELS, budgeted_model_jacobians
 from numerics.verdicts import classify_detail
 
 __all__ = ["product_report", "format_product_text", "SHORT_RANGE_LOG10"]
@@ -42,14 +42,13 @@ def _num(x):
 
 
 def _format_value_log10(P: np.ndarray):
+    """log10 ||P||_2 of a format's final product, scaled by a power of two (None: P = 0; inf: overflow)."""
     with np.errstate(invalid="ignore", over="ignore"):
         if not np.all(np.isfinite(P)):
             return math.inf
-        amax = float(np.max(np.abs(P)))
-        if amax == 0.0:
+        if not np.any(P):
             return None
-        _, e = math.frexp(amax)
-        M = np.ldexp(P, -e)
+        M, e = _normalise(P)
         return math.log10(float(np.linalg.norm(M, 2))) + e * LOG10_2
 
 
@@ -59,20 +58,16 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     """Evaluate the model's long Jacobian product with ``engine`` and classify it per format."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose fast, reference or certified")
-    if model not in ("rnn", "lstm", "gru"):
+    if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
     lstm_extra = 0.25 if model == "lstm" else 0.0  # two n x n cell-path products next to the 2n x 2n one
-    if weights_path is None and inputs_path is None:  # check before building anything large
-        N0 = 2 * hidden if model == "lstm" else hidden
-        check_budget(N0, steps, engine, force, products=1 + lstm_extra)
-        check_budget(N0, steps, "fast", force, products=2 * len(FORMATS) + 2)
-    mj = model_jacobians(model, hidden=hidden, steps=steps, seed=seed, activation=activation,
-                         spectral_norm=spectral_norm, forget_bias=forget_bias, weights_path=weights_path,
-                         inputs_path=inputs_path)
+    mj = budgeted_model_jacobians(
+        model, [(engine, 1 + lstm_extra), ("fast", FORMAT_TABLE_PRODUCTS)], force=force,
+        precheck=weights_path is None and inputs_path is None,  # check before building anything large
+        hidden=hidden, steps=steps, seed=seed, activation=activation, spectral_norm=spectral_norm,
+        forget_bias=forget_bias, weights_path=weights_path, inputs_path=inputs_path)
     J = mj.jacobians
-    T, N, _ = J.shape
-    check_budget(N, T, engine, force, products=1 + lstm_extra)
-    check_budget(N, T, "fast", force, products=2 * len(FORMATS) + 2)
+    T = J.shape[0]
 
     res = jacobian_product(J, engine)
     exact_log10 = res.log10_norm
@@ -83,15 +78,14 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     lyap = largest_lyapunov(J)
     bound_nonincreasing = mj.bound_factor is not None and mj.bound_factor < 1.0
 
+    not_certified = res.log10_norm_lower == -math.inf and exact_log10 != -math.inf
     formats = {}
-    for name in FORMATS:
-        g = simulate_matrix_product(J, name, ftz=False)
-        z = simulate_matrix_product(J, name, ftz=True)
+    for name, (g, z) in simulate_all_formats(J).items():
         value = _format_value_log10(g.final_value) if g.first_zero_step is None else None
         cls = classify_detail(exact_log10, value, name, short_range_log10=SHORT_RANGE_LOG10,
                               bound_log10=mj.bound_log10, bound_nonincreasing=bound_nonincreasing)
         reason = cls.reason
-        if res.log10_norm_lower is not None and res.log10_norm_lower == -math.inf and exact_log10 != -math.inf:
+        if not_certified:
             reason += " (the certified enclosure contains 0: magnitude not certified)"
         formats[name] = {
             "value_log10": _num(value),

@@ -18,12 +18,12 @@ import enum
 import math
 from dataclasses import dataclass
 
+from numerics.engines import LOG10_2
 from numerics.formats import get_format
 
 __all__ = ["FormatVerdict", "Classification", "classify", "classify_detail", "absorption_threshold_log10",
            "NO_DIGIT_RELATIVE_ERROR"]
 
-LOG10_2 = math.log10(2.0)
 # "no correct digit": the format's magnitude is off by more than half the exact value,
 # i.e. not even the leading binary digit is right.
 NO_DIGIT_RELATIVE_ERROR = 0.5

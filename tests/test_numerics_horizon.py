@@ -81,14 +81,17 @@ def test_factor_rounding_to_one_never_underflows():
 
 
 def test_horizon_report_and_cli(capsys):
+    # factor 1/2: 2^-t is subnormal first at t = -emin + 1 and rounds to 0 first at t = -emin + p
+    emin16, p16 = emin_p("float16")  # -14, 11: steps 15 and 25
+    emin64, p64 = emin_p("float64")  # -1022, 53: zero at 1075
     rep = horizon_report(factor=0.5)
-    assert rep["formats"]["float16"]["first_zero_step_ftz"] == 15
+    assert rep["formats"]["float16"]["first_zero_step_ftz"] == -emin16 + 1
     assert "float16" in format_horizon_text(rep)
     assert main(["horizon", "--factor", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["formats"]["float16"]["first_subnormal_step"] == 15
-    assert out["formats"]["float16"]["first_zero_step"] == 25
-    assert out["formats"]["float64"]["first_zero_step"] == 1075
+    assert out["formats"]["float16"]["first_subnormal_step"] == -emin16 + 1
+    assert out["formats"]["float16"]["first_zero_step"] == -emin16 + p16
+    assert out["formats"]["float64"]["first_zero_step"] == -emin64 + p64
     assert set(out["formats"]) == set(LAYOUT)
     for bad in (["horizon", "--factor", "1.5"], ["horizon", "--factor", "0"], ["horizon", "--factor", "0.5", "rnn"],
                 ["horizon"]):

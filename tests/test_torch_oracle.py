@@ -34,10 +34,11 @@ def _product(J):
     return P
 
 
-def test_rnn_against_torch_autograd(ref, tmp_path):
-    p = _params(ref, "rnn", tmp_path)
-    J = rnn_jacobians(p, ref["inputs"], c0=ref["rnn.state0"])
-    np.testing.assert_allclose(_product(J), ref["rnn.jacobian"], rtol=1e-12, atol=1e-14)
+@pytest.mark.parametrize("model, jacobians, state", [("rnn", rnn_jacobians, "c0"), ("gru", gru_jacobians, "h0")])
+def test_single_state_cell_against_torch_autograd(ref, tmp_path, model, jacobians, state):
+    """RNN and GRU: the state is h alone, so the product is torch's d h_T / d h_0."""
+    J = jacobians(_params(ref, model, tmp_path), ref["inputs"], **{state: ref[f"{model}.state0"]})
+    np.testing.assert_allclose(_product(J), ref[f"{model}.jacobian"], rtol=1e-12, atol=1e-14)
 
 
 def test_lstm_full_state_against_torch_autograd(ref, tmp_path):
@@ -55,12 +56,6 @@ def test_lstm_double_forget_bias_loaded(ref, tmp_path):
     p = _params(ref, "lstm", tmp_path)
     n = p.hidden
     np.testing.assert_array_equal(p.b[n:2 * n], np.full(n, 2.0))  # 1 (ih) + 1 (hh), gate order i,f,g,o
-
-
-def test_gru_against_torch_autograd(ref, tmp_path):
-    p = _params(ref, "gru", tmp_path)
-    J = gru_jacobians(p, ref["inputs"], h0=ref["gru.state0"])
-    np.testing.assert_allclose(_product(J), ref["gru.jacobian"], rtol=1e-12, atol=1e-14)
 
 
 def test_reference_engine_norm_equals_torch_jacobian_norm(ref, tmp_path):
