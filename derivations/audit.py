@@ -85,7 +85,10 @@ def _resolve(claim_ids: Iterable[str] | None) -> list[str]:
 
 
 def _jsonable(obj):
-    """Evidence as plain JSON types (bools, numbers, strings, lists, dicts with str keys)."""
+    """Evidence as plain JSON types (bools, numbers, strings, lists, dicts with str keys).
+
+    Anything else becomes its ``str`` (mpf values keep their digits). Not the same as
+    ``reports.build._jsonable``, which turns numpy numbers into JSON numbers for the manifest."""
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -211,8 +214,8 @@ def audit_json(outcomes: Sequence[ClaimOutcome], *, full: bool = False) -> str:
 
 def verify_command(claim_ids: Sequence[str] | None = None, as_json: bool = False) -> int:
     """``gradproof verify``: print the table (or the JSON list); 0 if every verdict matches
-    its registered expectation, 1 otherwise. Unknown ids raise ``InputError`` before any work."""
-    _resolve(claim_ids)
+    its registered expectation, 1 otherwise. Unknown ids raise ``InputError`` before any work
+    (``run_audit`` resolves every id before it decides the first claim)."""
     outcomes = run_audit(claim_ids)
     print(audit_json(outcomes) if as_json else format_audit_table(outcomes))
     sys.stdout.flush()

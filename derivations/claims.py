@@ -140,7 +140,11 @@ class Claim:
 
 
 # ---------------------------------------------------------------------------------------------
-# small independent helpers (mpmath, SymPy); nothing here calls the modules under audit
+# small independent helpers (mpmath, SymPy); nothing here calls the modules under audit.
+# They deliberately re-implement what derivations.rnn (spectral_norm_mp, the unrolled RNN,
+# the one-step Jacobian), derivations.bridge (lstm_step, *_jacobians, random_*_params) and
+# numerics.engines (the product) provide: the audit is an INDEPENDENT oracle for those modules,
+# so calling them here would check them against themselves.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -217,6 +221,13 @@ def _sym_vector(name: str, n: int) -> sp.Matrix:
     return sp.Matrix(n, 1, lambda i, _: sp.Symbol(f"{name}_{i}", real=True))
 
 
+def _sym_rnn_preactivation(n: int):
+    """(W_rec, c_{t-1}, z_t = W_rec c_{t-1} + W_in x) of an n-unit cell with a scalar input."""
+    W_rec, W_in = _sym_matrix("W_rec", n, n), _sym_matrix("W_in", n, 1)
+    c_prev, x = _sym_vector("c_prev", n), sp.Matrix([sp.Symbol("x", real=True)])
+    return W_rec, c_prev, W_rec * c_prev + W_in * x
+
+
 def _apply(f, v: sp.Matrix) -> sp.Matrix:
     return v.applyfunc(f)
 
@@ -282,10 +293,7 @@ def _decide_tanh_below_one() -> Decision:
 
 def _decide_sigmoid_model_tanh_argument() -> Decision:
     """The model is c_t = sigma(W_rec c_{t-1} + W_in x_t); the text differentiates it with tanh'."""
-    n = 2
-    W_rec, W_in = _sym_matrix("W_rec", n, n), _sym_matrix("W_in", n, 1)
-    c_prev, x = _sym_vector("c_prev", n), sp.Matrix([sp.Symbol("x", real=True)])
-    z_t = W_rec * c_prev + W_in * x
+    W_rec, c_prev, z_t = _sym_rnn_preactivation(2)
     reference = _apply(sigmoid, z_t).jacobian(c_prev)  # SymPy's derivative of the sigmoid cell
     with_tanh = sp.diag(*[_tanh_prime(zi) for zi in z_t]) * W_rec
     with_sigma = sp.diag(*[_sigma_prime(zi) for zi in z_t]) * W_rec
@@ -319,10 +327,7 @@ def _decide_sigmoid_model_tanh_argument() -> Decision:
 
 def _decide_rnn_one_step() -> Decision:
     """dc_t/dc_{t-1} = diag(act'(z_t)) W_rec for both activations, n = 2, vs Matrix.jacobian."""
-    n = 2
-    W_rec, W_in = _sym_matrix("W_rec", n, n), _sym_matrix("W_in", n, 1)
-    c_prev, x = _sym_vector("c_prev", n), sp.Matrix([sp.Symbol("x", real=True)])
-    z_t = W_rec * c_prev + W_in * x
+    W_rec, c_prev, z_t = _sym_rnn_preactivation(2)
     results = {}
     for name, f, fp in (("sigmoid", sigmoid, _sigma_prime), ("tanh", sp.tanh, _tanh_prime)):
         reference = _apply(f, z_t).jacobian(c_prev)
@@ -396,7 +401,7 @@ def _decide_bptt_single_chain() -> Decision:
     )
 
 
-def _rnn_instance(rng, n, d, k, act_name, target_sigma):
+def _rnn_instance(rng, n, d, k, target_sigma):
     """Random W_rec (scaled to sigma_max = target), W_in, inputs; mpmath at working precision."""
     W = _mp_gauss_matrix(rng, n, n)
     W = W * (mpmath.mpf(target_sigma) / _mp_sigma_max(W))
@@ -418,6 +423,14 @@ def _rnn_forward(act_name, W, U, xs, c0):
     return cs, zs, Js
 
 
+def _mp_product(Js) -> mpmath.matrix:
+    """J_k ... J_1 for ``Js`` = [None, J_1, ..., J_k] as returned by ``_rnn_forward``."""
+    P = mpmath.eye(Js[1].rows)
+    for J in Js[1:]:
+        P = J * P
+    return P
+
+
 def _decide_product_vanishes() -> Decision:
     """||prod_{t=1}^k J_t||_2 <= (gamma sigma_max(W_rec))^k: vanishes when sigma_max < 1/gamma.
     Above the threshold: an explicit network whose product grows like 1.5^k."""
@@ -427,12 +440,9 @@ def _decide_product_vanishes() -> Decision:
         gamma = mpmath.mpf(sp.N(derive_gamma(get_activation(name)).gamma, AUDIT_DPS))
 
         def draw(rng, name=name, gamma=gamma):
-            W, U, xs, c0 = _rnn_instance(rng, n, 2, k, name, mpmath.mpf("0.9") / gamma)
+            W, U, xs, c0 = _rnn_instance(rng, n, 2, k, mpmath.mpf("0.9") / gamma)
             _, _, Js = _rnn_forward(name, W, U, xs, c0)
-            P = mpmath.eye(n)
-            for J in Js[1:]:
-                P = J * P
-            return _mp_sigma_max(P), (gamma * _mp_sigma_max(W)) ** k
+            return _mp_sigma_max(_mp_product(Js)), (gamma * _mp_sigma_max(W)) ** k
 
         sub[name] = check_inequality(
             draw, proof="||AB|| <= ||A|| ||B|| and ||diag(act')||_2 = max|act'| <= gamma",
@@ -522,12 +532,9 @@ def _decide_explosion_threshold() -> Decision:
     gamma = mpmath.mpf(1)
 
     def draw(rng):
-        W, U, xs, c0 = _rnn_instance(rng, 3, 2, 30, "tanh", 1 / gamma)
+        W, U, xs, c0 = _rnn_instance(rng, 3, 2, 30, 1 / gamma)
         _, _, Js = _rnn_forward("tanh", W, U, xs, c0)
-        P = mpmath.eye(3)
-        for J in Js[1:]:
-            P = J * P
-        return _mp_sigma_max(P), mpmath.mpf(1)
+        return _mp_sigma_max(_mp_product(Js)), mpmath.mpf(1)
 
     nec = check_inequality(draw, proof="contrapositive of ||prod J_t|| <= (gamma sigma_max)^k",
                            seed=AUDIT_SEED, points=6, dps=30)
@@ -564,7 +571,7 @@ def _decide_complete_gradient_vanishes() -> Decision:
     n, d, k = 3, 2, 60
     rng = random.Random(AUDIT_SEED)
     with mpmath.workdps(AUDIT_DPS):
-        W, U, xs, c0 = _rnn_instance(rng, n, d, k, "sigmoid", 2)
+        W, U, xs, c0 = _rnn_instance(rng, n, d, k, 2)
         y = _mp_gauss_matrix(rng, n, 1)
         cs, zs, Js = _rnn_forward("sigmoid", W, U, xs, c0)
         _, fp = _mp_act("sigmoid")
@@ -801,6 +808,21 @@ def _mp_lstm_step(P, h, c, x):
     return h_new, c_new, z, f, i, g, o
 
 
+def _mp_lstm_cell_jacobian(P, c_prev, o_prev, z, f, i, g, candidate_prime) -> mpmath.matrix:
+    """A_t + B_t + C_t + D_t in mpmath (o_{t-1} held fixed), the numeric twin of
+    ``_lstm_terms``: K = diag(o_{t-1} tanh'(c_{t-1})), A = diag(c_{t-1} sigma'(z_f)) U_f K,
+    B = diag(f_t), C = diag(g_t sigma'(z_i)) U_i K, D = diag(i_t act'(z_c)) U_c K with
+    ``candidate_prime`` tanh' (correct) or sigma' (the article's D_t)."""
+    _, sigma_prime = _mp_act("sigmoid")
+    _, tanh_prime = _mp_act("tanh")
+    n = len(c_prev)
+    K = _mp_diag([o_prev[r] * tanh_prime(c_prev[r]) for r in range(n)])
+    return (_mp_diag([c_prev[r] * sigma_prime(z["f"][r]) for r in range(n)]) * P["U_f"] * K
+            + _mp_diag(f)
+            + _mp_diag([g[r] * sigma_prime(z["i"][r]) for r in range(n)]) * P["U_i"] * K
+            + _mp_diag([i[r] * candidate_prime(z["c"][r]) for r in range(n)]) * P["U_c"] * K)
+
+
 def _lstm_omitted_path_size(n=4, d=3, k=20, dps=40) -> dict:
     rng = random.Random(AUDIT_SEED + 1)
     with mpmath.workdps(dps):
@@ -822,16 +844,10 @@ def _lstm_omitted_path_size(n=4, d=3, k=20, dps=40) -> dict:
         prod = mpmath.eye(n)
         h = _mp_hadamard(o1, _mp_map(mpmath.tanh, c1))
         c, o_prev = c1, o1
-        tp = lambda v: 1 - mpmath.tanh(v) ** 2  # noqa: E731
-        sp_ = lambda v: mp_sigmoid(v) * (1 - mp_sigmoid(v))  # noqa: E731
+        _, tanh_prime = _mp_act("tanh")
         for x in xs[1:]:
             h_new, c_new, z, f, i, g, o = _mp_lstm_step(P, h, c, x)
-            Pm = _mp_diag([o_prev[r] * tp(c[r]) for r in range(n)])
-            J = (_mp_diag([c[r] * sp_(z["f"][r]) for r in range(n)]) * P["U_f"] * Pm
-                 + _mp_diag(f)
-                 + _mp_diag([g[r] * sp_(z["i"][r]) for r in range(n)]) * P["U_i"] * Pm
-                 + _mp_diag([i[r] * tp(z["c"][r]) for r in range(n)]) * P["U_c"] * Pm)
-            prod = J * prod
+            prod = _mp_lstm_cell_jacobian(P, c, o_prev, z, f, i, g, tanh_prime) * prod
             h, c, o_prev = h_new, c_new, o
         step = mpmath.mpf(10) ** (-(dps // 3))
         true = mpmath.matrix(n, n)
@@ -1049,28 +1065,47 @@ def _derivation_decider(kind: str, build: Callable[[], object]) -> Callable[[], 
     return decide
 
 
-def _rnn_derivation(activation):
+#: sizes of the derivations rerun by the ``derivation-*`` claims (hidden n, steps k)
+RERUN_HIDDEN, RERUN_STEPS = 1, 3
+
+
+def _derivation_claim(section: str, model: str, option: str, value: str, checked: str,
+                      kind: str, expectation: str, references: tuple[str, ...]) -> Claim:
+    """The claim ``derivation-<model>-<value>``: rerun ``gradproof derive <model> --<option>
+    <value>`` (n = RERUN_HIDDEN, k = RERUN_STEPS) and compare each checked step with the
+    registered findings ``DERIVATION_FINDINGS[kind]``. Nothing is derived until it is decided."""
+    n, k = RERUN_HIDDEN, RERUN_STEPS
+
     def build():
-        from derivations.rnn import rnn_derivation
+        from derivations import derive_model
 
-        return rnn_derivation(activation, 1, 3)
+        return derive_model(model, hidden=n, steps=k, **{option: value})
 
-    return build
-
-
-def _lstm_derivation(variant):
-    def build():
-        from derivations.lstm import lstm_derivation
-
-        return lstm_derivation(variant, 1, 3)
-
-    return build
+    return Claim(
+        f"derivation-{model}-{value}", section,
+        f"(toolkit) `gradproof derive {model} --{option} {value}`: {checked}.",
+        f"each checked step of {model}_derivation({value!r}, {n}, {k}) {expectation}",
+        ("rerun of the derivation's own checks",), f"n = {n}, k = {k}", references,
+        _derivation_decider(kind, build))
 
 
 
 # ---------------------------------------------------------------------------------------------
 # 6. the toolkit's numerics against the audit's own mpmath evaluation
 # ---------------------------------------------------------------------------------------------
+
+
+def _toolkit_rnn_weights(rng):
+    """(W_rec, W_in, inputs) in float64 for the RNN half of ``toolkit-numerics-agree``: tanh,
+    n = 4, d = 2, T = 1500, W_rec scaled to sigma_max = 0.6 (draws from ``rng`` in this order)."""
+    import numpy as np
+
+    n, d, T = 4, 2, 1500
+    W = rng.standard_normal((n, n))
+    W *= 0.6 / np.linalg.svd(W, compute_uv=False)[0]
+    U = rng.standard_normal((n, d)) / np.sqrt(d)
+    xs = rng.standard_normal((T, d))
+    return W, U, xs
 
 
 def _decide_toolkit_numerics_agree() -> Decision:
@@ -1091,24 +1126,16 @@ def _decide_toolkit_numerics_agree() -> Decision:
     from numerics.engines import product_certified, product_fast, product_reference
 
     rng = np.random.default_rng(AUDIT_SEED)
-    n, d, T = 4, 2, 1500
-    W = rng.standard_normal((n, n))
-    W *= 0.6 / np.linalg.svd(W, compute_uv=False)[0]
-    U = rng.standard_normal((n, d)) / np.sqrt(d)
-    xs = rng.standard_normal((T, d))
+    W, U, xs = _toolkit_rnn_weights(rng)
+    n, T = W.shape[0], xs.shape[0]
     params = RNNParams(W_rec=W, W_in=U, b=np.zeros(n), activation="tanh")
     J = rnn_jacobians(params, xs, np.zeros(n))
     with np.errstate(under="ignore"):
         fast, ref, cert = product_fast(J), product_reference(J, dps=30), product_certified(J)
     with mpmath.workdps(30):
-        Wm, Um = mpmath.matrix(W.tolist()), mpmath.matrix(U.tolist())
-        c = mpmath.matrix(n, 1)
-        P = mpmath.eye(n)
-        for x in xs:
-            z = Wm * c + Um * mpmath.matrix(x.tolist())
-            P = _mp_diag(_mp_map(lambda v: 1 - mpmath.tanh(v) ** 2, z)) * Wm * P
-            c = _mp_map(mpmath.tanh, z)
-        mine = float(mpmath.log10(_mp_sigma_max(P)))
+        _, _, Js = _rnn_forward("tanh", mpmath.matrix(W.tolist()), mpmath.matrix(U.tolist()),
+                                [mpmath.matrix(x.tolist()) for x in xs], mpmath.matrix(n, 1))
+        mine = float(mpmath.log10(_mp_sigma_max(_mp_product(Js))))
     diffs = {"fast": abs(fast.log10_norm - mine), "reference": abs(ref.log10_norm - mine),
              "certified": abs(cert.log10_norm - mine)}
     contains = (cert.log10_norm_lower is not None
@@ -1133,17 +1160,13 @@ def _decide_toolkit_numerics_agree() -> Decision:
             Pm["b_" + name] = mpmath.matrix(bg[g].tolist())
         h, c = mpmath.matrix(n2, 1), mpmath.matrix(n2, 1)
         o_prev = None
-        tp = lambda v: 1 - mpmath.tanh(v) ** 2  # noqa: E731
-        sg = lambda v: mp_sigmoid(v) * (1 - mp_sigmoid(v))  # noqa: E731
+        _, sigma_prime = _mp_act("sigmoid")
+        _, tanh_prime = _mp_act("tanh")
         for t in range(T2):
             h_new, c_new, z, f, i, g, o = _mp_lstm_step(Pm, h, c, mpmath.matrix(xs2[t].tolist()))
             if t >= 1:
-                K = _mp_diag([o_prev[r] * tp(c[r]) for r in range(n2)])
-                common = (_mp_diag([c[r] * sg(z["f"][r]) for r in range(n2)]) * Pm["U_f"] * K
-                          + _mp_diag(f)
-                          + _mp_diag([g[r] * sg(z["i"][r]) for r in range(n2)]) * Pm["U_i"] * K)
-                Jt = common + _mp_diag([i[r] * tp(z["c"][r]) for r in range(n2)]) * Pm["U_c"] * K
-                Ja = common + _mp_diag([i[r] * sg(z["c"][r]) for r in range(n2)]) * Pm["U_c"] * K
+                Jt = _mp_lstm_cell_jacobian(Pm, c, o_prev, z, f, i, g, tanh_prime)
+                Ja = _mp_lstm_cell_jacobian(Pm, c, o_prev, z, f, i, g, sigma_prime)
                 for r in range(n2):
                     for q in range(n2):
                         worst = max(worst, abs(float(Jt[r, q]) - LJ.cell_path[t, r, q]))
@@ -1354,30 +1377,12 @@ _CLAIM_LIST: list[Claim] = [
          "containment of the reference in the certified ball"),
         "float64 weights entered exactly; tolerance covers the float64 trajectory's rounding",
         ("pascanu2013", "hochreiter1997"), _decide_toolkit_numerics_agree),
-    Claim(
-        "derivation-rnn-sigmoid", SECTION_BPTT_RNN,
-        "(toolkit) `gradproof derive rnn --activation sigmoid`: every step checked.",
-        "each checked step of rnn_derivation('sigmoid', 1, 3) verified, registered findings refuted",
-        ("rerun of the derivation's own checks",), "n = 1, k = 3", _R,
-        _derivation_decider("rnn", _rnn_derivation("sigmoid"))),
-    Claim(
-        "derivation-rnn-tanh", SECTION_BPTT_RNN,
-        "(toolkit) `gradproof derive rnn --activation tanh`: every step checked.",
-        "each checked step of rnn_derivation('tanh', 1, 3) verified, registered findings refuted",
-        ("rerun of the derivation's own checks",), "n = 1, k = 3", _R,
-        _derivation_decider("rnn", _rnn_derivation("tanh"))),
-    Claim(
-        "derivation-lstm-article", SECTION_LSTM_GRAD,
-        "(toolkit) `gradproof derive lstm --variant article`: the article's terms checked.",
-        "each checked step of lstm_derivation('article', 1, 3) as registered",
-        ("rerun of the derivation's own checks",), "n = 1, k = 3", ("hochreiter1997", "gers2000"),
-        _derivation_decider("lstm-article", _lstm_derivation("article"))),
-    Claim(
-        "derivation-lstm-corrected", SECTION_LSTM_GRAD,
-        "(toolkit) `gradproof derive lstm --variant corrected`: every step checked.",
-        "each checked step of lstm_derivation('corrected', 1, 3) as registered",
-        ("rerun of the derivation's own checks",), "n = 1, k = 3", ("hochreiter1997", "gers2000"),
-        _derivation_decider("lstm-corrected", _lstm_derivation("corrected"))),
+    *(_derivation_claim(SECTION_BPTT_RNN, "rnn", "activation", act, "every step checked", "rnn",
+                        "verified, registered findings refuted", _R) for act in ("sigmoid", "tanh")),
+    _derivation_claim(SECTION_LSTM_GRAD, "lstm", "variant", "article", "the article's terms checked",
+                      "lstm-article", "as registered", ("hochreiter1997", "gers2000")),
+    _derivation_claim(SECTION_LSTM_GRAD, "lstm", "variant", "corrected", "every step checked",
+                      "lstm-corrected", "as registered", ("hochreiter1997", "gers2000")),
 ]
 
 #: the registry, in the article's order

@@ -34,10 +34,10 @@ from typing import Callable
 from derivations.errors import InputError
 from reports.figures.common import ItemContext, ItemResult, Number
 from reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
-                              dumps_manifest, package_version, read_manifest, sha256_file,
-                              tool_versions)
+                              package_version, read_manifest, sha256_file, tool_versions,
+                              write_manifest)
 
-__all__ = ["Item", "ITEMS", "DEFAULT_OUT", "default_out_dir", "renderer_changed", "build_command", "build_report", "check_report",
+__all__ = ["Item", "ITEMS", "default_out_dir", "renderer_changed", "build_command", "build_report", "check_report",
            "compare_trees", "item_command", "DERIVATION_SPECS"]
 
 
@@ -54,8 +54,6 @@ def default_out_dir() -> Path:
         return package_dir / "generated"
     return Path.cwd() / "reports" / "generated"
 
-
-DEFAULT_OUT = default_out_dir()
 
 
 @dataclass(frozen=True)
@@ -114,8 +112,8 @@ def _derivation_builder(item_id: str, model: str, kwargs: dict) -> Callable[[Ite
                                     f"% {item_command(item_id)}\n"
                                     + derivation_to_latex(der, label_prefix=f"eq:{item_id}") + "\n"))
         verdicts = [r.verdict for r in der.records]
-        seeds = sorted({r.check.seed for r in der.records if r.check is not None
-                        and getattr(r.check, "seed", None) is not None})
+        seeds = sorted({r.check.seed for r in der.records
+                        if r.check is not None and r.check.seed is not None})
         methods = sorted({r.method for r in der.records if r.check is not None})
         dps = sorted({m.split("@")[1].split()[0] for m in methods if "@" in m})
         precision = ("exact symbolic (SymPy); numeric spot checks with mpmath at "
@@ -147,7 +145,7 @@ def _build_audit(ctx: ItemContext) -> ItemResult:
         rows.append(row)
     files.append(ctx.write_text("data/audit.json",
                                 json.dumps(rows, indent=2, sort_keys=True, default=str) + "\n"))
-    verdicts = [str(_verdict_of(o)) for o in outcomes]
+    verdicts = [o.verdict.value for o in outcomes]
     numbers = [Number("claims", len(outcomes), "claims of the article audited", "claims"),
                Number("claims-as-expected", sum(bool(o.as_expected) for o in outcomes),
                       "claims whose verdict equals its registered expectation", "claims")]
@@ -159,11 +157,6 @@ def _build_audit(ctx: ItemContext) -> ItemResult:
                       precision="as stated per claim (method and residual columns)",
                       caption="The article's claims, each with its verdict and evidence",
                       numbers=numbers)
-
-
-def _verdict_of(outcome) -> str:
-    v = getattr(outcome, "verdict", "unknown")
-    return getattr(v, "value", v)
 
 
 # --------------------------------------------------------------------------- registry
@@ -198,22 +191,21 @@ class _Progress:
 
 
 def _jsonable(value):
-    """Plain JSON types (numpy scalars/arrays, tuples, sympy numbers become int/float/list)."""
+    """Plain JSON types for the manifest: numpy scalars/arrays become int/float/list, tuples
+    lists, sets sorted lists, anything else its ``str``. (``derivations.audit._jsonable``
+    differs on purpose: it keeps the audit's evidence as text.)"""
     return json.loads(json.dumps(value, default=_json_default))
 
 
 def _json_default(obj):
-    try:
-        import numpy as np
+    import numpy as np
 
-        if isinstance(obj, np.integer):
-            return int(obj)
-        if isinstance(obj, np.floating):
-            return float(obj)
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, (set, frozenset)):
         return sorted(obj)
     return str(obj)
@@ -387,7 +379,7 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
     start = time.perf_counter()
     documents = assemble_documents(staging, manifest)
     manifest["documents"] = {rel: sha256_file(staging / rel) for rel in documents}
-    (staging / MANIFEST_NAME).write_text(dumps_manifest(manifest), encoding="utf-8")
+    write_manifest(staging, manifest)
     progress(f"documents: {', '.join(documents)} assembled from {len(prev_items)} items in "
              f"{time.perf_counter() - start:.1f} s; "
              f"{_outcome(documents, staging, prev_hashes)}")

@@ -98,8 +98,8 @@ def _audit_markdown(root: Path, manifest: dict) -> str | None:
 
 
 def _verdict_badge(verdict: str) -> str:
-    return {"verified": "verified", "refuted": "REFUTED", "undecided": "undecided",
-            "definition": "definition"}.get(verdict, verdict)
+    """The verdict as shown: REFUTED in capitals, so that a refuted step stands out."""
+    return "REFUTED" if verdict == "refuted" else verdict
 
 
 def _model_of(der: dict) -> str:
@@ -175,6 +175,16 @@ def _md_side_by_side(left_id: str, left: dict, right_id: str, right: dict) -> li
 
 
 _MODEL_SECTIONS = (("rnn", "Vanilla RNN"), ("lstm", "LSTM"), ("gru", "GRU"))
+_LSTM_PAIR = ("derivation-lstm-article", "derivation-lstm-corrected")
+
+
+def _derivation_sections(ders: dict[str, dict]):
+    """(section number, heading, item IDs, show the LSTM side by side) per model with
+    derivations; both documents number and order their sections from here."""
+    for section, (model, heading) in enumerate(_MODEL_SECTIONS, 1):
+        ids = [i for i, d in ders.items() if _model_of(d) == model]
+        if ids:
+            yield section, heading, ids, model == "lstm" and all(i in ders for i in _LSTM_PAIR)
 
 
 def markdown_report(root: Path, manifest: dict) -> str:
@@ -188,18 +198,14 @@ def markdown_report(root: Path, manifest: dict) -> str:
            "of them the command that rebuilds it alone, its parameters, seed, engine, precision, "
            "tool versions and the SHA-256 of each file. LaTeX fragments for papers are in "
            "[`tex/`](tex/).", ""]
-    for section, (model, heading) in enumerate(_MODEL_SECTIONS, 1):
-        ids = [i for i, d in ders.items() if _model_of(d) == model]
-        if not ids:
-            continue
+    for section, heading, ids, side_by_side in _derivation_sections(ders):
         out += [f"## {section}. {heading} derivations", ""]
-        if model == "lstm" and "derivation-lstm-article" in ders and \
-                "derivation-lstm-corrected" in ders:
+        if side_by_side:
             out += ["The article's version beside the corrected one (a step `article_X` beside "
                     "`X`; REFUTED marks a step of the article that the checker disproves; the "
                     "shared model definitions are listed in each derivation below):", ""]
-            out += _md_side_by_side("derivation-lstm-article", ders["derivation-lstm-article"],
-                                    "derivation-lstm-corrected", ders["derivation-lstm-corrected"])
+            out += _md_side_by_side(_LSTM_PAIR[0], ders[_LSTM_PAIR[0]],
+                                    _LSTM_PAIR[1], ders[_LSTM_PAIR[1]])
         for item_id in ids:
             out += _md_derivation(item_id, manifest["items"][item_id], ders[item_id])
     if figs:
@@ -347,15 +353,10 @@ def html_report(root: Path, manifest: dict) -> str:
          "MathML; figures and numbers are computed by package functions. "
          "<a href=\"manifest.json\">manifest.json</a> records how each was made; LaTeX fragments "
          "are in <a href=\"tex/\">tex/</a>.</p>"]
-    for section, (model, heading) in enumerate(_MODEL_SECTIONS, 1):
-        ids = [i for i, d in ders.items() if _model_of(d) == model]
-        if not ids:
-            continue
+    for section, heading, ids, side_by_side in _derivation_sections(ders):
         b.append(f"<h2>{section}. {heading} derivations</h2>")
-        if model == "lstm" and "derivation-lstm-article" in ders and \
-                "derivation-lstm-corrected" in ders:
-            b.append(_html_side_by_side(ders["derivation-lstm-article"],
-                                        ders["derivation-lstm-corrected"]))
+        if side_by_side:
+            b.append(_html_side_by_side(ders[_LSTM_PAIR[0]], ders[_LSTM_PAIR[1]]))
         for item_id in ids:
             entry, der = manifest["items"][item_id], ders[item_id]
             b.append(f"<h3 id=\"{item_id}\">{html.escape(entry['title'])} "

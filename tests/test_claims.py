@@ -354,13 +354,9 @@ def test_toolkit_numerics_agree_beyond_float64_range(outcomes):
     assert lo <= ev["audit_log10_norm"] + 1e-9 and ev["audit_log10_norm"] - 1e-9 <= hi
     assert ev["lstm_cell_path_max_abs_difference"] < 1e-12
     assert ev["lstm_article_D_differs_from_corrected"] is True
-    # naive float64: the same recipe (seed, sizes) multiplied without rescaling
-    rng = np.random.default_rng(claims.AUDIT_SEED)
-    n, d, T = 4, 2, 1500
-    W = rng.standard_normal((n, n))
-    W *= 0.6 / np.linalg.svd(W, compute_uv=False)[0]
-    U = rng.standard_normal((n, d)) / np.sqrt(d)
-    xs = rng.standard_normal((T, d))
+    # naive float64: the decider's own weights (same seed and recipe) multiplied without rescaling
+    W, U, xs = claims._toolkit_rnn_weights(np.random.default_rng(claims.AUDIT_SEED))
+    n = W.shape[0]
     c, P = np.zeros(n), np.eye(n)
     with np.errstate(under="ignore"):
         for x in xs:

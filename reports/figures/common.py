@@ -16,7 +16,7 @@ from pathlib import Path
 from reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "format_number",
-           "draw_format_levels", "label_format_levels_right", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
+           "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
 FIGURE_WIDTH_IN = 6.4  # inches; fits a one-column paper at 100 % and an A4 text width
 FORMAT_COLOURS = {"float16": "tab:red", "bfloat16": "tab:orange", "float32": "tab:green",
@@ -109,6 +109,17 @@ def format_levels(formats, names, which=("min_normal", "min_subnormal")) -> list
             sorted(merged.items(), key=lambda kv: (-kv[0][0], kv[0][1]))]
 
 
+#: how draw_format_levels draws and names a level: min normal dashed, min subnormal dotted
+_LEVEL_STYLES = {"min_subnormal": ":", "min_normal": "--"}
+_LEVEL_WORDS = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
+_LEVEL_LINEWIDTH = 0.8
+
+
+def _level_label(level: float, attr: str, group: list[str]) -> str:
+    """``bfloat16 & float32 min normal $2^{-126}$``: the formats, the level's kind, its value."""
+    return f"{' & '.join(group)} {_LEVEL_WORDS[attr]} ${power_of_two_latex(level)}$"
+
+
 def power_of_two_latex(level: float) -> str:
     """``2^{e}`` for an exact power of two (the format levels are), else ``%.3g``."""
     mantissa, exponent = math.frexp(level)
@@ -127,19 +138,17 @@ def draw_format_levels(ax, formats, names, *, log10: bool = True,
     ``x_text`` (axes fraction) and ``ha`` may be dicts keyed by format name; ``colour``
     overrides the formats' colours (for figures whose curves use those colours already).
     """
-    styles = {"min_subnormal": ":", "min_normal": "--"}
-    words = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
     for level, attr, group in format_levels(formats, names, which):
         line_colour = colour or (FORMAT_COLOURS.get(group[0], "grey") if len(group) == 1
                                  else "dimgrey")
         y = math.log10(level) if log10 else level
-        ax.axhline(y, color=line_colour, linestyle=styles[attr], linewidth=0.8, alpha=0.9, zorder=1)
+        ax.axhline(y, color=line_colour, linestyle=_LEVEL_STYLES[attr], linewidth=_LEVEL_LINEWIDTH,
+                   alpha=0.9, zorder=1)
         if not labels:
             continue
         x = x_text.get(group[0], 0.995) if isinstance(x_text, dict) else x_text
         align = ha.get(group[0], "right") if isinstance(ha, dict) else ha
-        text = f"{' & '.join(group)} {words[attr]} ${power_of_two_latex(level)}$"
-        ax.annotate(text, xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
+        ax.annotate(_level_label(level, attr, group), xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
                     va="bottom" if attr == "min_normal" else "top", fontsize=fontsize,
                     color=line_colour, zorder=5,
                     bbox={"boxstyle": "square,pad=0.05", "facecolor": "white",
@@ -151,12 +160,18 @@ def label_format_levels_right(ax, formats, names, *, fontsize: float = 5.5,
     """Name the levels of ``names`` (log10 axis) as tick labels on the right edge of ``ax``,
     for levels whose in-plot labels would cross the curves; lines are drawn by
     :func:`draw_format_levels`."""
-    words = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
     twin = ax.twinx()
     twin.grid(False)
     twin.set_ylim(ax.get_ylim())
     levels = format_levels(formats, names)
     twin.set_yticks([math.log10(level) for level, _, _ in levels],
-                    [f"{' & '.join(g)} {words[a]} ${power_of_two_latex(level)}$"
-                     for level, a, g in levels])
+                    [_level_label(level, a, g) for level, a, g in levels])
     twin.tick_params(axis="y", labelsize=fontsize, colors=colour, length=2, pad=1)
+
+
+def level_legend_entries(ax, *, colour: str = "dimgrey", normal: str = "format's smallest normal",
+                         subnormal: str = "format's smallest subnormal") -> None:
+    """Legend entries (lines without data) for the levels of :func:`draw_format_levels`, in
+    its styles: smallest normal dashed, then smallest subnormal dotted."""
+    for attr, label in (("min_normal", normal), ("min_subnormal", subnormal)):
+        ax.plot([], [], _LEVEL_STYLES[attr], color=colour, linewidth=_LEVEL_LINEWIDTH, label=label)

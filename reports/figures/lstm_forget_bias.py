@@ -23,7 +23,8 @@ def build(ctx):
 
     from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
     from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
-                                        label_format_levels_right, save_figure)
+                                        label_format_levels_right, level_legend_entries,
+                                        save_figure)
     from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
@@ -63,8 +64,7 @@ def build(ctx):
                        labels=False)
     axes[1].set_ylim(axes[0].get_ylim())
     label_format_levels_right(axes[1], FORMATS, ["float16"])
-    axes[1].plot([], [], "--", color="dimgrey", linewidth=0.8, label="format's smallest normal")
-    axes[1].plot([], [], ":", color="dimgrey", linewidth=0.8, label="format's smallest subnormal")
+    level_legend_entries(axes[1])
     axes[1].legend(loc="lower left", framealpha=0.9, fontsize=6.2)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}

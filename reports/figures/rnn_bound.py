@@ -28,7 +28,7 @@ def build(ctx):
     from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
     from derivations.rnn import rnn_norm_bound, spectral_norm_mp
     from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
-                                        save_figure)
+                                        level_legend_entries, save_figure)
     from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
@@ -36,8 +36,9 @@ def build(ctx):
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
     numbers = []
+    gammas = {act: derive_gamma(get_activation(act)).gamma for act in p["activations"]}
     for ax, act in zip(axes, p["activations"]):
-        gamma = derive_gamma(get_activation(act)).gamma
+        gamma = gammas[act]
         for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
             sigma = rel / float(gamma)
             params = random_rnn_params(p["hidden"], p["input_size"], seed=p["seed"],
@@ -68,7 +69,7 @@ def build(ctx):
         ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
-    sigmas = {act: 1 / float(derive_gamma(get_activation(act)).gamma) for act in p["activations"]}
+    sigmas = {act: 1 / float(gamma) for act, gamma in gammas.items()}
     for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
         axes[0].plot([], [], color=colour, linewidth=2.5,
                      label=f"$\\sigma_{{max}}(W_{{rec}}) = {rel:g}/\\gamma$ ("
@@ -76,8 +77,7 @@ def build(ctx):
     axes[0].plot([], [], color="black", label="measured product norm")
     axes[0].plot([], [], "--", color="black", linewidth=1.0,
                  label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
-    axes[0].plot([], [], "--", color="dimgrey", linewidth=0.8, label="format's smallest normal")
-    axes[0].plot([], [], ":", color="dimgrey", linewidth=0.8, label="format's smallest subnormal")
+    level_legend_entries(axes[0])
     fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)

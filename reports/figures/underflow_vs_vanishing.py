@@ -32,7 +32,7 @@ def build(ctx):
     from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
     from reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
                                         draw_format_levels, format_levels,
-                                        power_of_two_latex, save_figure)
+                                        level_legend_entries, power_of_two_latex, save_figure)
     from reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
 
@@ -103,8 +103,8 @@ def build(ctx):
     ax.set_title(f"all {p['steps']} steps (log $k$)")
     fig.suptitle(f"tanh RNN, $n={p['hidden']}$, $\\sigma_{{max}}(W_{{rec}})={p['spectral_norm']:g}$: "
                  "the same product in four float formats", fontsize=9.5)
-    ax.plot([], [], "--", color="grey", linewidth=0.8, label="a format's smallest normal number")
-    ax.plot([], [], ":", color="grey", linewidth=0.8, label="a format's smallest subnormal number")
+    level_legend_entries(ax, colour="grey", normal="a format's smallest normal number",
+                         subnormal="a format's smallest subnormal number")
     fig.legend(loc="outside lower center", ncol=2, fontsize=6.8, frameon=False)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
