@@ -50,6 +50,7 @@ import numpy as np
 import sympy as sp
 
 from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
+from derivations.symbolic import dag_xreplace as _dag_xreplace
 
 __all__ = [
     "Verdict",
@@ -147,28 +148,6 @@ def _dag_leaves(mats) -> tuple[set, set]:
         else:
             stack.extend(a for a in node.args if isinstance(a, sp.Basic))
     return syms, floats
-
-
-def _dag_xreplace(m: sp.Matrix, mapping: Mapping) -> sp.Matrix:
-    """``Matrix.xreplace`` that rebuilds each distinct subexpression once (memoised)."""
-    if not mapping:
-        return m
-    memo: dict = {}
-
-    def rep(node):
-        if node in mapping:
-            return mapping[node]
-        if not node.args:
-            return node
-        got = memo.get(node)
-        if got is None:
-            args = node.args
-            new = tuple(rep(a) if isinstance(a, sp.Basic) else a for a in args)
-            got = node.func(*new) if any(x is not y for x, y in zip(new, args)) else node
-            memo[node] = got
-        return got
-
-    return m.applyfunc(lambda e: rep(sp.sympify(e)))
 
 
 def _mp_evaluator(m: sp.Matrix, syms: list[sp.Symbol]) -> Callable:

@@ -29,17 +29,13 @@ import sympy as sp
 
 from derivations.activations import sigmoid
 from derivations.checker import check_equal
-from derivations.lstm import (
-    _diag,
-    _frozen,
-    _had,
-    _map,
-    _mat,
-    _vec,
-    sigmoid_prime,
-    tanh_prime,
-    validate_sizes,
-)
+from derivations.lstm import sigmoid_prime, tanh_prime, validate_sizes
+from derivations.symbolic import diag_of as _diag
+from derivations.symbolic import elementwise as _map
+from derivations.symbolic import frozen_copy as _frozen
+from derivations.symbolic import hadamard as _had
+from derivations.symbolic import symbol_matrix as _mat
+from derivations.symbolic import symbol_vector as _vec
 from derivations.records import Derivation, DerivationStep
 
 __all__ = [

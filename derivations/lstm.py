@@ -55,6 +55,12 @@ from derivations.activations import sigmoid
 from derivations.checker import check_equal
 from derivations.errors import InputError
 from derivations.records import Derivation, DerivationStep
+from derivations.symbolic import diag_of as _diag
+from derivations.symbolic import elementwise as _map
+from derivations.symbolic import frozen_copy as _frozen
+from derivations.symbolic import hadamard as _had
+from derivations.symbolic import symbol_matrix as _mat
+from derivations.symbolic import symbol_vector as _vec
 
 __all__ = [
     "GATES",
@@ -102,23 +108,6 @@ PEEPHOLE_MAX_STEPS = {1: 4, 2: 3, 3: 3}
 
 
 # --------------------------------------------------------------------------- symbols
-def _name(base: str, sub: str, idx: str | None) -> str:
-    return f"{base}_{{{sub}}}" if idx is None else f"{base}_{{{sub},{idx}}}"
-
-
-def _vec(base: str, sub: str, n: int) -> sp.Matrix:
-    if n == 1:
-        return sp.Matrix([[sp.Symbol(_name(base, sub, None), real=True)]])
-    return sp.Matrix(n, 1, lambda j, _: sp.Symbol(_name(base, sub, str(j + 1)), real=True))
-
-
-def _mat(base: str, sub: str, rows: int, cols: int) -> sp.Matrix:
-    if rows == 1 and cols == 1:
-        return sp.Matrix([[sp.Symbol(_name(base, sub, None), real=True)]])
-    return sp.Matrix(rows, cols,
-                     lambda r, c: sp.Symbol(_name(base, sub, f"{r + 1}{c + 1}"), real=True))
-
-
 @dataclass(frozen=True)
 class LSTMSymbols:
     r"""Symbols of an LSTM with hidden size n, input size d, unrolled over steps 1..k.
@@ -186,21 +175,6 @@ def lstm_symbols(n: int, k: int, d: int = 1, *, forget: bool = True, peephole: b
 
 
 # --------------------------------------------------------------------------- model
-def _map(fn, v: sp.Matrix) -> sp.Matrix:
-    return v.applyfunc(fn)
-
-
-def _had(*vs: sp.Matrix) -> sp.Matrix:
-    out = vs[0]
-    for v in vs[1:]:
-        out = out.multiply_elementwise(v)
-    return out
-
-
-def _diag(v: sp.Matrix) -> sp.Matrix:
-    return sp.diag(*list(v))
-
-
 def sigmoid_prime(a: sp.Matrix) -> sp.Matrix:
     r"""\sigma'(a) = \sigma(a)(1 - \sigma(a)), elementwise (hand-written, not SymPy's diff)."""
     return a.applyfunc(lambda z: sigmoid(z) * (1 - sigmoid(z)))
@@ -486,10 +460,6 @@ def cell_path_reference(p: LSTMSymbols, k: int | None = None) -> sp.Matrix:
 def _jac_path(fn, var: sp.Matrix, back: Mapping):
     """jacobian of fn(var) w.r.t. var, then the frozen dummies substituted back."""
     return fn.jacobian(var).xreplace(back)
-
-
-def _frozen(v: sp.Matrix, tag: str) -> sp.Matrix:
-    return v.applyfunc(lambda s: sp.Dummy(f"{tag}_{s.name}"))
 
 
 def term_references(p: LSTMSymbols, x_t, c_prev, o_prev) -> dict[str, sp.Matrix]:

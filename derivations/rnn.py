@@ -31,9 +31,10 @@ import mpmath
 import sympy as sp
 
 from derivations.activations import ACTIVATIONS, Activation, derive_gamma, get_activation
-from derivations.checker import _dag_xreplace, check_equal, check_inequality, check_supremum
+from derivations.checker import check_equal, check_inequality, check_supremum
 from derivations.errors import InputError
 from derivations.records import Derivation, DerivationStep
+from derivations.symbolic import dag_xreplace
 
 __all__ = [
     "RNNSymbols",
@@ -228,7 +229,7 @@ def _untied_references(act: Activation, s: RNNSymbols, wrt: str) -> list[sp.Matr
     else:
         cs = rnn_unrolled(act, s, W_in_per_step=copies)
     E = squared_error(s.V * cs[-1], s.y)
-    return [_dag_xreplace(_reference_gradient(E, C), tie) for C in copies]
+    return [dag_xreplace(_reference_gradient(E, C), tie) for C in copies]
 
 
 def spectral_norm_mp(A) -> mpmath.mpf:
