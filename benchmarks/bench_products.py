@@ -29,9 +29,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import mpmath  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# benchmarks import the installed package (pip install -e ".[bench]")
 
-from numerics.engines import product_certified, product_fast  # noqa: E402
+from gradproof.numerics.engines import product_certified, product_fast  # noqa: E402
 
 SIZES = [(1, 100_000), (8, 10_000), (32, 1_000), (128, 200)]
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from derivations.errors import InputError
+from gradproof.numerics.errors import InputError
 
 __all__ = ["derive_model", "InputError"]
 
@@ -20,17 +20,17 @@ def derive_model(model: str, *, activation: str = "sigmoid", hidden: int = 1, st
     if model in ("rnn", "gru") and variant is not None:
         raise InputError("--variant applies to lstm only")
     if model == "rnn":
-        from derivations.rnn import rnn_derivation
+        from gradproof.derivations.rnn import rnn_derivation
 
         return rnn_derivation(activation, hidden, steps)
     if model == "lstm":
-        from derivations.lstm import lstm_derivation, peephole_derivation
+        from gradproof.derivations.lstm import lstm_derivation, peephole_derivation
 
         if variant == "peephole":  # Gers & Schmidhuber (2000)
             return peephole_derivation(hidden, steps)
         return lstm_derivation(variant or "corrected", hidden, steps)
     if model == "gru":
-        from derivations.gru import gru_derivation
+        from gradproof.derivations.gru import gru_derivation
 
         return gru_derivation(hidden, steps)
     raise InputError(f"unknown model {model!r} (choose from rnn, lstm, gru)")

@@ -24,7 +24,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.errors import InputError
+from gradproof.numerics.activations import mp_sigmoid, np_sigmoid
+from gradproof.numerics.errors import InputError
 
 __all__ = [
     "Activation",
@@ -75,19 +76,6 @@ class sigmoid(sp.Function):  # noqa: N801 - lower case as in the literature
         arg = printer._print(self.args[0])
         base = r"\sigma\left(%s\right)" % arg
         return base if exp is None else r"%s^{%s}" % (base, exp)
-
-
-def mp_sigmoid(x):
-    """mpmath sigmoid 1/(1+exp(-x)) at the current working precision."""
-    return 1 / (1 + mpmath.exp(-x))
-
-
-def np_sigmoid(x):
-    """Logistic sigmoid 1/(1+e^{-x}) in float64, from e = exp(-|x|) <= 1 (no overflow, and full
-    relative accuracy for very negative x, where 1/(1+e^{-x}) = e/(1+e))."""
-    x = np.asarray(x, dtype=np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 #: modules for ``sympy.lambdify`` so that ``sigmoid`` evaluates in mpmath / numpy.

@@ -49,8 +49,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
-from derivations.symbolic import dag_xreplace as _dag_xreplace
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
+from gradproof.derivations.symbolic import dag_xreplace as _dag_xreplace
 
 __all__ = [
     "Verdict",

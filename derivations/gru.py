@@ -27,16 +27,16 @@ from typing import Mapping
 
 import sympy as sp
 
-from derivations.activations import sigmoid
-from derivations.checker import check_equal
-from derivations.lstm import sigmoid_prime, tanh_prime, validate_sizes
-from derivations.symbolic import diag_of as _diag
-from derivations.symbolic import elementwise as _map
-from derivations.symbolic import frozen_copy as _frozen
-from derivations.symbolic import hadamard as _had
-from derivations.symbolic import symbol_matrix as _mat
-from derivations.symbolic import symbol_vector as _vec
-from derivations.records import Derivation, DerivationStep
+from gradproof.derivations.activations import sigmoid
+from gradproof.derivations.checker import check_equal
+from gradproof.derivations.lstm import sigmoid_prime, tanh_prime, validate_sizes
+from gradproof.derivations.symbolic import diag_of as _diag
+from gradproof.derivations.symbolic import elementwise as _map
+from gradproof.derivations.symbolic import frozen_copy as _frozen
+from gradproof.derivations.symbolic import hadamard as _had
+from gradproof.derivations.symbolic import symbol_matrix as _mat
+from gradproof.derivations.symbolic import symbol_vector as _vec
+from gradproof.derivations.records import Derivation, DerivationStep
 
 __all__ = [
     "GRU_GATES",

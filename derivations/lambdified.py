@@ -5,14 +5,14 @@ The one-step Jacobians derived (and checked) symbolically in ``derivations.lstm`
 (the only bridge between the symbolic and numeric code, with ``LAMBDIFY_MODULES_NUMPY`` /
 ``LAMBDIFY_MODULES_MPMATH`` so that the sigmoid evaluates), then run along the forward
 trajectory of a given input sequence (T, d), weights (the dataclasses of
-``derivations.bridge``, PyTorch layout) and initial state (zeros by default):
+``numerics.cells``, PyTorch layout) and initial state (zeros by default):
 
 * ``rnn_step_jacobians``  -> J_t = diag(act'(z_t)) W_rec, t = 1..T
 * ``lstm_step_jacobians`` -> full (2n x 2n, state order (h, c)), cell path K_t = A+B+C+D and the
   terms A, B, C, D, D_article (\sigma' in D_t, the article's error), article_cell_path
 * ``gru_step_jacobians``  -> dh_t/dh_{t-1}
 
-Convention at t = 1 (same as ``derivations.bridge``): h_0 is an independent initial state, not
+Convention at t = 1 (same as ``numerics.cells``): h_0 is an independent initial state, not
 o_0 \tanh(c_0), so \eta_0 = 0 and A_1 = C_1 = D_1 = 0, K_1 = diag(f_1).
 
 Backends: ``"numpy"`` returns float64 arrays with leading axis t; ``"mpmath"`` returns lists of
@@ -31,12 +31,12 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH, LAMBDIFY_MODULES_NUMPY, get_activation
-from derivations.bridge import GRUParams, LSTMParams, RNNParams
-from derivations.errors import InputError
-from derivations.gru import gru_cell, gru_step_jacobian, gru_symbols
-from derivations.lstm import _eta, cell_path_terms, lstm_cell, lstm_state_jacobian, lstm_symbols
-from derivations.rnn import rnn_cell, rnn_one_step_jacobian, rnn_preactivation
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH, LAMBDIFY_MODULES_NUMPY, get_activation
+from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.gru import gru_cell, gru_step_jacobian, gru_symbols
+from gradproof.derivations.lstm import _eta, cell_path_terms, lstm_cell, lstm_state_jacobian, lstm_symbols
+from gradproof.derivations.rnn import rnn_cell, rnn_one_step_jacobian, rnn_preactivation
 
 __all__ = [
     "BACKENDS",
@@ -78,13 +78,13 @@ class LambdifiedLSTMJacobians:
 def _validated(weights, kind: type, caller: str, inputs, backend: str) -> tuple[int, np.ndarray]:
     """(n, x): the checks shared by the three entry points, InputError on bad input."""
     if not isinstance(weights, kind):
-        raise InputError(f"{caller} needs {kind.__name__} (derivations.bridge)")
+        raise InputError(f"{caller} needs {kind.__name__} (numerics.cells)")
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
     n, d = weights.hidden, weights.input_size
     if n > MAX_HIDDEN:
         raise InputError(f"hidden size {n} exceeds the lambdified bridge's limit {MAX_HIDDEN} "
-                         "(use derivations.bridge for large n)")
+                         "(use numerics.cells for large n)")
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] != d:
         raise InputError(f"inputs must have shape (T, {d}) with T >= 1, got {x.shape}")

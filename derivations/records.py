@@ -17,7 +17,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.repr import ReprPrinter
 from sympy.printing.str import StrPrinter
 
-from derivations.checker import CheckResult
+from gradproof.derivations.checker import CheckResult
 
 __all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_json_text",
            "derivation_to_text", "derivation_to_latex", "step_srepr"]

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from derivations.activations import ACTIVATIONS, Activation, derive_gamma, get_activation
-from derivations.checker import check_equal, check_inequality, check_supremum
-from derivations.errors import InputError
-from derivations.records import Derivation, DerivationStep
-from derivations.symbolic import dag_xreplace
+from gradproof.derivations.activations import ACTIVATIONS, Activation, derive_gamma, get_activation
+from gradproof.derivations.checker import check_equal, check_inequality, check_supremum
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.records import Derivation, DerivationStep
+from gradproof.derivations.symbolic import dag_xreplace
 
 __all__ = [
     "RNNSymbols",

@@ -6,7 +6,7 @@ step-by-step simulation), verdicts (representable / underflow / absorbed / vanis
 budget), product_report (the ``gradproof product`` report).
 """
 
-from numerics.engines import (  # noqa: F401
+from gradproof.numerics.engines import (  # noqa: F401
     ProductResult,
     jacobian_product,
     log10_norm_series,
@@ -14,7 +14,7 @@ from numerics.engines import (  # noqa: F401
     product_fast,
     product_reference,
 )
-from numerics.formats import FORMATS, simulate_matrix_product, simulate_product  # noqa: F401
-from numerics.horizon import horizon_steps  # noqa: F401
-from numerics.lyapunov import largest_lyapunov, lyapunov_spectrum  # noqa: F401
-from numerics.verdicts import FormatVerdict, classify  # noqa: F401
+from gradproof.numerics.formats import FORMATS, simulate_matrix_product, simulate_product  # noqa: F401
+from gradproof.numerics.horizon import horizon_steps  # noqa: F401
+from gradproof.numerics.lyapunov import largest_lyapunov, lyapunov_spectrum  # noqa: F401
+from gradproof.numerics.verdicts import FormatVerdict, classify  # noqa: F401

@@ -41,7 +41,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from derivations.errors import InputError
+from gradproof.numerics.errors import InputError
 
 __all__ = [
     "ProductResult",

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import ml_dtypes
 import numpy as np
 
-from derivations.errors import InputError
+from gradproof.numerics.errors import InputError
 
 __all__ = ["FormatInfo", "FORMATS", "get_format", "round_to_format", "round_scalar",
            "simulate_product", "simulate_matrix_product", "simulate_all_formats", "ProductSimulation"]
@@ -194,7 +194,7 @@ def simulate_matrix_product(jacobians, fmt, ftz: bool = False) -> ProductSimulat
     first_subnormal_step: first t where P_t != 0 and its largest |entry| is below min normal
     (every entry is then subnormal or 0); first_zero_step: first t with P_t = 0 exactly.
     """
-    from numerics.engines import as_jacobian_stack
+    from gradproof.numerics.engines import as_jacobian_stack
 
     f = get_format(fmt)
     J = as_jacobian_stack(jacobians)

@@ -37,8 +37,8 @@ from fractions import Fraction
 
 import mpmath
 
-from derivations.errors import InputError
-from numerics.formats import FORMATS, get_format, round_scalar, simulate_all_formats, simulate_constant
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.formats import FORMATS, get_format, round_scalar, simulate_all_formats, simulate_constant
 
 __all__ = ["HorizonSteps", "horizon_steps", "first_step_below", "horizon_report", "format_horizon_text",
            "SIMULATION_CAP"]
@@ -163,9 +163,9 @@ def _estimate(rate: float, ln_threshold: float) -> int | None:
 
 def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
                   inputs_path, force) -> dict:
-    from numerics.engines import log10_norm_series
-    from numerics.lyapunov import largest_lyapunov
-    from numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
+    from gradproof.numerics.engines import log10_norm_series
+    from gradproof.numerics.lyapunov import largest_lyapunov
+    from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
 
     mj = budgeted_model_jacobians(
         model, [("fast", FORMAT_TABLE_PRODUCTS)], force=force, precheck=weights_path is None, hidden=hidden,

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from numerics.engines import as_jacobian_stack
+from gradproof.numerics.engines import as_jacobian_stack
 
 __all__ = ["lyapunov_spectrum", "largest_lyapunov"]
 

@@ -1,7 +1,7 @@
 """Jacobian sequences of the models for the product and horizon commands.
 
-``model_jacobians`` builds the weights (seeded random, scheme in derivations.bridge, or a
-PyTorch-layout .npz via derivations.weights), the inputs ((T, d) .npy or seeded N(0,1) with
+``model_jacobians`` builds the weights (seeded random, scheme in numerics.cells, or a
+PyTorch-layout .npz via numerics.weights), the inputs ((T, d) .npy or seeded N(0,1) with
 d = n, or the file's d with imported weights) and zero initial states, and returns the one-step
 Jacobians. With ``inputs_path`` the horizon T is the number of rows of the file.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from derivations.bridge import (
+from gradproof.numerics.cells import (
     RNNParams,
     gru_jacobians,
     lstm_jacobians,
@@ -29,8 +29,8 @@ from derivations.bridge import (
     random_rnn_params,
     rnn_jacobians,
 )
-from derivations.errors import InputError
-from numerics.formats import FORMATS
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.formats import FORMATS
 
 __all__ = ["ModelJacobians", "model_jacobians", "budgeted_model_jacobians", "check_budget", "state_size",
            "WORK_BUDGET", "MAX_STEPS", "MAX_STATE", "FORMAT_TABLE_PRODUCTS"]
@@ -109,10 +109,10 @@ def _rnn_bound(params: RNNParams, T: int):
     """Proven bound ||P_T||_2 <= (gamma ||W_rec||_2)^T, ||W_rec||_2 enclosed by Arb (rigorous)."""
     import flint
 
-    from derivations.activations import derive_gamma, get_activation
-    from numerics.engines import spectral_norm_enclosure
+    from gradproof.numerics.activations import GAMMA
+    from gradproof.numerics.engines import spectral_norm_enclosure
 
-    gamma = float(derive_gamma(get_activation(params.activation)).gamma)
+    gamma = float(GAMMA[params.activation])
     old = flint.ctx.prec
     try:
         flint.ctx.prec = 128
@@ -131,7 +131,7 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
                     spectral_norm: float | None = None, forget_bias: float | None = None,
                     weights_path=None, inputs_path=None) -> ModelJacobians:
     """One-step Jacobians of the model over its input sequence (zero initial state)."""
-    from derivations.weights import load_inputs, load_weights
+    from gradproof.numerics.weights import load_inputs, load_weights
 
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
@@ -173,8 +173,8 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
     if model == "rnn":
         out.jacobians = rnn_jacobians(params, x)
         out.bound_log10, out.bound_factor = _rnn_bound(params, T)
-        out.bound_statement = ("||J_T...J_1||_2 <= (gamma ||W_rec||_2)^T, gamma = sup|act'| derived in "
-                               "derivations.activations, ||W_rec||_2 enclosed with Arb (Pascanu et al. 2013)")
+        out.bound_statement = ("||J_T...J_1||_2 <= (gamma ||W_rec||_2)^T, gamma = sup|act'| (numerics.activations.GAMMA, "
+                               "proven equal to SymPy's derive_gamma in the tests), ||W_rec||_2 enclosed with Arb (Pascanu et al. 2013)")
     elif model == "lstm":
         jac = lstm_jacobians(params, x)
         out.jacobians = jac.full

@@ -22,12 +22,12 @@ import math
 
 import numpy as np
 
-from derivations.errors import InputError
-from numerics.engines import ENGINES, LOG10_2, _normalise, jacobian_product
-from numerics.formats import simulate_all_formats
-from numerics.lyapunov import largest_lyapunov
-from numerics.models import FORMAT_TABLE_PRODUCTS, MODELS, budgeted_model_jacobians
-from numerics.verdicts import classify_detail
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.engines import ENGINES, LOG10_2, _normalise, jacobian_product
+from gradproof.numerics.formats import simulate_all_formats
+from gradproof.numerics.lyapunov import largest_lyapunov
+from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, MODELS, budgeted_model_jacobians
+from gradproof.numerics.verdicts import classify_detail
 
 __all__ = ["product_report", "format_product_text", "SHORT_RANGE_LOG10"]
 

@@ -18,8 +18,8 @@ import enum
 import math
 from dataclasses import dataclass
 
-from numerics.engines import LOG10_2
-from numerics.formats import get_format
+from gradproof.numerics.engines import LOG10_2
+from gradproof.numerics.formats import get_format
 
 __all__ = ["FormatVerdict", "Classification", "classify", "classify_detail", "absorption_threshold_log10",
            "NO_DIGIT_RELATIVE_ERROR"]

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from derivations.errors import InputError
-from reports.figures.common import ItemContext, ItemResult, Number
-from reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
+from gradproof.numerics.errors import InputError
+from gradproof.reports.figures.common import ItemContext, ItemResult, Number
+from gradproof.reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
                               package_version, read_manifest, sha256_file, tool_versions,
                               write_manifest)
 
@@ -94,13 +94,13 @@ DERIVATION_SPECS: tuple[tuple[str, str, dict, str], ...] = (
     ("derivation-gru", "gru", {"hidden": 1, "steps": 2}, "GRU, scalar state"),
 )
 
-_DERIVATION_MODULES = {"rnn": "derivations.rnn", "lstm": "derivations.lstm", "gru": "derivations.gru"}
+_DERIVATION_MODULES = {"rnn": "gradproof.derivations.rnn", "lstm": "gradproof.derivations.lstm", "gru": "gradproof.derivations.gru"}
 
 
 def _derivation_builder(item_id: str, model: str, kwargs: dict) -> Callable[[ItemContext], ItemResult]:
     def build(ctx: ItemContext) -> ItemResult:
-        from derivations import derive_model
-        from derivations.records import derivation_to_json, derivation_to_latex
+        from gradproof.derivations import derive_model
+        from gradproof.derivations.records import derivation_to_json, derivation_to_latex
 
         der = derive_model(model, **kwargs)
         data = derivation_to_json(der)
@@ -131,9 +131,9 @@ def _derivation_builder(item_id: str, model: str, kwargs: dict) -> Callable[[Ite
 # --------------------------------------------------------------------------- audit
 
 def _build_audit(ctx: ItemContext) -> ItemResult:
-    """The claims audit (``derivations.audit``): its Markdown section and its outcomes as JSON,
+    """The claims audit (``reports.audit``): its Markdown section and its outcomes as JSON,
     without the deciders' wall-clock seconds (they differ from run to run)."""
-    from derivations.audit import audit_markdown, run_audit
+    from gradproof.reports.audit import audit_markdown, run_audit
 
     outcomes = run_audit()
     md = audit_markdown(outcomes)
@@ -153,7 +153,7 @@ def _build_audit(ctx: ItemContext) -> ItemResult:
         numbers.append(Number(f"claims-{v}", verdicts.count(v), f"claims whose verdict is {v}",
                               "claims"))
     return ItemResult(files=files, parameters={"claims": [o.id for o in outcomes]}, seed=None,
-                      engine="derivations.audit.run_audit",
+                      engine="gradproof.reports.audit.run_audit",
                       precision="as stated per claim (method and residual columns)",
                       caption="The article's claims, each with its verdict and evidence",
                       numbers=numbers)
@@ -162,7 +162,7 @@ def _build_audit(ctx: ItemContext) -> ItemResult:
 # --------------------------------------------------------------------------- registry
 
 def _registry() -> dict[str, Item]:
-    from reports.figures import FIGURES
+    from gradproof.reports.figures import FIGURES
 
     items: dict[str, Item] = {}
     for fig in FIGURES:
@@ -170,9 +170,9 @@ def _registry() -> dict[str, Item]:
     for item_id, model, kwargs, title in DERIVATION_SPECS:
         items[item_id] = Item(item_id, "derivation", title,
                               _derivation_builder(item_id, model, kwargs),
-                              ("derivations.records", _DERIVATION_MODULES[model]))
+                              ("gradproof.derivations.records", _DERIVATION_MODULES[model]))
     items["audit"] = Item("audit", "audit", "Audit of the article's claims", _build_audit,
-                          ("derivations.audit",))
+                          ("gradproof.reports.audit",))
     return items
 
 
@@ -192,7 +192,7 @@ class _Progress:
 
 def _jsonable(value):
     """Plain JSON types for the manifest: numpy scalars/arrays become int/float/list, tuples
-    lists, sets sorted lists, anything else its ``str``. (``derivations.audit._jsonable``
+    lists, sets sorted lists, anything else its ``str``. (``reports.audit._jsonable``
     differs on purpose: it keeps the audit's evidence as text.)"""
     return json.loads(json.dumps(value, default=_json_default))
 
@@ -306,8 +306,8 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
                 only: bool, previous_root: Path | None) -> tuple[dict, list[str]]:
     """Build ``selected`` into ``staging`` (which may hold a copy of the previous output),
     then the documents and the manifest. Returns (manifest, unavailable item lines)."""
-    from reports import determinism
-    from reports.documents import assemble_documents
+    from gradproof.reports import determinism
+    from gradproof.reports.documents import assemble_documents
 
     determinism.configure()
     versions = tool_versions()
@@ -388,7 +388,7 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
 
 def _run_one(item_id: str, root: str) -> tuple[ItemResult, float]:
     """Build one item (in a worker process or in this one); returns its result and seconds."""
-    from reports import determinism
+    from gradproof.reports import determinism
 
     determinism.configure()
     start = time.perf_counter()

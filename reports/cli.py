@@ -16,8 +16,8 @@ import argparse
 import json
 import sys
 
-from derivations.errors import InputError
-from reports.manifest import package_version
+from gradproof.numerics.errors import InputError
+from gradproof.reports.manifest import package_version
 
 MODELS_DERIVE = ("rnn", "lstm", "gru")
 MODELS_PRODUCT = ("rnn", "lstm", "gru")
@@ -145,8 +145,8 @@ PARSER = build_parser()
 
 
 def _cmd_derive(args) -> int:
-    from derivations import derive_model
-    from derivations.records import derivation_to_json, derivation_to_latex, derivation_to_text
+    from gradproof.derivations import derive_model
+    from gradproof.derivations.records import derivation_to_json, derivation_to_latex, derivation_to_text
 
     der = derive_model(args.model, activation=args.activation, hidden=args.hidden,
                        steps=args.steps, variant=args.variant)
@@ -160,7 +160,7 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_product(args) -> int:
-    from numerics.product_report import format_product_text, product_report
+    from gradproof.numerics.product_report import format_product_text, product_report
 
     rep = product_report(
         model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
@@ -173,7 +173,7 @@ def _cmd_product(args) -> int:
 
 
 def _cmd_horizon(args) -> int:
-    from numerics.horizon import format_horizon_text, horizon_report
+    from gradproof.numerics.horizon import format_horizon_text, horizon_report
 
     if (args.factor is None) == (args.model is None):
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
@@ -188,14 +188,14 @@ def _cmd_horizon(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from reports.build import build_command
+    from gradproof.reports.build import build_command
 
     return build_command(out=args.out, only=args.only, check=args.check, quiet=args.quiet,
                          list_items=args.list)
 
 
 def _cmd_verify(args) -> int:
-    from derivations.audit import verify_command
+    from gradproof.reports.audit import verify_command
 
     return verify_command(claim_ids=args.claim, as_json=args.json)
 

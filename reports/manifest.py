@@ -28,6 +28,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from gradproof.numerics.version import package_version
+
 __all__ = ["MANIFEST_NAME", "MANIFEST_FORMAT", "TRACKED_PACKAGES", "package_version",
            "tool_versions", "sha256_file", "read_manifest", "write_manifest", "dumps_manifest",
            "is_gradproof_manifest", "compare_manifests", "numbers_agree", "BINARY_SUFFIXES"]
@@ -38,19 +40,6 @@ TRACKED_PACKAGES = ("numpy", "sympy", "mpmath", "matplotlib", "ml_dtypes", "pyth
                     "latex2mathml")
 BINARY_SUFFIXES = (".png", ".pdf")
 SIGNIFICANT_DIGITS = 12
-
-
-def package_version() -> str:
-    """The gradproof version: installed metadata, else ``pyproject.toml`` of this checkout."""
-    try:
-        return version("gradproof")
-    except PackageNotFoundError:
-        pass
-    import tomllib
-
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    with open(pyproject, "rb") as fh:
-        return tomllib.load(fh)["project"]["version"]
 
 
 def tool_versions() -> dict:

@@ -6,11 +6,11 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.activations import (
+from gradproof.derivations.activations import (
     ACTIVATIONS, LAMBDIFY_MODULES_MPMATH, derive_gamma, generic_activation, get_activation,
     mp_sigmoid, sigmoid,
 )
-from derivations.errors import InputError
+from gradproof.numerics.errors import InputError
 
 z = sp.Symbol("z", real=True)
 

@@ -1,4 +1,4 @@
-"""The closed-form Jacobians of derivations.bridge against independent oracles.
+"""The closed-form Jacobians of numerics.cells against independent oracles.
 
 Oracles: (1) central finite differences of the float64 forward step (``*_step``), and
 (2) mpmath: the cell re-implemented here from its definition in mpmath at 40 digits and
@@ -13,7 +13,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from derivations.bridge import (
+from gradproof.numerics.cells import (
     GRUParams,
     LSTMParams,
     RNNParams,
@@ -29,7 +29,7 @@ from derivations.bridge import (
     rnn_states,
     rnn_step,
 )
-from derivations.errors import InputError
+from gradproof.numerics.errors import InputError
 
 
 def central_fd(fun, x0, h=1e-6):

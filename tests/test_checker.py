@@ -4,8 +4,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.activations import sigmoid
-from derivations.checker import Verdict, check_equal, check_inequality, check_supremum
+from gradproof.derivations.activations import sigmoid
+from gradproof.derivations.checker import Verdict, check_equal, check_inequality, check_supremum
 
 x, y = sp.symbols("x y", real=True)
 
@@ -105,7 +105,7 @@ def test_json_form_is_complete():
 def test_atoms_tier_never_opens_binding_constructs():
     """Subs(sigma(y), y, x) = sigma(x), not sigma(y): renaming sigma(y) inside the Subs and
     outside by the same symbol would make the difference vanish."""
-    from derivations.checker import _name_function_atoms, _polynomial_zero
+    from gradproof.derivations.checker import _name_function_atoms, _polynomial_zero
 
     bad = sp.Subs(sigmoid(y), y, x) - sigmoid(y)
     assert not _polynomial_zero(_name_function_atoms(bad))
@@ -116,8 +116,8 @@ def test_atoms_tier_never_opens_binding_constructs():
 def test_derivative_of_generic_activation_is_not_collapsed_to_zero():
     """act'(2x) * 2 == 0 is false; the atoms tier must not rewrite Derivative(act(u), u) into
     Derivative(<fresh symbol>, u) = 0. Without a numeric evaluation there is no verdict."""
-    from derivations.activations import generic_activation
-    from derivations.checker import _name_function_atoms, _polynomial_zero
+    from gradproof.derivations.activations import generic_activation
+    from gradproof.derivations.checker import _name_function_atoms, _polynomial_zero
 
     act = generic_activation()
     d = sp.diff(act(2 * x), x)

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import audit, claims
-from derivations.audit import ClaimOutcome, audit_markdown, format_audit_table, run_audit
-from derivations.checker import CheckResult, Verdict
-from derivations.claims import CLAIMS, EXPECTED, REFERENCES, ClaimVerdict, Decision
-from derivations.errors import InputError
-from derivations.records import Derivation, DerivationStep
+from gradproof.reports import audit, claims
+from gradproof.reports.audit import ClaimOutcome, audit_markdown, format_audit_table, run_audit
+from gradproof.derivations.checker import CheckResult, Verdict
+from gradproof.reports.claims import CLAIMS, EXPECTED, REFERENCES, ClaimVerdict, Decision
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.records import Derivation, DerivationStep
 
 ARTICLE_IDS = [c for c in CLAIMS if not c.startswith("derivation-")]
 ARTICLE_SECTIONS = {claims.SECTION_RNN, claims.SECTION_BPTT_RNN, claims.SECTION_BPTT_LSTM,

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from reports.cli import PARSER, main, package_version
+from gradproof.reports.cli import PARSER, main, package_version
 
 
 def test_version(capsys):
@@ -75,7 +75,7 @@ def test_bad_input_one_line_exit_2(argv, needle, capsys):
 
 
 def test_no_traceback_in_subprocess():
-    p = subprocess.run([sys.executable, "-m", "reports.cli", "derive", "rnn", "--hidden", "99"],
+    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "derive", "rnn", "--hidden", "99"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
 
@@ -90,8 +90,8 @@ def test_derive_json_srepr_is_sympy_srepr_for_matrices_too(capsys):
     namespace rebuilds the recorded expression exactly."""
     import sympy as sp
 
-    from derivations.activations import sigmoid
-    from derivations.rnn import rnn_derivation
+    from gradproof.derivations.activations import sigmoid
+    from gradproof.derivations.rnn import rnn_derivation
 
     assert main(["derive", "rnn", "--hidden", "2", "--steps", "2", "--format", "json"]) == 0
     obj = json.loads(capsys.readouterr().out)
@@ -114,8 +114,8 @@ def test_memoised_printers_match_sympy_printers():
     output must be byte-identical to sympy.srepr / sympy.sstr / sympy.latex."""
     import sympy as sp
 
-    from derivations.lstm import lstm_derivation
-    from derivations.records import _SharedLatexPrinter, _SharedStrPrinter, step_srepr
+    from gradproof.derivations.lstm import lstm_derivation
+    from gradproof.derivations.records import _SharedLatexPrinter, _SharedStrPrinter, step_srepr
 
     der = lstm_derivation("corrected", 1, 3)
     for rec in der.records:

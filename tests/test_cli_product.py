@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from numerics.engines import product_reference
-from numerics.models import model_jacobians
-from reports.cli import main
+from gradproof.numerics.engines import product_reference
+from gradproof.numerics.models import model_jacobians
+from gradproof.reports.cli import main
 
 FORMAT_KEYS = {"value_log10", "first_subnormal_step", "first_zero_step", "first_zero_step_ftz", "verdict"}
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from derivations import claims
-from derivations.claims import CLAIMS, EXPECTED, ClaimVerdict
-from reports.cli import main
+from gradproof.reports import claims
+from gradproof.reports.claims import CLAIMS, EXPECTED, ClaimVerdict
+from gradproof.reports.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["sigmoid-derivative-bound", "pascanu-transpose-erratum", "no-fine-adjustments",
@@ -76,7 +76,7 @@ def test_verify_exits_1_when_an_outcome_differs(capsys, monkeypatch):
 
 def test_verify_in_a_fresh_process_bad_id():
     """No traceback from the real entry point: one line on stderr, status 2."""
-    p = subprocess.run([sys.executable, "-m", "reports.cli", "verify", "--claim", "nosuch"],
+    p = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "verify", "--claim", "nosuch"],
                        cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert p.stdout == ""
@@ -85,6 +85,6 @@ def test_verify_in_a_fresh_process_bad_id():
 
 
 def test_registry_module_is_the_one_verify_uses():
-    from derivations import audit
+    from gradproof.reports import audit
 
     assert audit.CLAIMS is claims.CLAIMS and audit.EXPECTED is claims.EXPECTED

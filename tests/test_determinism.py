@@ -17,7 +17,7 @@ def _render_in_two_processes(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it itself
     outs = [tmp_path / "a", tmp_path / "b"]
-    procs = [subprocess.Popen([sys.executable, "-m", "reports.cli", "report", "--only", FIGURE,
+    procs = [subprocess.Popen([sys.executable, "-m", "gradproof.reports.cli", "report", "--only", FIGURE,
                                "--out", str(o), "-q"], cwd=ROOT, env=env,
                               stderr=subprocess.PIPE, text=True) for o in outs]
     for p in procs:
@@ -67,7 +67,7 @@ def test_png_chunk_reader_rejects_a_corrupted_file():
     """The PNG checks above can fail: a flipped byte breaks a chunk's CRC."""
     import pytest
 
-    from reports.determinism import configure
+    from gradproof.reports.determinism import configure
 
     configure()
     import io

@@ -16,8 +16,8 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.activations import sigmoid
-from derivations.checker import Verdict, check_equal, check_inequality, check_supremum
+from gradproof.derivations.activations import sigmoid
+from gradproof.derivations.checker import Verdict, check_equal, check_inequality, check_supremum
 
 SEED = 1994
 

@@ -12,9 +12,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from reports import figures
-from reports.figures import common
-from reports.figures.common import ItemContext
+from gradproof.reports import figures
+from gradproof.reports.figures import common
+from gradproof.reports.figures.common import ItemContext
 
 ISSUE_FIGURES = {"rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lstm-terms",
                  "lstm-missing-path", "horizon", "phase"}
@@ -23,7 +23,7 @@ ISSUE_FIGURES = {"rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lst
 @pytest.fixture
 def captured(monkeypatch):
     """Keep every figure an item saves, to inspect its axes."""
-    from reports import determinism
+    from gradproof.reports import determinism
 
     determinism.configure()
     figs = []
@@ -58,7 +58,7 @@ def test_horizon_numbers_equal_powers_of_two_oracle(tmp_path, monkeypatch, captu
     """rho = 1/2: rho^k is exact, so the horizons are exponent arithmetic. Gradual underflow:
     2^-k rounds to 0 once 2^-k <= min_subnormal / 2; FTZ: once 2^-k < min_normal (minus half a
     subnormal, the rounding midpoint)."""
-    from reports.figures import horizon
+    from gradproof.reports.figures import horizon
 
     small = dict(horizon.PARAMS, quoted_factor=0.5, simulated_factors=[0.5],
                  factors={"one_minus_rho_start": 0.9, "one_minus_rho_stop": 0.5, "count": 3})
@@ -113,8 +113,8 @@ def _float32_scalar_loop_zero_step(J) -> int | None:
 
 def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_path, monkeypatch,
                                                                             captured):
-    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
-    from reports.figures import underflow_vs_vanishing as uv
+    from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
+    from gradproof.reports.figures import underflow_vs_vanishing as uv
 
     p = dict(uv.PARAMS, steps=560, reference_dps=30)
     monkeypatch.setattr(uv, "PARAMS", p)
@@ -160,7 +160,7 @@ def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_
 
 
 def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch, captured):
-    from reports.figures import rnn_bound
+    from gradproof.reports.figures import rnn_bound
 
     monkeypatch.setattr(rnn_bound, "PARAMS", dict(rnn_bound.PARAMS, steps=40, hidden=4))
     res = rnn_bound.build(ItemContext(tmp_path))
@@ -179,8 +179,8 @@ def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch
 
 
 def test_lstm_terms_numbers_and_svg_text(tmp_path, captured):
-    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
-    from reports.figures import lstm_terms
+    from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
+    from gradproof.reports.figures import lstm_terms
 
     res = lstm_terms.build(ItemContext(tmp_path))
     p = lstm_terms.PARAMS
@@ -201,7 +201,7 @@ def test_lstm_terms_numbers_and_svg_text(tmp_path, captured):
 def test_phase_exponents_respect_the_per_step_bound(tmp_path, monkeypatch, captured):
     """lambda_1 <= ln(gamma sigma_max(W_rec)) because ||J_t||_2 <= gamma ||W_rec||_2 (a fact of
     the model, Pascanu et al. 2013); at sigma_max = 1/gamma / 2 the exponent is below ln(1/2)."""
-    from reports.figures import phase
+    from gradproof.reports.figures import phase
 
     monkeypatch.setattr(phase, "PARAMS", dict(phase.PARAMS, steps=60, seeds=[0], hidden=4,
                                               sigma_max_times_gamma={"start": 0.5, "stop": 2.0,
@@ -215,7 +215,7 @@ def test_phase_exponents_respect_the_per_step_bound(tmp_path, monkeypatch, captu
 
 
 def test_lstm_forget_bias_draws_and_names_the_format_levels(tmp_path, monkeypatch, captured):
-    from reports.figures import lstm_forget_bias as lfb
+    from gradproof.reports.figures import lstm_forget_bias as lfb
 
     monkeypatch.setattr(lfb, "PARAMS", dict(lfb.PARAMS, steps=30))
     res = lfb.build(ItemContext(tmp_path))

@@ -1,7 +1,7 @@
 """GRU one-step Jacobian term by term (issue 3, item 4), PyTorch nn.GRUCell equations.
 
 Oracles: SymPy's jacobian of the unrolled cell (inside the derivation), the float64 forward
-step of derivations.bridge (PyTorch's equations written separately), and mpmath central finite
+step of numerics.cells (PyTorch's equations written separately), and mpmath central finite
 differences of a forward pass written in this file.
 """
 
@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH, LAMBDIFY_MODULES_NUMPY
-from derivations.bridge import GRUParams, gru_step
-from derivations.checker import Verdict, atomized, check_equal
-from derivations.checker import is_zero_polynomial as _polynomial_zero
-from derivations.errors import InputError
-from derivations.gru import (
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH, LAMBDIFY_MODULES_NUMPY
+from gradproof.numerics.cells import GRUParams, gru_step
+from gradproof.derivations.checker import Verdict, atomized, check_equal
+from gradproof.derivations.checker import is_zero_polynomial as _polynomial_zero
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.gru import (
     GRU_MAX_STEPS,
     gru_cell,
     gru_derivation,
@@ -29,8 +29,8 @@ from derivations.gru import (
     gru_terms,
     gru_unrolled,
 )
-from derivations.lstm import sigmoid_prime
-from derivations.records import derivation_to_json
+from gradproof.derivations.lstm import sigmoid_prime
+from gradproof.derivations.records import derivation_to_json
 
 V, R = Verdict.VERIFIED, Verdict.REFUTED
 
@@ -63,7 +63,7 @@ def test_gru_terms_sum_to_sympy_jacobian_and_each_term_is_needed():
 def test_gru_reset_inside_versus_outside_b_hn_is_distinguished():
     """PyTorch puts b_hn inside r * (U_n h + b_hn); the Jacobian of the variant with b_hn outside
     differs in the reset-gate term (refuted), so the model statement matters."""
-    from derivations.activations import sigmoid
+    from gradproof.derivations.activations import sigmoid
 
     p = gru_symbols(1, 1)
     h, x = p.h_prev, p.x_t
@@ -164,7 +164,7 @@ def test_gru_bad_input(hidden, steps):
 def test_gru_json_and_cli(capsys):
     import json
 
-    from reports.cli import main
+    from gradproof.reports.cli import main
 
     js = derivation_to_json(gru_derivation(1, 2))
     assert js["model"] == "gru" and js["variant"] is None

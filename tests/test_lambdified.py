@@ -2,7 +2,7 @@
 independent cross-check of derivations/bridge.py (closed-form numpy, written by another hand)
 against them at random weights, n = 1, 2, T <= 3.
 
-Oracles: derivations.bridge (independent closed form), SymPy's jacobian of the unrolled cell
+Oracles: numerics.cells (independent closed form), SymPy's jacobian of the unrolled cell
 evaluated with mpmath at 50 digits, mpmath central finite differences of the forward map, the
 PyTorch gate order / bias convention of oracles.md (forget biases 1 + 1 -> effective 2).
 """
@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import bridge as br
-from derivations.activations import LAMBDIFY_MODULES_MPMATH
-from derivations.errors import InputError
-from derivations.lambdified import (
+from gradproof.numerics import cells as br
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.lambdified import (
     MAX_HIDDEN,
     gru_step_jacobians,
     lstm_step_jacobians,
     rnn_step_jacobians,
 )
-from derivations.lstm import lstm_cell, lstm_symbols
+from gradproof.derivations.lstm import lstm_cell, lstm_symbols
 
 FIELDS = ("full", "cell_path", "A", "B", "C", "D", "D_article", "article_cell_path")
 CASES = [(n, T, seed) for n in (1, 2) for T in (1, 3) for seed in (0, 1)]
@@ -160,7 +160,7 @@ def test_mpmath_backend_agrees_with_float64_and_restores_precision():
 def test_pytorch_layout_npz_gate_order_and_effective_bias(tmp_path):
     """A state_dict saved with np.savez loads without renaming; with zero weights and both forget
     biases 1 (effective 2, oracles.md), B_t = diag(sigma(2)) exactly in gate order i, f, g, o."""
-    from derivations.weights import load_weights
+    from gradproof.numerics.weights import load_weights
 
     n, d = 2, 1
     b_ih = np.zeros(4 * n)

@@ -15,11 +15,11 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
-from derivations.checker import Verdict, atomized, check_equal
-from derivations.checker import is_zero_polynomial as _polynomial_zero
-from derivations.errors import InputError
-from derivations.lstm import (
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH, sigmoid
+from gradproof.derivations.checker import Verdict, atomized, check_equal
+from gradproof.derivations.checker import is_zero_polynomial as _polynomial_zero
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.lstm import (
     MAX_STEPS,
     PEEPHOLE_MAX_STEPS,
     _trajectory_products,
@@ -36,7 +36,7 @@ from derivations.lstm import (
     start_state,
     term_references,
 )
-from derivations.records import derivation_to_json, derivation_to_latex, derivation_to_text
+from gradproof.derivations.records import derivation_to_json, derivation_to_latex, derivation_to_text
 
 V, R, U = Verdict.VERIFIED, Verdict.REFUTED, Verdict.UNDECIDED
 
@@ -315,7 +315,7 @@ def test_renderers_and_json_shape(article1):
 
 
 def test_cli_derive_lstm(capsys):
-    from reports.cli import main
+    from gradproof.reports.cli import main
 
     assert main(["derive", "lstm", "--variant", "article", "--hidden", "1", "--steps", "2",
                  "--format", "json"]) == 0

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from derivations.errors import InputError
-from numerics.engines import (
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.engines import (
     as_jacobian_stack,
     jacobian_product,
     log10_norm_series,
@@ -243,7 +243,7 @@ def test_certified_proves_nonzero_where_float64_cancels_to_zero():
 def test_ball_containing_zero_is_never_reported_as_zero(monkeypatch):
     import flint
 
-    import numerics.engines as eng
+    import gradproof.numerics.engines as eng
 
     def wide(P, flint_mod):  # an enclosure of lambda_max that contains 0
         b = flint_mod.arb(0.5, 0.75)
@@ -262,7 +262,7 @@ def test_ball_containing_zero_is_never_reported_as_zero(monkeypatch):
 def test_flint_precision_restored_when_the_enclosure_raises(monkeypatch):
     import flint
 
-    import numerics.engines as eng
+    import gradproof.numerics.engines as eng
 
     def boom(P, flint_mod):
         raise RuntimeError("injected")

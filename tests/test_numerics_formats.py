@@ -13,8 +13,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from derivations.errors import InputError
-from numerics.formats import (
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.formats import (
     FORMATS,
     round_scalar,
     round_to_format,

@@ -9,9 +9,9 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from numerics.formats import FORMATS, round_scalar
-from numerics.horizon import first_step_below, format_horizon_text, horizon_report, horizon_steps
-from reports.cli import main
+from gradproof.numerics.formats import FORMATS, round_scalar
+from gradproof.numerics.horizon import first_step_below, format_horizon_text, horizon_report, horizon_steps
+from gradproof.reports.cli import main
 
 LAYOUT = {"float16": (5, 10), "bfloat16": (8, 7), "float32": (8, 23), "float64": (11, 52)}
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
-from numerics.engines import product_fast
-from numerics.lyapunov import largest_lyapunov, lyapunov_spectrum
+from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
+from gradproof.numerics.engines import product_fast
+from gradproof.numerics.lyapunov import largest_lyapunov, lyapunov_spectrum
 
 A, B = 1.4, 0.3
 

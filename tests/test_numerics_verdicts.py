@@ -7,9 +7,9 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics.formats import FORMATS
-from numerics.product_report import product_report
-from numerics.verdicts import FormatVerdict, absorption_threshold_log10, classify
+from gradproof.numerics.formats import FORMATS
+from gradproof.numerics.product_report import product_report
+from gradproof.numerics.verdicts import FormatVerdict, absorption_threshold_log10, classify
 
 L2 = math.log10(2.0)
 

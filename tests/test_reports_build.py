@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from derivations.errors import InputError
-from reports import build as rb
-from reports.manifest import compare_manifests, numbers_agree, package_version
+from gradproof.numerics.errors import InputError
+from gradproof.reports import build as rb
+from gradproof.reports.manifest import compare_manifests, numbers_agree, package_version
 
 ROOT = Path(__file__).resolve().parent.parent
 CHEAP = "derivation-rnn-sigmoid"
@@ -25,7 +25,7 @@ ISSUE_FIGURES = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lst
 
 def _cli(*args, cwd=ROOT):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "reports.cli", "report", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "report", *args], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -44,7 +44,7 @@ def built(tmp_path_factory):
 @pytest.fixture
 def tiny(monkeypatch):
     """A registry holding one instant item (for tests of the build machinery only)."""
-    from reports.figures.common import ItemResult, Number
+    from gradproof.reports.figures.common import ItemResult, Number
 
     def build(ctx):
         ctx.write_text("data/tiny.txt", "tiny\n")
@@ -53,7 +53,7 @@ def tiny(monkeypatch):
                           numbers=[Number("answer", 0.1 + 0.2, "a float", "1")])
 
     monkeypatch.setattr(rb, "ITEMS", {"tiny": rb.Item("tiny", "derivation", "Tiny", build)})
-    monkeypatch.setattr("reports.documents._load_derivations", lambda root, manifest: {})
+    monkeypatch.setattr("gradproof.reports.documents._load_derivations", lambda root, manifest: {})
     return "tiny"
 
 
@@ -167,7 +167,7 @@ def test_quoted_number_matches_the_derivation_record(built):
     record = json.loads((built / f"data/{CHEAP}.json").read_text())
     verified = sum(s["verdict"] == "verified" for s in record["derivation"])
     assert manifest["numbers"][f"{CHEAP}/steps-verified"]["value"] == verified
-    from derivations import derive_model
+    from gradproof.derivations import derive_model
 
     der = derive_model("rnn", activation="sigmoid", hidden=1, steps=3)
     assert verified == sum(r.verdict == "verified" for r in der.records)
@@ -299,7 +299,7 @@ def test_compare_manifests_ignores_versions_but_not_values():
 
 def test_default_out_dir_follows_checkout_or_cwd(tmp_path, monkeypatch):
     """From a checkout: the checkout's reports/generated; from an installed wheel: ./reports/generated."""
-    import reports.build as rb
+    import gradproof.reports.build as rb
     from pathlib import Path
 
     here = Path(rb.__file__).resolve().parent

@@ -7,14 +7,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reports import documents as docs
+from gradproof.reports import documents as docs
 
 
 @pytest.fixture(scope="module")
 def lstm_report(tmp_path_factory):
     """Documents assembled from the article's and the corrected LSTM derivation records."""
-    from derivations import derive_model
-    from derivations.records import derivation_to_json
+    from gradproof.derivations import derive_model
+    from gradproof.derivations.records import derivation_to_json
 
     root = tmp_path_factory.mktemp("docs")
     items = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import build as rb
+from gradproof.reports import build as rb
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "reports" / "generated"
@@ -47,6 +47,6 @@ def test_committed_report_quotes_the_manifest_numbers():
 @pytest.mark.slow
 def test_gradproof_report_check_passes_on_the_committed_output():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    res = subprocess.run([sys.executable, "-m", "reports.cli", "report", "--check", "-q"],
+    res = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "report", "--check", "-q"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr

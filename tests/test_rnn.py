@@ -7,10 +7,10 @@ import mpmath
 import pytest
 import sympy as sp
 
-from derivations.activations import LAMBDIFY_MODULES_MPMATH, get_activation
-from derivations.checker import Verdict, check_equal
-from derivations.errors import InputError
-from derivations.rnn import (
+from gradproof.derivations.activations import LAMBDIFY_MODULES_MPMATH, get_activation
+from gradproof.derivations.checker import Verdict, check_equal
+from gradproof.numerics.errors import InputError
+from gradproof.derivations.rnn import (
     RNN_BUDGET, article_long_path_term, jacobian_product, rnn_bptt_terms, rnn_cell, rnn_derivation,
     rnn_gradient, rnn_norm_bound, rnn_one_step_jacobian, rnn_output_gradient, rnn_preactivation,
     rnn_symbols, rnn_unrolled, spectral_norm_mp, squared_error,
@@ -69,7 +69,7 @@ def test_wrong_order_product_is_refuted(sig):
 
 
 def test_sigmoid_gamma_one_half_is_refuted():
-    from derivations.checker import check_supremum
+    from gradproof.derivations.checker import check_supremum
 
     z = sp.Symbol("z", real=True)
     act = get_activation("sigmoid")

@@ -1,8 +1,8 @@
-"""derivations.symbolic: the shared symbolic building blocks."""
+"""gradproof.derivations.symbolic: the shared symbolic building blocks."""
 
 import sympy as sp
 
-from derivations.symbolic import (
+from gradproof.derivations.symbolic import (
     dag_xreplace, diag_of, elementwise, frozen_copy, hadamard, symbol_matrix, symbol_name,
     symbol_vector,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from numerics.formats import simulate_constant
+from gradproof.numerics.formats import simulate_constant
 
 CASES = json.loads((Path(__file__).with_name("data") / "torch_format_steps.json").read_text())["cases"]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derivations.bridge import gru_jacobians, lstm_jacobians, rnn_jacobians
-from derivations.weights import load_weights
-from numerics.engines import product_reference
+from gradproof.numerics.cells import gru_jacobians, lstm_jacobians, rnn_jacobians
+from gradproof.numerics.weights import load_weights
+from gradproof.numerics.engines import product_reference
 
 DATA = Path(__file__).with_name("data") / "torch_reference.npz"
 KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.bridge import lstm_step
-from derivations.errors import InputError
-from derivations.weights import load_inputs, load_weights
+from gradproof.numerics.cells import lstm_step
+from gradproof.numerics.errors import InputError
+from gradproof.numerics.weights import load_inputs, load_weights
 
 
 def _lstm_state_dict(n=3, d=2, seed=0, forget=(1.0, 1.0)):

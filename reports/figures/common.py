@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
+from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]

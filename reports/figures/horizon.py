@@ -13,7 +13,7 @@ from __future__ import annotations
 
 ID = "horizon"
 TITLE = "Underflow horizon against the per-step factor"
-REQUIRES = ("numerics.horizon", "numerics.formats")
+REQUIRES = ("gradproof.numerics.horizon", "gradproof.numerics.formats")
 PARAMS = {"factors": {"one_minus_rho_start": 0.95, "one_minus_rho_stop": 0.02, "count": 22},
           "simulated_factors": [0.3, 0.5, 0.6, 0.7, 0.8, 0.9],
           "formats": ["float16", "bfloat16", "float32", "float64"], "quoted_factor": 0.9}
@@ -31,8 +31,8 @@ def build(ctx):
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
-    from reports.figures.common import FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number, save_figure
-    from reports.figures.numerics_api import horizon
+    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number, save_figure
+    from gradproof.reports.figures.numerics_api import horizon
 
     p = PARAMS
     rho = factor_grid(p["factors"])
@@ -94,7 +94,7 @@ def build(ctx):
                            f"(FTZ {num[f'{name}-ftz-exact-zero-step-rho-{tag}'].display})"
                            for name in p["formats"]) + " steps.")
     return ItemResult(files=files, parameters=dict(p), seed=None,
-                      engine="numerics.horizon.horizon_steps (exact and simulated)",
+                      engine="gradproof.numerics.horizon.horizon_steps (exact and simulated)",
                       precision="exact: rational (integer) arithmetic confirming mpmath "
                                 "logarithms; simulated: the format's round-to-nearest-even "
                                 "arithmetic emulated exactly",

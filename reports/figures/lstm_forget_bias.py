@@ -1,7 +1,7 @@
 r"""Figure ``lstm-forget-bias``: LSTM Jacobian products against k for several forget-gate biases.
 
 Left: the true recurrent state s_t = (h_t, c_t), ||prod_t d s_t / d s_{t-1}||_2; right: the
-article's cell path, ||prod_t (A_t + B_t + C_t + D_t^{article})||_2 (``derivations.bridge``).
+article's cell path, ||prod_t (A_t + B_t + C_t + D_t^{article})||_2 (``numerics.cells``).
 Biases 0, 1 (the usual initialisation, Gers et al. 2000; Jozefowicz et al. 2015) and 2 (PyTorch
 with both bias_ih and bias_hh forget blocks set to 1 gives an effective 2), and 3. Norms by
 ``numerics.engines.log10_norm_series``.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 ID = "lstm-forget-bias"
 TITLE = "LSTM products for several forget-gate biases"
-REQUIRES = ("derivations.bridge", "numerics.engines")
+REQUIRES = ("gradproof.numerics.cells", "gradproof.numerics.engines")
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 200, "seed": 0, "spectral_norm": 1.0,
           "forget_biases": [0.0, 1.0, 2.0, 3.0], "format_levels": ["float16", "bfloat16", "float32"]}
 _COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
@@ -21,11 +21,11 @@ def build(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
-    from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
+    from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
                                         label_format_levels_right, level_legend_entries,
                                         save_figure)
-    from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
+    from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
@@ -81,7 +81,7 @@ def build(ctx):
                "numbers of " + ", ".join(p["format_levels"]) + "; below them a product is "
                "subnormal or 0 in that format (the curves are computed without underflow).")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
-                      engine="derivations.bridge.lstm_jacobians; numerics.engines.log10_norm_series "
+                      engine="gradproof.numerics.cells.lstm_jacobians; numerics.engines.log10_norm_series "
                              "(fast engine)",
                       precision=f"float64 one-step Jacobians; products: {statement}",
                       caption=caption, numbers=numbers)

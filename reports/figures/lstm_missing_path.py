@@ -14,7 +14,7 @@ from __future__ import annotations
 
 ID = "lstm-missing-path"
 TITLE = "LSTM: the article's cell-path product against the true dc_k/dc_0"
-REQUIRES = ("derivations.bridge", "numerics.engines")
+REQUIRES = ("gradproof.numerics.cells", "gradproof.numerics.engines")
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 150, "seeds": [0, 1, 2], "forget_bias": 1.0,
           "spectral_norm": 1.0}
 
@@ -23,9 +23,9 @@ def build(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
-    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
-    from reports.figures.numerics_api import log10_block_norm_series, product_engine
+    from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
+    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.numerics_api import log10_block_norm_series, product_engine
 
     p = PARAMS
     n = p["hidden"]
@@ -70,6 +70,6 @@ def build(ctx):
                f"and $10^{{{num[f'seed-{s0}-cell-path-log10-ratio-at-k{s}'].display}}}$ "
                "(corrected).")
     return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
-                      engine=f"derivations.bridge.lstm_jacobians; {product_engine()}",
+                      engine=f"gradproof.numerics.cells.lstm_jacobians; {product_engine()}",
                       precision="float64 one-step Jacobians; products as stated by the engine",
                       caption=caption, numbers=numbers)

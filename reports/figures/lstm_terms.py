@@ -2,7 +2,7 @@ r"""Figure ``lstm-terms``: sizes of the LSTM cell-path terms A_t, B_t, C_t, D_t 
 
 The article splits dc_t/dc_{t-1} into A_t + B_t + C_t + D_t (forget, direct, input and
 candidate paths; Arbel 2018). With the U-blocks and diagonal gate matrices the corrected terms
-are (``derivations.bridge``): A_t = diag(c_{t-1} sigma'(a_f)) U_f K_t, B_t = diag(f_t),
+are (``numerics.cells``): A_t = diag(c_{t-1} sigma'(a_f)) U_f K_t, B_t = diag(f_t),
 C_t = diag(g_t sigma'(a_i)) U_i K_t, D_t = diag(i_t tanh'(a_g)) U_g K_t with
 K_t = diag(o_{t-1} tanh'(c_{t-1})). The article's D_t uses sigma'(a_g); it is drawn dashed.
 Sizes are spectral norms ||.||_2 (numpy SVD, float64) of the bridge's matrices.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 ID = "lstm-terms"
 TITLE = "Sizes of the LSTM cell-path terms over time"
-REQUIRES = ("derivations.bridge",)
+REQUIRES = ("gradproof.numerics.cells",)
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 120, "seed": 0, "forget_bias": 1.0,
           "spectral_norm": 1.0}
 
@@ -27,8 +27,8 @@ def build(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from derivations.bridge import lstm_jacobians, random_inputs, random_lstm_params
-    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
+    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
 
     p = PARAMS
     params = random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
@@ -63,6 +63,6 @@ def build(ctx):
                f"{med['median-norm-d'].display}. Dashed: the article's $D_t$ with $\\sigma'$ in place of "
                f"$\\tanh'$.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
-                      engine="derivations.bridge.lstm_jacobians + numpy.linalg.norm",
+                      engine="gradproof.numerics.cells.lstm_jacobians + numpy.linalg.norm",
                       precision="float64 (IEEE 754 binary64, 53-bit significand)",
                       caption=caption, numbers=numbers)

@@ -13,7 +13,7 @@ __all__ = ["FORMATS", "log10_norm_series", "fast_statement", "reference_log10_no
 
 def __getattr__(name):
     if name == "FORMATS":
-        from numerics.formats import FORMATS
+        from gradproof.numerics.formats import FORMATS
 
         return FORMATS
     raise AttributeError(name)
@@ -21,21 +21,21 @@ def __getattr__(name):
 
 def log10_norm_series(jacobians):
     """log10 ||J_t ... J_1||_2 for t = 1..T (``numerics.engines.log10_norm_series``)."""
-    from numerics.engines import log10_norm_series as series
+    from gradproof.numerics.engines import log10_norm_series as series
 
     return series(jacobians)
 
 
 def fast_statement(jacobians) -> str:
     """The fast engine's own statement of its working precision for these factors."""
-    from numerics.engines import product_fast
+    from gradproof.numerics.engines import product_fast
 
     return product_fast(jacobians).precision_statement
 
 
 def reference_log10_norm(jacobians, dps: int = 50):
     """(log10 ||J_T ... J_1||_2, precision statement) from the mpmath reference engine."""
-    from numerics.engines import product_reference
+    from gradproof.numerics.engines import product_reference
 
     res = product_reference(jacobians, dps=dps)
     return res.log10_norm, res.precision_statement
@@ -43,7 +43,7 @@ def reference_log10_norm(jacobians, dps: int = 50):
 
 def simulate(jacobians, fmt: str, ftz: bool = False):
     """The matrix product in float format ``fmt`` (``numerics.formats.simulate_matrix_product``)."""
-    from numerics.formats import simulate_matrix_product
+    from gradproof.numerics.formats import simulate_matrix_product
 
     return simulate_matrix_product(jacobians, fmt, ftz=ftz)
 
@@ -51,13 +51,13 @@ def simulate(jacobians, fmt: str, ftz: bool = False):
 def horizon(factor: float, fmt: str, ftz: bool, simulate: bool = True):
     """``numerics.horizon.horizon_steps``; with ``simulate=False`` the step-by-step simulation
     is skipped (cap=1) and only the exact steps are meaningful."""
-    from numerics.horizon import horizon_steps
+    from gradproof.numerics.horizon import horizon_steps
 
     return horizon_steps(factor, fmt, ftz) if simulate else horizon_steps(factor, fmt, ftz, cap=1)
 
 
 def largest_lyapunov_exponent(jacobians, seed: int = 0) -> float:
-    from numerics.lyapunov import largest_lyapunov
+    from gradproof.numerics.lyapunov import largest_lyapunov
 
     return float(largest_lyapunov(jacobians, seed=seed))
 
@@ -71,7 +71,7 @@ def log10_block_norm_series(jacobians, rows=None, cols=None):
     """
     import numpy as np
 
-    from numerics.engines import product_fast
+    from gradproof.numerics.engines import product_fast
 
     J = np.asarray(jacobians, dtype=np.float64)
     rows = slice(None) if rows is None else rows
@@ -86,4 +86,4 @@ def log10_block_norm_series(jacobians, rows=None, cols=None):
 
 
 def product_engine() -> str:
-    return "numerics.engines.product_fast (prefix products)"
+    return "gradproof.numerics.engines.product_fast (prefix products)"

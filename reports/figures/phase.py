@@ -14,7 +14,7 @@ from __future__ import annotations
 
 ID = "phase"
 TITLE = "Largest Lyapunov exponent against sigma_max(W_rec)"
-REQUIRES = ("derivations.bridge", "numerics.lyapunov")
+REQUIRES = ("gradproof.numerics.cells", "gradproof.numerics.lyapunov")
 PARAMS = {"hidden": 8, "input_size": 2, "steps": 300, "seeds": [0, 1, 2],
           "sigma_max_times_gamma": {"start": 0.1, "stop": 6.0, "count": 30},
           "activations": ["sigmoid", "tanh"]}
@@ -33,11 +33,11 @@ def build(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from derivations.activations import derive_gamma, get_activation
-    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
-    from derivations.rnn import rnn_norm_bound
-    from reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
-    from reports.figures.numerics_api import largest_lyapunov_exponent
+    from gradproof.derivations.activations import derive_gamma, get_activation
+    from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
+    from gradproof.derivations.rnn import rnn_norm_bound
+    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.numerics_api import largest_lyapunov_exponent
 
     p = PARAMS
     g = p["sigma_max_times_gamma"]
@@ -97,5 +97,5 @@ def build(ctx):
                                          num[f"{act}-exponent-at-inverse-gamma"])
                           for act in p["activations"]))
     return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
-                      engine="numerics.lyapunov.largest_lyapunov (QR iteration)",
+                      engine="gradproof.numerics.lyapunov.largest_lyapunov (QR iteration)",
                       precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers)

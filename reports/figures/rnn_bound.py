@@ -1,7 +1,7 @@
 r"""Figure ``rnn-bound``: measured log10 ||J_k ... J_1||_2 of vanilla RNNs beside the bound
 (gamma ||W_rec||_2)^k (Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013, eq. 7).
 
-J_t = diag(act'(z_t)) W_rec (``derivations.bridge.rnn_jacobians``); gamma = sup |act'| is
+J_t = diag(act'(z_t)) W_rec (``numerics.cells.rnn_jacobians``); gamma = sup |act'| is
 derived by ``derivations.activations.derive_gamma`` (1/4 for the sigmoid, 1 for tanh), the
 bound by ``derivations.rnn.rnn_norm_bound`` evaluated in mpmath (no underflow), ||W_rec||_2 by
 ``derivations.rnn.spectral_norm_mp``, and the measured curve by
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 ID = "rnn-bound"
 TITLE = "Vanilla RNN: measured Jacobian products against the bound (gamma ||W_rec||)^k"
-REQUIRES = ("derivations.bridge", "derivations.rnn", "numerics.engines")
+REQUIRES = ("gradproof.numerics.cells", "gradproof.derivations.rnn", "gradproof.numerics.engines")
 PARAMS = {"hidden": 8, "input_size": 2, "steps": 120, "seed": 0,
           "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5],
           "format_levels": ["float16", "bfloat16", "float32"]}
@@ -24,12 +24,12 @@ def build(ctx):
     import mpmath
     import numpy as np
 
-    from derivations.activations import derive_gamma, get_activation
-    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
-    from derivations.rnn import rnn_norm_bound, spectral_norm_mp
-    from reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
+    from gradproof.derivations.activations import derive_gamma, get_activation
+    from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
+    from gradproof.derivations.rnn import rnn_norm_bound, spectral_norm_mp
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
                                         level_legend_entries, save_figure)
-    from reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
+    from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
@@ -96,7 +96,7 @@ def build(ctx):
                + ", ".join(p["format_levels"]) + "; below them a product is subnormal or 0 in "
                "that format, while the curves here are computed without underflow.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
-                      engine="numerics.engines.log10_norm_series (fast engine); bound: "
-                             "derivations.rnn.rnn_norm_bound in mpmath",
+                      engine="gradproof.numerics.engines.log10_norm_series (fast engine); bound: "
+                             "gradproof.derivations.rnn.rnn_norm_bound in mpmath",
                       precision=f"product norms: {statement}; bound: mpmath at 30 digits",
                       caption=caption, numbers=numbers)

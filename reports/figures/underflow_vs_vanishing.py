@@ -4,7 +4,7 @@ which keeps going: a product that is 0 in a float format has *underflowed*; the 
 stands for has not become 0, it has become small (vanishing is a statement about the real
 number, underflow about its representation).
 
-The product is that of a tanh RNN with sigma_max(W_rec) < 1 (``derivations.bridge``). Each
+The product is that of a tanh RNN with sigma_max(W_rec) < 1 (``numerics.cells``). Each
 format's product is ``numerics.formats.simulate_matrix_product`` (round to nearest even,
 gradual underflow), which reports the first subnormal and the first zero step; those steps
 are drawn on the curve and as drops to 0. The curve is ``numerics.engines.log10_norm_series``
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 ID = "underflow-vs-vanishing"
 TITLE = "Underflow is not vanishing: one product in four float formats"
-REQUIRES = ("derivations.bridge", "numerics.engines", "numerics.formats")
+REQUIRES = ("gradproof.numerics.cells", "gradproof.numerics.engines", "gradproof.numerics.formats")
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 1300, "seed": 0, "activation": "tanh",
           "spectral_norm": 0.6, "formats": ["float16", "bfloat16", "float32", "float64"],
           "reference_dps": 50}
@@ -29,11 +29,11 @@ def build(ctx):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from derivations.bridge import random_inputs, random_rnn_params, rnn_jacobians
-    from reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
+    from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
                                         draw_format_levels, format_levels,
                                         level_legend_entries, power_of_two_latex, save_figure)
-    from reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
+    from gradproof.reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
 
     p = PARAMS
@@ -128,9 +128,9 @@ def build(ctx):
                + "; left: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
                "the representation, not a zero gradient.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
-                      engine="numerics.formats.simulate_matrix_product per format; curve: "
-                             "numerics.engines.log10_norm_series; last point: "
-                             "numerics.engines.product_reference",
+                      engine="gradproof.numerics.formats.simulate_matrix_product per format; curve: "
+                             "gradproof.numerics.engines.log10_norm_series; last point: "
+                             "gradproof.numerics.engines.product_reference",
                       precision=f"formats as labelled (round to nearest even, gradual underflow); "
                                 f"curve: {fast_statement(jac)}; reference: {ref_statement}",
                       caption=caption, numbers=numbers)

@@ -62,8 +62,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derivations.activations import np_sigmoid
-from derivations.errors import InputError
+from gradproof.numerics.activations import np_sigmoid
+from gradproof.numerics.errors import InputError
 
 __all__ = [
     "RNNParams",

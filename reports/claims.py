@@ -35,8 +35,8 @@ from typing import Callable, Mapping
 import mpmath
 import sympy as sp
 
-from derivations.activations import derive_gamma, get_activation, mp_sigmoid, sigmoid
-from derivations.checker import (
+from gradproof.derivations.activations import derive_gamma, get_activation, mp_sigmoid, sigmoid
+from gradproof.derivations.checker import (
     CheckResult,
     Verdict,
     check_equal,
@@ -142,7 +142,7 @@ class Claim:
 # ---------------------------------------------------------------------------------------------
 # small independent helpers (mpmath, SymPy); nothing here calls the modules under audit.
 # They deliberately re-implement what derivations.rnn (spectral_norm_mp, the unrolled RNN,
-# the one-step Jacobian), derivations.bridge (lstm_step, *_jacobians, random_*_params) and
+# the one-step Jacobian), numerics.cells (lstm_step, *_jacobians, random_*_params) and
 # numerics.engines (the product) provide: the audit is an INDEPENDENT oracle for those modules,
 # so calling them here would check them against themselves.
 # ---------------------------------------------------------------------------------------------
@@ -1077,7 +1077,7 @@ def _derivation_claim(section: str, model: str, option: str, value: str, checked
     n, k = RERUN_HIDDEN, RERUN_STEPS
 
     def build():
-        from derivations import derive_model
+        from gradproof.derivations import derive_model
 
         return derive_model(model, hidden=n, steps=k, **{option: value})
 
@@ -1122,8 +1122,8 @@ def _decide_toolkit_numerics_agree() -> Decision:
     article's D_t (sigma') must differ."""
     import numpy as np
 
-    from derivations.bridge import LSTMParams, RNNParams, lstm_jacobians, rnn_jacobians
-    from numerics.engines import product_certified, product_fast, product_reference
+    from gradproof.numerics.cells import LSTMParams, RNNParams, lstm_jacobians, rnn_jacobians
+    from gradproof.numerics.engines import product_certified, product_fast, product_reference
 
     rng = np.random.default_rng(AUDIT_SEED)
     W, U, xs = _toolkit_rnn_weights(rng)
@@ -1176,7 +1176,7 @@ def _decide_toolkit_numerics_agree() -> Decision:
     lstm_ok = worst < 1e-12 and worst_article < 1e-12 and article_differs
     return Decision(
         ClaimVerdict.VERIFIED if rnn_ok and lstm_ok else ClaimVerdict.REFUTED,
-        f"numerics.engines (fast, reference @30 digits, certified) on bridge.rnn_jacobians vs the "
+        f"gradproof.numerics.engines (fast, reference @30 digits, certified) on bridge.rnn_jacobians vs the "
         f"audit's mpmath product @30 digits (tanh RNN n={n}, T={T}, seed {AUDIT_SEED}); "
         f"bridge.lstm_jacobians cell path vs the audit's mpmath terms (n={n2}, T={T2})",
         _nstr(max(max(diffs.values()), worst), 3),
@@ -1423,7 +1423,7 @@ def claim_ids() -> list[str]:
 
 def get_claim(claim_id: str) -> Claim:
     """The claim called ``claim_id``; an unknown id raises ``InputError``."""
-    from derivations.errors import InputError
+    from gradproof.numerics.errors import InputError
 
     try:
         return CLAIMS[claim_id]

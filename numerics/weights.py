@@ -19,8 +19,8 @@ import zipfile
 
 import numpy as np
 
-from derivations.bridge import GRUParams, LSTMParams, RNNParams
-from derivations.errors import InputError
+from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.errors import InputError
 
 __all__ = ["load_weights", "load_inputs", "REQUIRED_KEYS", "GATES"]
 

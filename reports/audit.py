@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from derivations.claims import CLAIMS, EXPECTED, ClaimVerdict, Decision, get_claim
-from derivations.errors import InputError
+from gradproof.reports.claims import CLAIMS, EXPECTED, ClaimVerdict, Decision, get_claim
+from gradproof.numerics.errors import InputError
 
 __all__ = ["ClaimOutcome", "run_audit", "format_audit_table", "audit_markdown", "audit_json",
            "verify_command"]
