@@ -7,8 +7,8 @@ Layers, each importing only the ones below it:
 * ``gradproof.derivations`` (SymPy): derivations term by term and the independent checker;
 * ``gradproof.reports`` (application): the claims audit, report building and the CLI.
 
-The public API is imported lazily, so ``import gradproof`` stays as cheap as numpy and the
-numeric entry points never import SymPy.
+The public API (``gradproof.reports.api``) is imported lazily: ``import gradproof`` costs no
+more than its error class, and ``gradproof.product`` never imports SymPy.
 """
 
 from __future__ import annotations
@@ -16,4 +16,19 @@ from __future__ import annotations
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.version import __version__
 
-__all__ = ["__version__", "InputError"]
+__all__ = ["__version__", "InputError", "derive", "product", "horizon", "verify", "build_report",
+           "load_weights", "load_inputs"]
+
+_API = frozenset(__all__) - {"__version__", "InputError"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from gradproof.reports import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'gradproof' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _API)

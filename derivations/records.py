@@ -80,6 +80,10 @@ class Derivation:
                 return r
         raise KeyError(name)
 
+    def to_dict(self) -> dict:
+        """The ``gradproof derive --format json`` object (see the README)."""
+        return derivation_to_json(self)
+
     @property
     def all_checks_as_expected(self) -> bool:
         """True when no checked step is undecided (refuted steps are article findings)."""

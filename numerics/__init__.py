@@ -3,18 +3,9 @@
 Modules: engines (the three product engines), formats (float16/bfloat16/float32/float64 and
 step-by-step simulation), verdicts (representable / underflow / absorbed / vanishing), horizon
 (steps to subnormal and to 0), lyapunov (QR method), models (Jacobians of the models and the work
-budget), product_report (the ``gradproof product`` report).
+budget), product_report (the ``gradproof product`` report), cells (forward passes and one-step
+Jacobians), weights (PyTorch state_dict import), errors (``InputError``).
+
+Nothing is imported here, so that importing one module does not import them all.
 """
 
-from gradproof.numerics.engines import (  # noqa: F401
-    ProductResult,
-    jacobian_product,
-    log10_norm_series,
-    product_certified,
-    product_fast,
-    product_reference,
-)
-from gradproof.numerics.formats import FORMATS, simulate_matrix_product, simulate_product  # noqa: F401
-from gradproof.numerics.horizon import horizon_steps  # noqa: F401
-from gradproof.numerics.lyapunov import largest_lyapunov, lyapunov_spectrum  # noqa: F401
-from gradproof.numerics.verdicts import FormatVerdict, classify  # noqa: F401

@@ -46,6 +46,10 @@ class ClaimOutcome:
     def as_expected(self) -> bool:
         return self.verdict is self.expected
 
+    def to_dict(self) -> dict:
+        """Every field as plain JSON types (``to_json(full=True)``)."""
+        return self.to_json(full=True)
+
     def to_json(self, *, full: bool = False) -> dict:
         """{"id", "verdict", "expected", "method", "residual", "seconds"}, plus "as_expected";
         ``full=True`` adds section, statement, formal, conditions, references, evidence and

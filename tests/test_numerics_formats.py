@@ -41,6 +41,22 @@ def test_constants_match_bit_layout(name):
     assert f.significand_bits == p and f.min_exponent == emin
 
 
+NATIVE_FINFO = {"float16": (np.finfo, np.float16), "bfloat16": (ml_dtypes.finfo, ml_dtypes.bfloat16),
+                "float32": (np.finfo, np.float32), "float64": (np.finfo, np.float64)}
+
+
+@pytest.mark.parametrize("name", list(NATIVE_FINFO))
+def test_constants_match_numpy_and_ml_dtypes_finfo(name):
+    """The layouts' limits equal the independent implementations' (numpy, ml_dtypes)."""
+    finfo, dtype = NATIVE_FINFO[name]
+    fi, f = finfo(dtype), FORMATS[name]
+    assert f.min_normal == float(fi.smallest_normal)
+    assert f.min_subnormal == float(fi.smallest_subnormal)
+    assert f.eps == float(fi.eps)
+    assert f.max == float(fi.max)
+    assert f.significand_bits == int(fi.nmant) + 1 and f.min_exponent == int(fi.minexp)
+
+
 def test_oracle_values():
     assert FORMATS["float16"].min_normal == 2.0 ** -14 and FORMATS["float16"].min_subnormal == 2.0 ** -24
     assert FORMATS["bfloat16"].min_subnormal == 2.0 ** -133

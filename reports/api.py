@@ -1,0 +1,146 @@
+"""The public Python API of gradproof, re-exported lazily by ``gradproof/__init__.py``.
+
+Every function validates its arguments (``InputError`` with a one-line message on bad input),
+accepts arrays as well as file paths, and returns a typed, frozen result with ``to_dict()``;
+the command line prints exactly that dictionary for ``--json``. Imports happen inside the
+functions, so ``gradproof.product`` and ``gradproof.horizon`` never import SymPy.
+
+Example (also run as a doctest by the tests, and shown in the README)::
+
+    >>> import gradproof
+    >>> d = gradproof.derive("rnn", activation="tanh", hidden=1, steps=2)
+    >>> d.step("one_step_jacobian").verdict
+    'verified'
+    >>> r = gradproof.product("rnn", hidden=2, steps=50, seed=0, spectral_norm=0.5)
+    >>> r.log10_norm < 50 * math.log10(0.5)   # ||prod J_t|| <= (gamma ||W_rec||)^T, gamma = 1
+    True
+"""
+
+from __future__ import annotations
+
+import math  # noqa: F401  (used by the doctest)
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["derive", "product", "horizon", "verify", "build_report", "load_weights", "load_inputs",
+           "AuditResult", "ReportResult"]
+
+
+# --------------------------------------------------------------------------- derivations
+
+def derive(model: str, *, activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
+           variant: str | None = None):
+    """The SymPy derivation of ``model`` (rnn | lstm | gru), each step checked.
+
+    Returns a frozen :class:`gradproof.derivations.records.Derivation`; ``.to_dict()`` is the
+    ``gradproof derive --format json`` object.
+    """
+    from gradproof.derivations import derive_model
+
+    return derive_model(model, activation=activation, hidden=hidden, steps=steps, variant=variant)
+
+
+# --------------------------------------------------------------------------- numerics
+
+def load_weights(source, model: str):
+    """Weights of ``model`` in PyTorch layout from a file path (.npz, .pt) or a mapping of
+    arrays (a state_dict); returns a frozen ``RNNParams`` / ``LSTMParams`` / ``GRUParams``."""
+    from gradproof.numerics.weights import load_weights as _load
+
+    return _load(source, model)
+
+
+def load_inputs(source, input_size: int | None = None):
+    """A (T, d) float64 input sequence from a .npy path or an array."""
+    from gradproof.numerics.weights import load_inputs as _load
+
+    return _load(source, input_size)
+
+
+def product(model: str, **options):
+    """Long Jacobian product ``||J_T ... J_1||_2`` of ``model`` with one engine, the per-format
+    table and the verdicts (``gradproof product``). Options as the CLI's, with ``weights`` and
+    ``inputs`` each a path or arrays. Returns a frozen ``ProductReport``."""
+    from gradproof.numerics.product_report import product_report
+
+    return product_report(model=model, **_sources(options))
+
+
+def horizon(model: str | None = None, **options):
+    """Steps at which a product goes subnormal and becomes 0 per float format, for a constant
+    ``factor=RHO`` or a model (``gradproof horizon``). Returns a frozen ``HorizonReport``."""
+    from gradproof.numerics.horizon import horizon_report
+
+    return horizon_report(model=model, **_sources(options))
+
+
+def _sources(options: dict) -> dict:
+    """``weights=`` / ``inputs=`` (path or arrays) as the numerics layer's keyword names."""
+    out = dict(options)
+    for key in ("weights", "inputs"):
+        if key in out:
+            out[f"{key}_path"] = out.pop(key)
+    return out
+
+
+# --------------------------------------------------------------------------- application
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The claims audit: one ``ClaimOutcome`` per claim, in registry order."""
+
+    outcomes: tuple
+
+    @property
+    def all_as_expected(self) -> bool:
+        return all(o.as_expected for o in self.outcomes)
+
+    def outcome(self, claim_id: str):
+        for o in self.outcomes:
+            if o.id == claim_id:
+                return o
+        raise KeyError(claim_id)
+
+    def to_dict(self) -> dict:
+        return {"all_as_expected": self.all_as_expected,
+                "claims": [o.to_dict() for o in self.outcomes]}
+
+
+def verify(claims: Sequence[str] | None = None) -> AuditResult:
+    """Run the claims audit of the article (all claims, or the given ids)."""
+    from gradproof.reports.audit import run_audit
+
+    return AuditResult(outcomes=tuple(run_audit(claims)))
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What ``gradproof report`` did: the folder, whether it only checked, its exit status
+    (0 built / up to date, 1 stale or an item not built)."""
+
+    out: Path
+    check: bool
+    exit_status: int
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out), "check": self.check, "exit_status": self.exit_status}
+
+
+def build_report(out: str | Path | None = None, *, only: Sequence[str] | None = None,
+                 check: bool = False, quiet: bool = True) -> ReportResult:
+    """Rebuild every report item (or ``only`` these) into ``out`` (default reports/generated),
+    or with ``check=True`` compare a rebuild with ``out`` without writing there."""
+    from gradproof.reports.build import build_command, default_out_dir
+
+    target = Path(out) if out is not None else default_out_dir()
+    status = build_command(out=str(target), only=list(only) if only else None, check=check, quiet=quiet)
+    return ReportResult(out=target, check=check, exit_status=status)
+
+
+
+

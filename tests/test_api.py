@@ -1,0 +1,69 @@
+"""The public API: the README's example as a doctest, and each function against the CLI."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradproof
+from gradproof.reports.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_python_blocks() -> str:
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    return "\n".join(b for b in blocks if ">>>" in b)
+
+
+def test_readme_api_example_runs_as_a_doctest():
+    source = _readme_python_blocks()
+    assert source.count(">>>") >= 3
+    test = doctest.DocTestParser().get_doctest(source, {}, "README.md", str(README), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries == source.count(">>>")
+
+
+def test_public_names():
+    for name in ("derive", "product", "horizon", "verify", "build_report", "load_weights",
+                 "InputError", "__version__"):
+        assert name in gradproof.__all__ and hasattr(gradproof, name)
+    with pytest.raises(AttributeError):
+        gradproof.no_such_function  # noqa: B018
+
+
+def test_derive_to_dict_equals_cli_json(capsys):
+    d = gradproof.derive("rnn", activation="tanh", hidden=1, steps=2)
+    assert main(["derive", "rnn", "--activation", "tanh", "--hidden", "1", "--steps", "2",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(d.to_dict()))
+
+
+def test_derive_result_is_frozen():
+    d = gradproof.derive("gru", hidden=1, steps=2)
+    with pytest.raises(Exception):
+        d.model = "lstm"
+
+
+def test_bad_input_raises_input_error():
+    with pytest.raises(gradproof.InputError):
+        gradproof.derive("transformer")
+    with pytest.raises(gradproof.InputError):
+        gradproof.verify(["no-such-claim"])
+
+
+def test_verify_outcome_matches_cli(capsys):
+    res = gradproof.verify(["sigmoid-derivative-bound"])
+    assert res.all_as_expected
+    assert main(["verify", "--json", "--claim", "sigmoid-derivative-bound"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["verdict"] == res.outcome("sigmoid-derivative-bound").verdict.value
+    with pytest.raises(KeyError):
+        res.outcome("other")
