@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 import time
-from pathlib import Path
 
 # one BLAS thread: the naive loop and the engines are compared on equal terms, and the timings
 # do not depend on how busy the other core is (set OPENBLAS_NUM_THREADS yourself to override)

@@ -20,8 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import mpmath
-import numpy as np
 import sympy as sp
 
 from gradproof.numerics.activations import mp_sigmoid, np_sigmoid

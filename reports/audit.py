@@ -1,8 +1,8 @@
 """The claims audit: run every registered claim's decider, compare with its expected verdict.
 
 ``run_audit`` times each ``Claim.decide()`` and returns one ``ClaimOutcome`` per claim;
-``verify_command`` is what ``gradproof verify`` calls (exit status 0 when every outcome matches
-its registered expectation, 1 otherwise; unknown ids raise ``InputError``, exit 2);
+``gradproof verify`` (reports/cli.py) prints them and exits 0 when every outcome matches its
+registered expectation, 1 otherwise (unknown ids raise ``InputError``, exit 2);
 ``format_audit_table`` and ``audit_markdown`` render the outcomes for the terminal and for the
 generated reports. A decider that raises is recorded as ``undecided`` with the error in its
 evidence, so that one broken claim cannot hide the others (and makes the run exit 1).
@@ -11,7 +11,6 @@ evidence, so that one broken claim cannot hide the others (and makes the run exi
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -19,8 +18,7 @@ from typing import Iterable, Sequence
 from gradproof.reports.claims import CLAIMS, EXPECTED, ClaimVerdict, Decision, get_claim
 from gradproof.numerics.errors import InputError
 
-__all__ = ["ClaimOutcome", "run_audit", "format_audit_table", "audit_markdown", "audit_json",
-           "verify_command"]
+__all__ = ["ClaimOutcome", "run_audit", "format_audit_table", "audit_markdown", "audit_json"]
 
 
 @dataclass(frozen=True)
@@ -214,13 +212,3 @@ def audit_markdown(outcomes: Sequence[ClaimOutcome], *, include_seconds: bool = 
 def audit_json(outcomes: Sequence[ClaimOutcome], *, full: bool = False) -> str:
     """The outcomes as a JSON list (sorted keys)."""
     return json.dumps([o.to_json(full=full) for o in outcomes], indent=2, sort_keys=True)
-
-
-def verify_command(claim_ids: Sequence[str] | None = None, as_json: bool = False) -> int:
-    """``gradproof verify``: print the table (or the JSON list); 0 if every verdict matches
-    its registered expectation, 1 otherwise. Unknown ids raise ``InputError`` before any work
-    (``run_audit`` resolves every id before it decides the first claim)."""
-    outcomes = run_audit(claim_ids)
-    print(audit_json(outcomes) if as_json else format_audit_table(outcomes))
-    sys.stdout.flush()
-    return 0 if all(o.as_expected for o in outcomes) else 1

@@ -195,9 +195,12 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from gradproof.reports.audit import verify_command
+    from gradproof.reports.api import verify
+    from gradproof.reports.audit import audit_json, format_audit_table
 
-    return verify_command(claim_ids=args.claim, as_json=args.json)
+    result = verify(args.claim)  # unknown ids raise InputError before any claim is decided
+    print(audit_json(result.outcomes) if args.json else format_audit_table(result.outcomes))
+    return 0 if result.all_as_expected else 1
 
 
 COMMANDS = {

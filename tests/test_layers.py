@@ -90,10 +90,14 @@ def test_installed_as_one_package():
 def test_wheel_installs_only_gradproof(tmp_path):
     """The wheel's top-level entries are ``gradproof/`` and its metadata, nothing else (no
     ``numerics``, ``reports`` or ``derivations`` packages that would shadow PyPI's)."""
+    import shutil
     import zipfile
 
     repo = Path(__file__).resolve().parents[1]
-    p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(repo)],
+    src = tmp_path / "src"  # a copy, so the build leaves no build/ or egg-info in the checkout
+    shutil.copytree(repo, src, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info",
+                                                            "generated", "__pycache__", ".hypothesis"))
+    p = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
                        capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr
     (wheel,) = tmp_path.glob("gradproof-*.whl")
