@@ -75,3 +75,15 @@ def test_generic_activation_is_undefined_function():
     act = generic_activation()
     expr = sp.diff(act(2 * z), z)
     assert expr.has(sp.Derivative) or expr.has(sp.Subs)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "identity"])
+def test_numeric_gamma_equals_the_derived_one(name):
+    """numerics.activations.GAMMA (used by the numeric bound, which may not import SymPy) is
+    exactly the supremum SymPy derives."""
+    from fractions import Fraction
+
+    from gradproof.numerics.activations import GAMMA
+
+    g = sp.nsimplify(derive_gamma(ACTIVATIONS[name]).gamma)
+    assert g.is_Rational and Fraction(int(g.p), int(g.q)) == GAMMA[name]
