@@ -5,11 +5,11 @@ PyTorch-layout .npz via numerics.weights), the inputs ((T, d) .npy or seeded N(0
 d = n, or the file's d with imported weights) and zero initial states, and returns the one-step
 Jacobians. With ``inputs_path`` the horizon T is the number of rows of the file.
 
-Work budget (documented; beyond it InputError unless ``force``): the cost of a product is about
-N^3 T multiply-adds, N the state size (n for RNN/GRU, 2n for the LSTM's (h, c)). Limits:
-fast 2e9, certified 2e8, reference 2e6 (mpmath runs about 10^5-10^6 multiply-adds per second);
-and at most 10^6 steps, N <= 2048 and T N^2 <= 2e7 stored Jacobian entries (about 160 MB per
-array; the LSTM keeps several such arrays) for any engine.
+Work budget (beyond it InputError unless ``force``): a measured cost model per engine,
+seconds = passes * T (a + b N^2 + c N^3), N the state size (n for RNN/GRU, 2n for the LSTM's
+(h, c)), constants in ``COST_MODEL``; a run estimated above ``MAX_SECONDS`` (10 minutes) is
+refused with the estimate in the message. And at most 10^6 steps, N <= 2048 and T N^2 <= 2e7
+stored Jacobian entries (about 160 MB per array; the LSTM keeps several such arrays).
 """
 
 from __future__ import annotations
@@ -38,10 +38,14 @@ __all__ = ["ModelJacobians", "model_jacobians", "budgeted_model_jacobians", "che
            "FORMAT_TABLE_PRODUCTS"]
 
 MODELS = ("rnn", "lstm", "gru")
-#: seconds per step = a + b N^2 + c N^3 (N the state size), measured on this machine (2 cores, shared)
-#: by benchmarks/bench_cost_model.py; see the README's engine-cost table.
-COST_MODEL = {"fast": (2.0e-5, 1.0e-8, 2.0e-10), "reference": (2.0e-4, 6.0e-6, 3.0e-8),
-              "certified": (1.0e-4, 3.0e-6, 3.0e-8)}
+#: seconds per step and pass = a + b N^2 + c N^3 (N the state size), fitted to wall-clock timings of
+#: benchmarks/bench_cost_model.py on this machine (2 shared cores; RNN; fast: the whole per-format
+#: table measured and divided by its passes). reference and certified include the network's forward
+#: pass at their starting precision; precision raised for chaos costs more (engine_budgets' passes).
+COST_MODEL = {"fast": (1.8e-5, 0.0, 1.5e-9), "reference": (8.6e-5, 5.5e-6, 5.4e-8),
+              "certified": (2.1e-5, 3.4e-7, 1.0e-8)}
+#: the gated cells' scalar forward pass does more work per N^2 than the RNN's (high-precision engines)
+_MODEL_FACTOR = {"rnn": 1.0, "gru": 2.0, "lstm": 3.0}
 MAX_SECONDS = 600.0  # refuse (without --force) what would take more than ~10 minutes
 MAX_STEPS = 1_000_000
 MAX_STATE = 2048
@@ -116,12 +120,13 @@ def engine_budgets(model: str, engine: str, check_engines: bool = False) -> list
     """(engine, passes) pairs the ``product`` report costs: the chosen engine (a reference run is two
     or more passes, the LSTM adds its two cell-path products), the fast per-format table, and the
     certified cross-check of ``--check-engines``."""
-    lstm_extra = 0.25 if model == "lstm" else 0.0
-    passes = {"fast": 1.0, "reference": 2.5, "certified": 1.5}
+    f = _MODEL_FACTOR.get(model, 1.0)
+    passes = {"fast": 1.0, "reference": 2.5 * f, "certified": 1.5 * f}
     out = [("fast", FORMAT_TABLE_PRODUCTS)]
-    out.append((engine, passes[engine] * (1 + lstm_extra)))
+    if engine != "fast":
+        out.append((engine, passes[engine]))
     if check_engines and engine != "certified":
-        out.append(("certified", passes["certified"] * (1 + lstm_extra)))
+        out.append(("certified", passes["certified"]))
     return out
 
 

@@ -19,6 +19,11 @@ def run_json(capsys, argv):
     return json.loads(capsys.readouterr().out)
 
 
+def main_err(capsys, argv):
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
 def assert_one_line_error(capsys, argv):
     assert main(argv) == 2
     cap = capsys.readouterr()
@@ -85,7 +90,9 @@ def test_weights_and_inputs_files(tmp_path, capsys):
 
 
 def test_budget_and_argument_errors(capsys):
-    assert_one_line_error(capsys, ["product", "rnn", "--hidden", "64", "--steps", "100", "--engine", "reference"])
+    assert_one_line_error(capsys, ["product", "rnn", "--hidden", "256", "--steps", "300", "--engine", "reference"])
+    assert "would take about" in main_err(capsys, ["product", "rnn", "--hidden", "256", "--steps", "300",
+                                                   "--engine", "reference"])
     assert_one_line_error(capsys, ["product", "lstm", "--hidden", "3000", "--steps", "10"])
     assert_one_line_error(capsys, ["product", "rnn", "--steps", "2000000"])
     with pytest.raises(SystemExit) as exc:  # T < 1 is refused by the parser, also with status 2
