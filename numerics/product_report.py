@@ -229,6 +229,8 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     t = _truth(mj, engine, lyap)
     exact_log10 = t["log10"]
     reliability = fast_reliability(mj, lyap, engine)
+    if engine == "fast" and not reliability["fast_reliable"]:
+        t["established"] = False  # an unreliable float64 value establishes no verdict
     check = None
     if check_engines:
         fast_log10 = exact_log10 if engine == "fast" else _truth(mj, "fast", lyap)["log10"]

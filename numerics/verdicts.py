@@ -125,9 +125,9 @@ def classify_detail(exact_log10: float, format_log10: float | None, fmt, short_r
                                   tau, 0.0)
         return Classification(FormatVerdict.UNDERFLOW, "exact product is 0 (proven) but the format is not", tau,
                               math.inf)
-    if not established and fmt_zero:
-        return Classification(FormatVerdict.UNDECIDED, "the format gives 0 and the exact magnitude has no "
-                              "certified lower bound > 0", tau, None)
+    if not established:
+        return Classification(FormatVerdict.UNDECIDED, "the exact magnitude is not established (no certified "
+                              "lower bound > 0, or an unreliable fast value): no verdict about the format", tau, None)
     if fmt_zero:
         if cancellation:
             return Classification(FormatVerdict.CANCELLATION,
@@ -152,7 +152,8 @@ def classify_detail(exact_log10: float, format_log10: float | None, fmt, short_r
 
 
 def classify(exact_log10: float, format_log10: float | None, fmt, short_range_log10: float = 0.0,
-             bound_log10: float | None = None, bound_nonincreasing: bool = False) -> FormatVerdict:
-    """The :class:`FormatVerdict` of :func:`classify_detail`."""
+             bound_log10: float | None = None, bound_nonincreasing: bool = False, **status) -> FormatVerdict:
+    """The :class:`FormatVerdict` of :func:`classify_detail` (``status``: proven_zero, established,
+    cancellation)."""
     return classify_detail(exact_log10, format_log10, fmt, short_range_log10, bound_log10,
-                           bound_nonincreasing).verdict
+                           bound_nonincreasing, **status).verdict
