@@ -1,4 +1,11 @@
-r"""Long products P_T = J_T ... J_1 of n x n Jacobians with three engines, one interface.
+r"""Long products P_T = J_T ... J_1 of *given* n x n Jacobians with three engines, one interface.
+
+These functions multiply the factors they are given, exactly or rigorously; they do not know
+the network. When the factors are float64 Jacobians computed from a float64 trajectory, the
+exact product of those factors is not the network's Jacobian product (chaos, cancelled
+derivatives): the ``product`` report's reference and certified engines therefore evaluate the
+network itself (numerics.network, which uses :class:`TreeProduct` and :func:`enclose_log10_norm`
+from here). ``product_fast`` is the fast engine of the report.
 
 Every engine returns a :class:`ProductResult`: log10 ||P_T||_2, the product in scaled form
 P_T = mantissa * 2^exponent2 (mantissa's largest entry in [1/2, 1), so nothing under- or
