@@ -34,7 +34,7 @@ import numpy as np
 
 from gradproof.numerics.engines import ENGINES, LOG10_2, _normalise, jacobian_product, product_fast
 from gradproof.numerics.errors import InputError
-from gradproof.numerics.formats import simulate_all_formats, simulate_matrix_product
+from gradproof.numerics.formats import FORMATS, simulate_matrix_product
 from gradproof.numerics.lyapunov import largest_lyapunov
 from gradproof.numerics.models import MODELS, budgeted_model_jacobians, engine_budgets
 from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference, wrapping_estimate
@@ -134,7 +134,7 @@ class ProductReport:
         return self.to_dict()[key]
 
 
-def _cancellation(mj, fmt: str, sim_value, exact_log10) -> tuple[bool, int]:
+def _cancellation(mj, Jfw, fmt: str, sim_value, exact_log10) -> tuple[bool, int]:
     """(the format's loss is caused by the derivative formula, number of cancelled derivatives).
 
     A derivative is cancelled when the framework's formula gives 0 in the format while the
@@ -143,7 +143,6 @@ def _cancellation(mj, fmt: str, sim_value, exact_log10) -> tuple[bool, int]:
     same arithmetic) keeps a correct leading digit where the framework's product does not."""
     from gradproof.numerics.formats import round_to_format
 
-    Jfw = mj.framework_jacobians(fmt)
     Jcf = round_to_format(mj.jacobians, fmt)
     cancelled = int(np.count_nonzero((Jfw == 0.0) & (Jcf != 0.0)))
     if cancelled == 0 or exact_log10 is None or not math.isfinite(exact_log10):
@@ -239,9 +238,12 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
 
     not_certified = engine == "certified" and not t["established"]
     formats = {}
-    for name, (g, z) in simulate_all_formats(mj.framework_jacobians).items():
+    for name in FORMATS:  # one format's framework Jacobians in memory at a time
+        Jfw = mj.framework_jacobians(name)
+        g, z = simulate_matrix_product(Jfw, name, ftz=False), simulate_matrix_product(Jfw, name, ftz=True)
         value = _format_value_log10(g.final_value) if g.first_zero_step is None else None
-        cancel, n_cancel = _cancellation(mj, name, value, exact_log10)
+        cancel, n_cancel = _cancellation(mj, Jfw, name, value, exact_log10)
+        del Jfw
         cls = classify_detail(exact_log10 if not (isinstance(exact_log10, float) and math.isnan(exact_log10)) else None,
                               value, name, short_range_log10=SHORT_RANGE_LOG10,
                               bound_log10=mj.bound_log10, bound_nonincreasing=bound_nonincreasing,
