@@ -295,14 +295,18 @@ def format_product_text(rep) -> str:
     value = rep["log10_norm"]
     if value is None:
         zero = bool(rep.get("proven_zero"))
-        shown = "0 (proven exactly)" if zero else "not established (see the enclosure)" if rep["engine"] == "certified" \
-            else "0 (float64 product; not proven)"
+        shown = ("0 (proven exactly)" if zero else
+                 {"certified": "not established (see the enclosure)",
+                  "reference": "0 at two working precisions (not a proof: use --engine certified)"}.get(
+                     rep["engine"], "0 (float64 product; not proven: use --engine certified)"))
     else:
         shown = _log(value)
     lines = [f"{rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']}), engine {rep['engine']}",
              f"weights: {rep['weights']}; inputs: {rep['inputs']}",
              f"log10 ||d{rep['state']}_T / d{rep['state']}_0||_2 = {shown}"]
-    if rep["engine"] == "certified":
+    if rep["engine"] == "certified" and rep.get("proven_zero"):
+        lines.append("  certified: P_T = 0 exactly (every entry of the ball product is an exact zero)")
+    elif rep["engine"] == "certified":
         lines.append(f"  certified enclosure [{_s(rep['log10_norm_lower'], '.17g')}, "
                      f"{_s(rep['log10_norm_upper'], '.17g')}] ({rep['certified_bits']:.1f} bits)")
     lines.append(f"precision: {rep['precision_statement']}")
