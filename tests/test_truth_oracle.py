@@ -250,3 +250,33 @@ def test_lstm_and_gru_against_oracle(gate_bias):
     b_ih[3:6] += gate_bias  # saturated update gates: 1 - z ~ e^-30
     gp = GRUParams(W_ih=gp.W_ih, W_hh=gp.W_hh, b_ih=b_ih, b_hh=gp.b_hh)
     check_truth("gru", gp, x, dps=60 + int(gate_bias))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_small_networks_certified_contains_truth(seed):
+    """Seeded random small networks with weights and biases up to 30 in size (deep saturation,
+    sign changes of ReLU units, mixed scales): the certified interval contains the oracle's truth."""
+    rng = np.random.default_rng([11, seed])
+    model = ("rnn", "lstm", "gru")[seed % 3]
+    n, d, T = int(rng.integers(1, 4)), 2, int(rng.integers(5, 30))
+    scale = float(10.0 ** rng.uniform(-0.5, 1.5))
+    x = rng.standard_normal((T, d))
+    if model == "rnn":
+        act = ("tanh", "sigmoid", "relu", "identity")[(seed // 3) % 4]
+        w = 0.9 if act == "identity" else scale
+        p = RNNParams(W_rec=w * rng.standard_normal((n, n)) / np.sqrt(n), W_in=rng.standard_normal((n, d)),
+                      b=scale * rng.standard_normal(n), activation=act)
+    elif model == "lstm":
+        p = LSTMParams(W_ih=rng.standard_normal((4 * n, d)), W_hh=scale * rng.standard_normal((4 * n, n)),
+                       b=scale * rng.standard_normal(4 * n))
+    else:
+        p = GRUParams(W_ih=rng.standard_normal((3 * n, d)), W_hh=scale * rng.standard_normal((3 * n, n)),
+                      b_ih=scale * rng.standard_normal(3 * n), b_hh=rng.standard_normal(3 * n))
+    truth = oracle_log10_norm(model, p, x, dps=60 + int(4 * scale * (n + d + 1)))
+    cert = network_certified(p, x)
+    if truth == -math.inf:
+        assert cert.proven_zero or cert.log10_norm_lower == -math.inf
+    else:
+        assert cert.log10_norm_lower <= truth <= cert.log10_norm_upper
+        ref = network_reference(p, x).log10_norm
+        assert abs(ref - truth) <= 1e-13 * max(1.0, abs(truth))
