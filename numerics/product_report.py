@@ -289,6 +289,17 @@ def _log(v):
     return format(v, f".{PRINTED_DIGITS}g") if abs(v) >= 1 else format(v, f".{PRINTED_DIGITS}f")
 
 
+def _fast_digits(value: float, reliability: dict) -> str:
+    """The fast value with only the decimals its estimated error supports (the JSON keeps the float):
+    a relative error r of ||P_T|| is an absolute error r / ln 10 of log10 ||P_T||."""
+    abs_err_log10 = reliability["estimated_log10_relative_error"] - math.log10(math.log(10.0))
+    decimals = math.floor(-abs_err_log10) - 1
+    if decimals < 0 or not reliability["fast_reliable"]:
+        return f"{value:.4g} (fast engine, unreliable here: see reliability; use --engine certified)"
+    decimals = min(decimals, PRINTED_DIGITS - 1 - max(0, math.floor(math.log10(max(abs(value), 1.0)))))
+    return f"{value:.{max(decimals, 0)}f} (fast engine; decimals limited by its estimated error)"
+
+
 def format_product_text(rep) -> str:
     """Human-readable summary of a product report (a ProductReport or its dict)."""
     rep = rep.to_dict() if hasattr(rep, "to_dict") else rep
@@ -299,6 +310,8 @@ def format_product_text(rep) -> str:
                  {"certified": "not established (see the enclosure)",
                   "reference": "0 at two working precisions (not a proof: use --engine certified)"}.get(
                      rep["engine"], "0 (float64 product; not proven: use --engine certified)"))
+    elif rep["engine"] == "fast":
+        shown = _fast_digits(value, rep["reliability"])
     else:
         shown = _log(value)
     lines = [f"{rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']}), engine {rep['engine']}",

@@ -197,3 +197,18 @@ def main_help(capsys):
     with pytest.raises(SystemExit):
         main(["product", "--help"])
     return " ".join(capsys.readouterr().out.split())
+
+
+def test_product_with_every_engine_imports_no_sympy():
+    import subprocess
+    import sys
+
+    code = ("import sys, io, contextlib; from gradproof.reports.cli import main\n"
+            "for e in ('fast', 'reference', 'certified'):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        assert main(['product', 'lstm', '--hidden', '2', '--steps', '10', '--engine', e,"
+            " '--check-engines']) == 0\n"
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
