@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from gradproof.numerics.activations import np_derivative
+from gradproof.numerics.activations import np_derivative, np_sigmoid
 from gradproof.numerics.cells import derivative_arguments
 
 __all__ = ["fast_reliability", "SATURATION_LOG2"]
@@ -80,6 +80,8 @@ def fast_reliability(mj, lyapunov: float, engine: str, fast_log10: float | None 
         a = np.abs(z) if name == "sigmoid" else 2.0 * np.abs(z)
         saturated += int(np.count_nonzero(a > -SATURATION_LOG2 * math.log(2.0) + 1.5))
         underflowed += int(np.count_nonzero(np_derivative(name, z) == 0.0))
+        if name == "sigmoid":  # a gate value sigma(z) itself below the float64 range (z < ~-745)
+            underflowed += int(np.count_nonzero(np_sigmoid(z) == 0.0))
     if mj.exponents2 is not None:  # RNN in scaled form: count the rows that still underflowed
         z = args[0][1]
         truly_positive = z > 0 if mj.params.activation == "relu" else np.ones(z.shape, dtype=bool)
