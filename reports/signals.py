@@ -115,13 +115,15 @@ def stop_workers(pool, processes=()) -> None:
 
 def dead_worker(processes) -> str:
     """How the dead worker(s) ended, e.g. ``worker 1234 killed by SIGKILL``."""
-    parts = []
+    ended = {}
     for p in processes:
         with contextlib.suppress(Exception):
             p.join(0.5)
         code = getattr(p, "exitcode", None)
-        if code is None or code == 0:
-            continue
-        how = f"killed by {signal_name(-code)}" if code < 0 else f"exited with status {code}"
-        parts.append(f"worker {p.pid} {how}")
+        if code is not None and code != 0:
+            ended[p.pid] = code
+    # the pool stops the other workers with SIGTERM once one died: name the first cause
+    causes = {pid: c for pid, c in ended.items() if c != -signal.SIGTERM} or ended
+    parts = [f"worker {pid} " + (f"killed by {signal_name(-c)}" if c < 0 else f"exited with status {c}")
+             for pid, c in sorted(causes.items())]
     return "; ".join(parts) or "a worker process ended abruptly"
