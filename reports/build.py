@@ -343,6 +343,9 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
     determinism.configure()
     versions = tool_versions()
     prev_items = dict(previous.get("items", {})) if (previous and only) else {}
+    for item_id in [i for i in prev_items if i in ITEMS]:  # kept items: names from the registry
+        prev_items[item_id] = dict(prev_items[item_id], kind=ITEMS[item_id].kind,
+                                   title=ITEMS[item_id].title, command=item_command(item_id))
     prev_numbers = dict(previous.get("numbers", {})) if (previous and only) else {}
     prev_hashes: dict[str, str] = {}
     if previous_root is not None:
