@@ -556,17 +556,20 @@ def _swap_in(staging: Path, out: Path) -> None:
             if not os.path.lexists(out):
                 os.rename(staging, out)
                 return
-            backup = out.parent / f".{out.name}.previous-{os.getpid()}"
+            # a fresh folder of our own holds the old output, so no existing name is clobbered
+            holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+            backup = holder / "old"
             os.rename(out, backup)
             try:
                 os.rename(staging, out)
             except BaseException:
                 os.rename(backup, out)
+                holder.rmdir()
                 raise
         except OSError as exc:
             raise InputError(f"cannot replace --out {out}: {exc.strerror or exc} (the previous "
                              "output is unchanged)") from None
-        shutil.rmtree(backup, ignore_errors=True)
+        shutil.rmtree(holder, ignore_errors=True)
 
 
 def build_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:

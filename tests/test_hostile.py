@@ -691,6 +691,20 @@ def test_closed_or_full_stdout_is_one_line(tmp_path, redirect):
     assert snapshot(tmp_path) == before
 
 
+def test_address_space_limit_is_checked_before_allocating(tmp_path):
+    """Under ``ulimit -v 1 GB`` an accepted size (T N^2 = 1.6e7 entries) is refused up front."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (2 ** 30, 2 ** 30))
+
+    before = snapshot(tmp_path)
+    res = subprocess.run(_gp("product", "rnn", "--hidden", "4", "--steps", "1000000"),
+                         capture_output=True, text=True, env=_env(), timeout=120, preexec_fn=limit)
+    assert_one_error(res.returncode, res.stderr.splitlines(), match="ulimit -v")
+    assert snapshot(tmp_path) == before
+
+
 def test_closed_pipe_is_quiet_exit_0(tmp_path):
     p = subprocess.Popen(_gp("horizon", "--factor", "0.5"), stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=_env())
