@@ -435,10 +435,9 @@ def build_jobs() -> int:
     independent and each is deterministic, so the output does not depend on this number."""
     env = os.environ.get("GRADPROOF_JOBS")
     if env is not None:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise InputError(f"GRADPROOF_JOBS must be a positive integer, got {env!r}") from None
+        if not (env.isascii() and env.isdigit() and len(env) <= 4 and int(env) >= 1):
+            raise InputError(f"GRADPROOF_JOBS must be a positive integer (digits 0-9), got {env!r}")
+        return int(env)
     return max(1, min(2, os.cpu_count() or 1))
 
 

@@ -377,6 +377,34 @@ def test_memory_error_is_one_line_with_the_size(tmp_path, capsys, monkeypatch):
     assert "steps 80000" in err[0] and "reduce --steps" in err[0]
 
 
+@pytest.mark.parametrize("jobs", ["\u0663", "0", "1_0", "-1", "two"])
+def test_bad_gradproof_jobs_is_one_line(world, capsys, monkeypatch, jobs):
+    monkeypatch.setenv("GRADPROOF_JOBS", jobs)
+    before = snapshot(world)
+    rc, err = run(capsys, "report", "--out", world / "out", "-q", "--only", "alpha", "beta")
+    assert_one_error(rc, err, match="GRADPROOF_JOBS")
+    assert snapshot(world) == before
+
+
+def test_dependency_warnings_become_one_summary_line(capsys, monkeypatch):
+    import warnings
+
+    import gradproof.numerics.horizon as hz
+
+    original = hz.horizon_report
+
+    def noisy(**kwargs):
+        warnings.warn("overflow encountered in multiply\nsecond line", RuntimeWarning)
+        warnings.warn("another one", UserWarning)
+        return original(**kwargs)
+
+    monkeypatch.setattr(hz, "horizon_report", noisy)
+    rc, err = run(capsys, "horizon", "--factor", "0.5")
+    assert rc == 0
+    assert err == ["gradproof: warning: RuntimeWarning from a dependency: overflow encountered in "
+                   "multiply second line (+1 more)"]
+
+
 # ----------------------------------------------------------------------------- weights and inputs
 
 def _state(model="rnn", n=3, d=2, scale=0.5):
