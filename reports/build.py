@@ -558,11 +558,14 @@ def _swap_in(staging: Path, out: Path) -> None:
             # a fresh folder of our own holds the old output, so no existing name is clobbered
             holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
             backup = holder / "old"
-            os.rename(out, backup)
             try:
-                os.rename(staging, out)
+                os.rename(out, backup)
+                try:
+                    os.rename(staging, out)
+                except BaseException:
+                    os.rename(backup, out)
+                    raise
             except BaseException:
-                os.rename(backup, out)
                 holder.rmdir()
                 raise
         except OSError as exc:

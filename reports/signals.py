@@ -6,7 +6,7 @@ temporary folder left behind). :func:`termination_signals` makes SIGTERM and SIG
 :class:`Terminated` in the main thread instead, so the build's ``except`` clauses stop the workers
 and remove the temporary folder; :func:`deferred_signals` blocks the three signals around the
 steps that must not be cut in half (the two renames of the swap, the clean-up), after which a
-pending signal is delivered.
+signal that arrived meanwhile takes effect.
 
 Workers (:func:`worker_init`) ignore SIGINT (the parent, which gets it too from a terminal's
 Ctrl-C, stops them) and die quietly on SIGTERM (default action). :func:`stop_workers` terminates
@@ -71,15 +71,28 @@ def termination_signals():
 
 @contextlib.contextmanager
 def deferred_signals():
-    """Block SIGINT/SIGTERM/SIGHUP within the block; a pending one is delivered at its end."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    """Hold back SIGINT/SIGTERM/SIGHUP within the block; one that arrived is re-raised at its end.
+
+    The handlers are swapped for one that only remembers the signal (this works whichever
+    thread the kernel delivers it to); at the end the previous handlers are restored and the
+    first remembered signal is raised again, so it has its usual effect then.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    pending: list[int] = []
+
+    def remember(signum, frame):
+        pending.append(signum)
+
+    old = {s: signal.signal(s, remember) for s in _SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def worker_init() -> None:
@@ -88,8 +101,6 @@ def worker_init() -> None:
     for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if s is not None:
             signal.signal(s, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
 
 def _processes(pool) -> list:

@@ -855,3 +855,32 @@ def test_matplotlib_environment_is_handled(tmp_path, env):
     res = subprocess.run(argv, env=e, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and res.stderr == ""
     assert (tmp_path / "out" / "figures" / "alpha.svg").is_file()
+
+
+def test_a_signal_in_a_deferred_block_takes_effect_at_its_end():
+    from gradproof.reports.signals import Terminated, deferred_signals, termination_signals
+
+    done = []
+    with pytest.raises(Terminated):
+        with termination_signals():
+            with deferred_signals():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.05)
+                done.append("finished")
+    assert done == ["finished"]
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_signal_during_an_in_process_build_leaves_the_previous_output(world, capsys, monkeypatch, sig):
+    def killed(ctx):
+        ctx.write_text("report.md", "half-written\n")
+        os.kill(os.getpid(), getattr(signal, sig))
+        time.sleep(1)
+        raise AssertionError("the signal did not stop the build")
+
+    monkeypatch.setitem(rb.ITEMS, "alpha", rb.Item("alpha", "figure", "Title alpha", killed))
+    before = snapshot(world)
+    rc, err = run(capsys, "report", "--out", world / "out", "-q")
+    assert rc == {"SIGTERM": 143, "SIGINT": 130}[sig] and len(err) == 1 and sig in err[0]
+    assert snapshot(world) == before
