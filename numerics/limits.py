@@ -21,7 +21,6 @@ the machine's memory).
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 

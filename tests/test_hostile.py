@@ -757,6 +757,16 @@ def test_ascii_output_encoding_with_a_unicode_path(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_undecodable_bytes_in_a_path_are_escaped(tmp_path):
+    name = os.fsdecode(b"w\xff.npz")  # not UTF-8: a surrogate escape in argv
+    np.savez(tmp_path / name, **_state())
+    res = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "product", "rnn",
+                          "--weights", os.fsencode(str(tmp_path / name))],
+                         capture_output=True, env=_env(), timeout=120)
+    assert res.returncode == 0 and res.stderr == b""
+    assert b"w\xff.npz" in res.stdout or b"w\\udcff.npz" in res.stdout  # raw byte or escape
+
+
 DRIVER = r'''
 import os, sys, time
 from gradproof.reports import build as rb
