@@ -894,3 +894,41 @@ def test_signal_during_an_in_process_build_leaves_the_previous_output(world, cap
     rc, err = run(capsys, "report", "--out", world / "out", "-q")
     assert rc == {"SIGTERM": 143, "SIGINT": 130}[sig] and len(err) == 1 and sig in err[0]
     assert snapshot(world) == before
+
+
+def test_header_sizes_agree_with_numpys_loader(tmp_path):
+    """Oracle: the shapes numpy's own np.load returns for the same files."""
+    from gradproof.numerics.npyheader import read_npy_header, read_npz_headers
+    from gradproof.numerics.weights import inputs_shape, weights_sizes
+
+    for model, n, d in (("rnn", 3, 2), ("lstm", 5, 1), ("gru", 2, 7)):
+        np.savez_compressed(tmp_path / f"{model}.npz", **_state(model, n, d))
+        with np.load(tmp_path / f"{model}.npz") as ref:
+            headers = read_npz_headers(tmp_path / f"{model}.npz")
+            assert {k: h.shape for k, h in headers.items()} == {k: ref[k].shape for k in ref.files}
+        assert weights_sizes(tmp_path / f"{model}.npz", model) == (n, d)
+    for shape, dtype in (((7, 3), np.float32), ((1, 1), ">f8"), ((4, 2), np.int16)):
+        np.save(tmp_path / "x.npy", np.zeros(shape, dtype))
+        assert read_npy_header(tmp_path / "x.npy").shape == np.load(tmp_path / "x.npy").shape
+        assert inputs_shape(tmp_path / "x.npy") == shape
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["rnn", "lstm"])
+def test_memory_estimate_is_at_least_the_measured_peak(model):
+    """Oracle: the kernel's peak resident size of the child (getrusage RUSAGE_CHILDREN)."""
+    import resource
+
+    from gradproof.numerics.limits import estimated_bytes
+
+    n, steps = (4, 250_000) if model == "rnn" else (2, 250_000)
+    code = ("import resource, sys; from gradproof.reports.cli import main; "
+            f"rc = main(['product', '{model}', '--hidden', '{n}', '--steps', '{steps}']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    base = ("import resource, sys; import gradproof.numerics.product_report; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+    peak = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=_env(), timeout=300).stderr.split()[-1]) * 1024
+    idle = int(subprocess.run([sys.executable, "-c", base], capture_output=True, text=True,
+                              env=_env(), timeout=300).stderr.split()[-1]) * 1024
+    assert peak - idle <= estimated_bytes(model, n, n, steps)
