@@ -932,3 +932,23 @@ def test_memory_estimate_is_at_least_the_measured_peak(model):
     idle = int(subprocess.run([sys.executable, "-c", base], capture_output=True, text=True,
                               env=_env(), timeout=300).stderr.split()[-1]) * 1024
     assert peak - idle <= estimated_bytes(model, n, n, steps)
+
+
+def test_signal_during_check_removes_its_temporary_folder(world, capsys, monkeypatch):
+    import tempfile
+
+    systmp = world.parent / (world.name + "-systmp")
+    systmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(systmp))
+
+    def killed(ctx):
+        ctx.write_text("data/alpha.txt", "half\n")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)
+        raise AssertionError("the signal did not stop the check")
+
+    monkeypatch.setitem(rb.ITEMS, "alpha", rb.Item("alpha", "figure", "Title alpha", killed))
+    before = snapshot(world)
+    rc, err = run(capsys, "report", "--out", world / "out", "-q", "--check")
+    assert rc == 143 and len(err) == 1
+    assert snapshot(world) == before and list(systmp.iterdir()) == []
