@@ -9,7 +9,11 @@ Work budget (beyond it InputError unless ``force``): a measured cost model per e
 seconds = passes * T (a + b N^2 + c N^3), N the state size (n for RNN/GRU, 2n for the LSTM's
 (h, c)), constants in ``COST_MODEL``; a run estimated above ``MAX_SECONDS`` (10 minutes) is
 refused with the estimate in the message. And at most 10^6 steps, N <= 2048 and T N^2 <= 2e7
-stored Jacobian entries (about 160 MB per array; the LSTM keeps several such arrays).
+stored Jacobian entries (about 160 MB per array; the LSTM keeps several such arrays). The sizes a
+weights or inputs file sets are read from its headers and checked before anything is loaded; the
+memory the request needs is estimated and compared with what the process can get even with
+``force`` (``numerics.limits``), and ``--spectral-norm``/``--forget-bias`` are limited to
+|x| <= 1e150.
 """
 
 from __future__ import annotations
@@ -139,12 +143,28 @@ def budgeted_model_jacobians(model: str, budgets, force: bool = False, precheck:
                              steps: int = 100, **options) -> ModelJacobians:
     """:func:`model_jacobians` within the work budget of every (engine, products) pair in ``budgets``.
 
-    The budget is checked on the actual sizes N, T of the Jacobians and, when ``precheck``, also
-    before anything is built, on the sizes the arguments ``hidden`` and ``steps`` ask for.
+    The budget is checked before anything is built, on the sizes the run will have: ``hidden``
+    and ``steps``, or those a weights / inputs file declares in its headers (``precheck`` is kept
+    for compatibility; the check is always made), then again on the actual sizes N, T of the
+    Jacobians. The memory estimate is checked before allocating, also with ``force``.
     """
-    if precheck:
-        for engine, products in budgets:
-            check_budget(state_size(model, hidden), steps, engine, force, products=products)
+    from gradproof.numerics.limits import check_memory
+    from gradproof.numerics.weights import inputs_shape, weights_sizes
+
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
+    n, d, t = hidden, hidden, steps
+    if options.get("weights_path") is not None:
+        sizes = weights_sizes(options["weights_path"], model)
+        if sizes is not None:
+            n, d = sizes
+    if options.get("inputs_path") is not None:
+        shape = inputs_shape(options["inputs_path"])
+        if len(shape) == 2 and shape[0] >= 1:
+            t = shape[0]
+    for engine, products in budgets:
+        check_budget(state_size(model, n), t, engine, force, products=products)
+    check_memory(model, n, d, t)
     mj = model_jacobians(model, hidden=hidden, steps=steps, **options)
     T, N, _ = mj.jacobians.shape
     for engine, products in budgets:
@@ -188,6 +208,12 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
         raise InputError(f"steps must be >= 1, got {steps!r}")
     if spectral_norm is not None and (not math.isfinite(spectral_norm) or spectral_norm < 0):
         raise InputError(f"spectral norm must be finite and >= 0, got {spectral_norm!r}")
+    from gradproof.numerics.limits import check_magnitude
+
+    if spectral_norm is not None:
+        check_magnitude("spectral norm", spectral_norm)
+    if forget_bias is not None:
+        check_magnitude("forget bias", forget_bias)
     notes = []
     if weights_path is not None:
         params = load_weights(weights_path, model)

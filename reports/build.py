@@ -8,11 +8,17 @@ recomputed from the code on every run, and the progress line says why and whethe
 changed with respect to the previous build.
 
 Safety: output goes to a fresh temporary folder next to ``--out`` and replaces it by two
-renames at the end, so a failed or interrupted build leaves the previous output untouched.
-``--out`` must be empty, absent, or a previous gradproof output (it has a gradproof
-``manifest.json``); anything else is refused with one line (``InputError``, exit 2).
+renames at the end, so a failed or interrupted build (an exception, SIGINT, SIGTERM, SIGHUP:
+:mod:`gradproof.reports.signals`) stops the workers, removes the temporary folder and leaves the
+previous output untouched. ``--out`` must be empty, absent, or a previous gradproof output (it
+has a valid gradproof ``manifest.json``) holding only files gradproof wrote; anything else is
+refused with one line (``InputError``, exit 2) naming what is in the way. Nothing outside
+``--out`` (and the temporary folder next to it) is ever written or deleted, and a manifest entry
+is never followed outside ``--out`` or through a symbolic link (:mod:`gradproof.reports.outdir`).
+A symbolic link ``--out`` is followed: its target is updated.
 
-``--check`` builds into a temporary folder and compares with ``--out`` without writing there:
+``--check`` builds into a private temporary folder (removed afterwards) and compares with
+``--out`` without writing anything there:
 text files exactly, ``manifest.json`` with numbers to 12 significant digits (tool versions
 and hashes of binary PNG/PDF files are environment-dependent and not compared; the binary
 files are instead checked against the hashes recorded in the committed manifest). Exit 1 with
@@ -33,6 +39,10 @@ from typing import Callable
 
 from gradproof.numerics.errors import InputError
 from gradproof.reports.figures.common import ItemContext, ItemResult, Number
+from gradproof.reports.outdir import (foreign_entries, inside, load_previous_manifest, resolve_out,
+                                      scan_tree)
+from gradproof.reports.signals import (WorkerDied, dead_worker, deferred_signals, stop_workers,
+                                       termination_signals, worker_init)
 from gradproof.reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
                               package_version, read_manifest, sha256_file, tool_versions,
                               write_manifest)
@@ -234,17 +244,38 @@ def _missing_requirement(item: Item) -> str | None:
 
 
 def _files_under(root: Path) -> dict[str, Path]:
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+    """Regular files below ``root`` (symbolic links are never followed)."""
+    return scan_tree(root)[0]
+
+
+def _shown(entries: list[str], limit: int = 5) -> str:
+    more = f" (+{len(entries) - limit} more)" if len(entries) > limit else ""
+    return ", ".join(entries[:limit]) + more
 
 
 def _validate_out(out: Path, *, for_check: bool) -> dict | None:
-    """Refuse a foreign, non-folder or unwritable ``--out``; return its previous manifest."""
-    if out.exists() and not out.is_dir():
+    """Refuse a foreign, non-folder or unwritable ``--out``; return its previous manifest
+    (validated against the schema in :func:`gradproof.reports.outdir.validate_manifest`)."""
+    if os.path.lexists(out) and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder")
-    previous = read_manifest(out) if out.is_dir() else None
-    if out.is_dir() and previous is None and any(out.iterdir()):
-        raise InputError(f"refusing to use --out {out}: it is not empty and has no gradproof "
-                         f"{MANIFEST_NAME} (choose an empty or new folder)")
+    previous = None
+    if out.is_dir():
+        previous = load_previous_manifest(out, {i.id: i.kind for i in ITEMS.values()})
+        files, dirs, others = scan_tree(out)
+        if previous is None and (files or dirs or others):
+            raise InputError(f"refusing to use --out {out}: it is not empty and has no gradproof "
+                             f"{MANIFEST_NAME} (choose an empty or new folder)")
+        if others:
+            raise InputError(f"refusing to use --out {out}: it holds {_shown(others)}, which "
+                             "gradproof never writes (remove them or choose another --out)")
+        if not for_check:
+            foreign = foreign_entries(out, previous)
+            if foreign:
+                raise InputError(
+                    f"refusing to replace --out {out}: it holds {len(foreign)} entr"
+                    f"{'y' if len(foreign) == 1 else 'ies'} that gradproof did not write, which "
+                    f"the build would delete: {_shown(foreign)} (move them out of the folder "
+                    "or choose another --out)")
     if for_check:
         return previous
     parent = out.parent
@@ -312,6 +343,9 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
     determinism.configure()
     versions = tool_versions()
     prev_items = dict(previous.get("items", {})) if (previous and only) else {}
+    for item_id in [i for i in prev_items if i in ITEMS]:  # kept items: names from the registry
+        prev_items[item_id] = dict(prev_items[item_id], kind=ITEMS[item_id].kind,
+                                   title=ITEMS[item_id].title, command=item_command(item_id))
     prev_numbers = dict(previous.get("numbers", {})) if (previous and only) else {}
     prev_hashes: dict[str, str] = {}
     if previous_root is not None:
@@ -322,7 +356,7 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
     for index, item in enumerate(selected, 1):
         # an item's old files go first, so a rebuilt item never keeps stale files
         for rel in (prev_items.pop(item.id, {}) or {}).get("files", {}):
-            (staging / rel).unlink(missing_ok=True)
+            inside(staging, rel).unlink(missing_ok=True)  # never outside staging, never a link
         for key in [k for k, v in prev_numbers.items() if v.get("item") == item.id]:
             del prev_numbers[key]
         missing = _missing_requirement(item)
@@ -401,15 +435,18 @@ def build_jobs() -> int:
     independent and each is deterministic, so the output does not depend on this number."""
     env = os.environ.get("GRADPROOF_JOBS")
     if env is not None:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise InputError(f"GRADPROOF_JOBS must be a positive integer, got {env!r}") from None
+        if not (env.isascii() and env.isdigit() and len(env) <= 4 and int(env) >= 1):
+            raise InputError(f"GRADPROOF_JOBS must be a positive integer (digits 0-9), got {env!r}")
+        return int(env)
     return max(1, min(2, os.cpu_count() or 1))
 
 
 def _run_items(items: list[Item], staging: Path):
-    """Yield (item, result, seconds) as items finish; in parallel when there are several."""
+    """Yield (item, result, seconds) as items finish; in parallel when there are several.
+
+    On any exception (SIGINT, SIGTERM, a failed item) or when the caller closes the generator,
+    the workers are terminated at once; a worker that dies is reported as :class:`WorkerDied`.
+    """
     jobs = min(build_jobs(), len(items))
     if jobs <= 1:
         for item in items:
@@ -417,20 +454,49 @@ def _run_items(items: list[Item], staging: Path):
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     # longest first (the audit and the figures with many curves), so the two workers finish
     # together; fork: workers share this process's registry and imports
-    with ProcessPoolExecutor(max_workers=jobs,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                               initializer=worker_init)
+    processes: list = []
+    futures: dict = {}
+    _LIVE_POOLS.append((pool, processes))
+    try:
         futures = {pool.submit(_run_one, item.id, str(staging)): item
                    for item in sorted(items, key=lambda i: (i.kind != "audit", i.kind != "figure"))}
-        try:
-            for fut in as_completed(futures):
-                yield (futures[fut], *fut.result())
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        processes += list((getattr(pool, "_processes", None) or {}).values())
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                processes += list((getattr(pool, "_processes", None) or {}).values())
+                running = sorted(item.id for f, item in futures.items() if not f.done()
+                                 or (not f.cancelled() and f.exception() is not None))
+                raise WorkerDied(f"a report worker process died ({dead_worker(processes)}) while "
+                                 f"building {', '.join(running) or futures[fut].id}; nothing was "
+                                 "written and the previous output is unchanged") from None
+            yield (futures[fut], *result)
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        stop_workers(pool, processes)
+        raise
+    finally:
+        _LIVE_POOLS[:] = [entry for entry in _LIVE_POOLS if entry[0] is not pool]
+    pool.shutdown(wait=True)
+
+
+#: pools of builds in progress, so that an interrupted build stops its workers before it removes
+#: the temporary folder (even while a generator of :func:`_run_items` is still referenced)
+_LIVE_POOLS: list = []
+
+
+def _stop_live_workers() -> None:
+    for pool, processes in list(_LIVE_POOLS):
+        stop_workers(pool, processes)
+    _LIVE_POOLS.clear()
 
 
 def _registry_order(item_id: str) -> tuple[int, str]:
@@ -453,48 +519,90 @@ def macro_name(number_id: str) -> str:
     return "\\" + "".join(out)
 
 
-def _prepare_staging(staging: Path, out: Path, previous: dict | None, only: bool) -> Path | None:
-    """A fresh staging folder; for --only it starts as a copy of the previous output."""
+def _prepare_staging(staging: Path, out: Path, previous: dict | None, only: bool,
+                     selected: list[Item] = ()) -> Path | None:
+    """A fresh staging folder; for --only it starts with the files of the previous output's
+    other items, each checked against its SHA-256 in the manifest (a file that is missing or
+    was changed after it was built would make the new manifest lie about it)."""
     if only and previous is not None:
-        shutil.copytree(out, staging, dirs_exist_ok=True)
+        rebuilt = {item.id for item in selected}
+        for item_id, entry in previous["items"].items():
+            if item_id in rebuilt:
+                continue
+            if item_id not in ITEMS:
+                raise InputError(f"--only cannot keep item {item_id} of the previous output: it is "
+                                 "not an item of this gradproof (rebuild everything with "
+                                 "`gradproof report`)")
+            for rel, digest in entry["files"].items():
+                src = inside(out, rel)
+                if not src.is_file() or sha256_file(src) != digest:
+                    state = "is missing" if not os.path.lexists(src) else \
+                        "differs from its SHA-256 in the manifest"
+                    raise InputError(f"--only cannot keep item {item_id} of the previous output: "
+                                     f"{rel} {state} (rebuild it too, or everything with "
+                                     "`gradproof report`)")
+                dst = inside(staging, rel)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst, follow_symlinks=False)
     return out if previous is not None else None
 
 
 def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with renames; on failure ``out`` is restored."""
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    backup = out.parent / f".{out.name}.previous-{os.getpid()}"
-    os.rename(out, backup)
-    try:
-        os.rename(staging, out)
-    except BaseException:
-        os.rename(backup, out)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+    """Replace ``out`` by ``staging`` with renames; on failure ``out`` is restored. Signals are
+    held back meanwhile, so that an interruption never leaves ``out`` half-swapped."""
+    with deferred_signals():
+        try:
+            if not os.path.lexists(out):
+                os.rename(staging, out)
+                return
+            # a fresh folder of our own holds the old output, so no existing name is clobbered
+            holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+            backup = holder / "old"
+            try:
+                os.rename(out, backup)
+                try:
+                    os.rename(staging, out)
+                except BaseException:
+                    os.rename(backup, out)
+                    raise
+            except BaseException:
+                holder.rmdir()
+                raise
+        except OSError as exc:
+            raise InputError(f"cannot replace --out {out}: {exc.strerror or exc} (the previous "
+                             "output is unchanged)") from None
+        shutil.rmtree(holder, ignore_errors=True)
 
 
 def build_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:
     """Build into a temporary folder next to ``out`` and swap it in; 0 on success, 1 if an
     item could not be built (its dependency is missing)."""
     selected = _select(only)
-    out = Path(out).absolute()
+    out, note = resolve_out(out)
     previous = _validate_out(out, for_check=False)
     progress = _Progress(quiet)
+    if note:
+        progress(note)
     start = time.perf_counter()
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    except OSError as exc:
-        raise InputError(f"--out {out} is not writable ({exc.strerror or exc})") from None
-    try:
-        os.chmod(staging, 0o755)
-        previous_root = _prepare_staging(staging, out, previous, bool(only))
-        _, unavailable = _build_into(staging, selected, previous, progress, bool(only), previous_root)
-        _swap_in(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    staging = None
+    with termination_signals():
+        try:
+            with deferred_signals():
+                try:
+                    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+                except OSError as exc:
+                    raise InputError(f"--out {out} is not writable ({exc.strerror or exc})") from None
+            os.chmod(staging, 0o755)
+            previous_root = _prepare_staging(staging, out, previous, bool(only), selected)
+            _, unavailable = _build_into(staging, selected, previous, progress, bool(only),
+                                         previous_root)
+            _swap_in(staging, out)
+        except BaseException:
+            with deferred_signals():
+                _stop_live_workers()
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
+            raise
     progress(f"wrote {out} in {time.perf_counter() - start:.1f} s")
     return _report_unavailable(unavailable)
 
@@ -555,16 +663,26 @@ def compare_trees(built: Path, committed: Path) -> list[str]:
 def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:
     """Rebuild into a temporary folder and compare with ``out``: 0 up to date, 1 stale."""
     selected = _select(only)
-    out = Path(out).absolute()
+    out, _ = resolve_out(out)
     previous = _validate_out(out, for_check=True)
     progress = _Progress(quiet)
-    with tempfile.TemporaryDirectory(prefix="gradproof-check-") as tmp:
-        staging = Path(tmp) / "report"
-        staging.mkdir()
-        previous_root = _prepare_staging(staging, out, previous, bool(only))
-        _, unavailable = _build_into(staging, selected, previous, progress, bool(only), previous_root)
-        stale = compare_trees(staging, out) if out.is_dir() else [f"{out}: missing"]
-    note = renderer_changed(read_manifest(out) or {}) if out.is_dir() else None
+    tmp = None
+    with termination_signals():
+        try:
+            with deferred_signals():
+                tmp = tempfile.mkdtemp(prefix="gradproof-check-")
+            staging = Path(tmp) / "report"
+            staging.mkdir()
+            previous_root = _prepare_staging(staging, out, previous, bool(only), selected)
+            _, unavailable = _build_into(staging, selected, previous, progress, bool(only),
+                                         previous_root)
+            stale = compare_trees(staging, out) if out.is_dir() else [f"{out}: missing"]
+        finally:
+            with deferred_signals():
+                _stop_live_workers()
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
+    note = renderer_changed(previous or {}) if out.is_dir() else None
     if note:
         print(f"gradproof report --check: note: {note}", file=sys.stderr)
     if stale:
@@ -584,7 +702,7 @@ def build_command(out: str | None = None, only: list[str] | None = None, check: 
         for item in ITEMS.values():
             print(f"{item.id:28s} {item.kind:10s} {item.title}")
         return 0
-    target = Path(out) if out else default_out_dir()
+    target = default_out_dir() if out is None else out  # '' is refused by resolve_out
     if check:
         return check_report(target, only, quiet)
     return build_report(target, only, quiet)

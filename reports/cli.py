@@ -7,13 +7,20 @@ Subcommands:
   report           regenerate every report and figure (the README's main job)
   verify           run the claims audit and the derivation checks
 
-Bad input gives one line on stderr, ``gradproof: error: ...``, and exit status 2.
+Bad input gives one line on stderr, ``gradproof: error: ...``, and exit status 2: also an
+unwritable (closed, full) standard output, an allocation that fails (MemoryError, with the size
+asked for) and a numeric option that is not plain ASCII decimal (``٣``, ``1_000``). A
+closed pipe (``| head``) ends with exit 0. SIGINT exits 130, SIGTERM/SIGHUP 128 + the signal
+number, each with one line; a report worker that dies exits 1 with one line. Warnings from
+dependencies are captured and summarised on one line (:mod:`gradproof.reports.streams`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import re
 import sys
 
 from gradproof.numerics.errors import InputError
@@ -38,10 +45,11 @@ def _int_at_least(minimum: int, what: str):
     """An argparse type: an integer >= ``minimum``, else a one-line error naming the value."""
 
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what} integer, got {text!r}") from None
+        # ASCII digits only: int() also takes '1_000', ' 3' and other scripts' digits ('٣')
+        if not re.fullmatch(r"[0-9]{1,30}", text):
+            raise argparse.ArgumentTypeError(f"expected a {what} integer written with the digits "
+                                             f"0-9, got {text!r}")
+        v = int(text)
         if v < minimum:
             raise argparse.ArgumentTypeError(f"expected a {what} integer, got {v}")
         return v
@@ -53,31 +61,48 @@ _positive_int = _int_at_least(1, "positive")
 _nonneg_int = _int_at_least(0, "non-negative")
 
 
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
+
+
 def _finite_float(text: str) -> float:
     import math
 
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not _DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected a number written in ASCII decimal (e.g. 0.9, "
+                                         f"1e-3), got {text!r}")
+    v = float(text)
     if not math.isfinite(v):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return v
 
 
+def _parameter_float(text: str) -> float:
+    """A finite number within the parameter limit |x| <= 1e150 (numerics.limits)."""
+    from gradproof.numerics.limits import MAX_MAGNITUDE
+
+    v = _finite_float(text)
+    if abs(v) > MAX_MAGNITUDE:
+        raise argparse.ArgumentTypeError(f"{text!r} exceeds the limit |x| <= {MAX_MAGNITUDE:.0e} "
+                                         "(larger values overflow float64 in the spectral norm)")
+    return v
+
+
 def _add_model_options(p: argparse.ArgumentParser, *, steps_default: int) -> None:
     """Options shared by ``product`` and ``horizon MODEL`` (seeded random weights by default)."""
-    p.add_argument("--hidden", type=_positive_int, default=4, help="hidden size n (default 4)")
-    p.add_argument("--steps", type=_positive_int, default=steps_default,
-                   help=f"horizon T, number of Jacobian factors (default {steps_default})")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the random weights and inputs")
+    # None = not given: a file that sets the value refuses an explicit one (_file_overrides)
+    p.add_argument("--hidden", type=_positive_int, default=None,
+                   help="hidden size n (default 4; set by --weights)")
+    p.add_argument("--steps", type=_positive_int, default=None,
+                   help=f"horizon T, number of Jacobian factors (default {steps_default}; set by --inputs)")
+    p.add_argument("--seed", type=_nonneg_int, default=None,
+                   help="seed of the random weights and inputs (default 0)")
     p.add_argument("--activation", choices=RNN_ACTIVATION_CHOICES, default="tanh",
                    help="RNN hidden activation (default tanh; relu' (0) = 0 as in PyTorch). A state_dict does "
                    "not record the nonlinearity: with --weights it must match the saved module "
                    "(nn.RNN(nonlinearity=...))")
-    p.add_argument("--spectral-norm", type=_finite_float, default=None, metavar="R",
+    p.add_argument("--spectral-norm", type=_parameter_float, default=None, metavar="R",
                    help="scale W_rec (or each U block) to this largest singular value")
-    p.add_argument("--forget-bias", type=_finite_float, default=None, metavar="B",
+    p.add_argument("--forget-bias", type=_parameter_float, default=None, metavar="B",
                    help="LSTM effective forget-gate bias (default 1.0)")
     p.add_argument("--weights", metavar="FILE.npz", default=None,
                    help="weights in PyTorch layout (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)")
@@ -169,9 +194,26 @@ def _cmd_derive(args) -> int:
     return 0
 
 
+def _file_overrides(args, steps_default: int) -> None:
+    """Refuse options that a file would silently override; fill in the defaults."""
+    if args.weights is not None and args.hidden is not None:
+        raise InputError(f"--hidden {args.hidden} conflicts with --weights: the weights file sets "
+                         "the hidden size (drop --hidden)")
+    if args.inputs is not None and args.steps is not None:
+        raise InputError(f"--steps {args.steps} conflicts with --inputs: the number of steps is the "
+                         "number of rows of the inputs file (drop --steps)")
+    if args.weights is not None and args.inputs is not None and args.seed is not None:
+        raise InputError(f"--seed {args.seed} has no effect with --weights and --inputs: nothing "
+                         "is random (drop --seed)")
+    args.hidden = 4 if args.hidden is None else args.hidden
+    args.steps = steps_default if args.steps is None else args.steps
+    args.seed = 0 if args.seed is None else args.seed
+
+
 def _cmd_product(args) -> int:
     from gradproof.numerics.product_report import format_product_text, product_report
 
+    _file_overrides(args, 100)
     rep = product_report(
         model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
         activation=args.activation, spectral_norm=args.spectral_norm,
@@ -187,6 +229,14 @@ def _cmd_horizon(args) -> int:
 
     if (args.factor is None) == (args.model is None):
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
+    if args.factor is not None:
+        given = [f"--{name.replace('_', '-')}" for name in
+                 ("hidden", "steps", "seed", "spectral_norm", "forget_bias", "weights", "inputs")
+                 if getattr(args, name) is not None] + (["--force"] if args.force else [])
+        if given:
+            raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect "
+                             "with --factor (they describe a MODEL; drop them)")
+    _file_overrides(args, 200)
     rep = horizon_report(
         factor=args.factor, model=args.model, hidden=args.hidden, steps=args.steps,
         seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
@@ -222,19 +272,72 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = PARSER.parse_args(argv)
+def _err(line: str) -> None:
     try:
-        return COMMANDS[args.command](args)
+        print(line, file=sys.stderr, flush=True)
+    except Exception:  # stderr closed or full as well: the exit status still tells
+        pass
+
+
+def _memory_line(exc: MemoryError, args) -> str:
+    asked = " ".join(str(exc).split()) or "an allocation failed"
+    sizes = [f"{k} {getattr(args, k)}" for k in ("hidden", "steps") if getattr(args, k, None) is not None]
+    request = f" (the request: {', '.join(sizes)})" if sizes else ""
+    return (f"gradproof: error: out of memory: {asked}{request}; reduce --steps or --hidden, or "
+            "free memory")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gradproof.reports.signals import Terminated, WorkerDied, signal_name
+    from gradproof.reports.streams import (GuardedStdout, StdoutError, captured_warnings,
+                                           prepare_environment, silence_stdout, warning_summary)
+
+    prepare_environment()
+    real_stdout = sys.stdout
+    guard = GuardedStdout(real_stdout)
+    sys.stdout = guard
+    args = None
+    try:
+        with captured_warnings() as caught:
+            try:
+                args = PARSER.parse_args(argv)
+                status = COMMANDS[args.command](args)
+                guard.flush()
+            except SystemExit:  # argparse: --help, --version, a usage error
+                guard.flush()
+                raise
+        summary = warning_summary(caught)
+        if summary:
+            _err(summary)
+        return status
     except InputError as exc:
-        msg = " ".join(str(exc).split())
-        print(f"gradproof: error: {msg}", file=sys.stderr)
+        _err(f"gradproof: error: {' '.join(str(exc).split())}")
         return 2
-    except KeyboardInterrupt:
-        print("gradproof: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # e.g. `gradproof derive rnn | head`
+    except StdoutError as exc:
+        silence_stdout(guard.real)
+        if exc.errno == errno.EPIPE:  # e.g. `gradproof derive rnn | head`
+            return 0
+        _err(f"gradproof: error: cannot write to standard output: {exc.reason}")
+        return 2
+    except BrokenPipeError:
+        silence_stdout(guard.real)
         return 0
+    except MemoryError as exc:
+        _err(_memory_line(exc, args))
+        return 2
+    except WorkerDied as exc:
+        _err(f"gradproof: error: {' '.join(str(exc).split())}")
+        return 1
+    except KeyboardInterrupt:
+        _err("gradproof: interrupted (SIGINT); stopped, nothing was left half-written")
+        return 130
+    except Terminated as exc:
+        _err(f"gradproof: interrupted ({signal_name(exc.signum)}); stopped, nothing was left "
+             "half-written")
+        return 128 + exc.signum
+    finally:
+        guard.restore()
+        sys.stdout = real_stdout
 
 
 if __name__ == "__main__":  # pragma: no cover

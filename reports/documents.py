@@ -79,11 +79,50 @@ def _md_table_math(latex: str) -> str:
 
 # ----------------------------------------------------------------------------- loading
 
+def _read_inside(root: Path, rel: str) -> str:
+    """The text of ``root/rel``: only a regular file inside ``root`` reached without a symbolic
+    link (an item ID from an old manifest never pulls a file from elsewhere into a report)."""
+    from gradproof.numerics.errors import InputError
+    from gradproof.reports.outdir import inside
+
+    path = inside(root, rel)
+    if path.is_symlink() or not path.is_file():
+        raise InputError(f"{rel} is missing from the output folder (rebuild its item)")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {rel} in the output folder: {exc}") from None
+
+
+_STEP_FIELDS = ("name", "verdict", "method", "justification", "latex")
+
+
+def _derivation_record(rel: str, text: str) -> dict:
+    """A derivation record (``data/<id>.json``) checked for the fields the documents use."""
+    from gradproof.numerics.errors import InputError
+
+    try:
+        der = json.loads(text)
+    except (ValueError, RecursionError):
+        der = None
+    ok = (isinstance(der, dict) and isinstance(der.get("derivation"), list)
+          and all(isinstance(s, dict) and all(isinstance(s.get(k), str) for k in _STEP_FIELDS)
+                  for s in der["derivation"])
+          and all(isinstance(der.get(k), (int, str)) for k in ("hidden", "steps"))
+          and isinstance(der.get("notes", []), list)
+          and all(isinstance(n, str) for n in der.get("notes", [])))
+    if not ok:
+        raise InputError(f"{rel} in the output folder is not a derivation record (rebuild its "
+                         "item with `gradproof report --only ID`)")
+    return der
+
+
 def _load_derivations(root: Path, manifest: dict) -> dict[str, dict]:
     out = {}
     for item_id, entry in manifest["items"].items():
         if entry["kind"] == "derivation":
-            out[item_id] = json.loads((root / f"data/{item_id}.json").read_text(encoding="utf-8"))
+            rel = f"data/{item_id}.json"
+            out[item_id] = _derivation_record(rel, _read_inside(root, rel))
     return out
 
 
@@ -94,7 +133,7 @@ def _figures(manifest: dict) -> list[tuple[str, dict]]:
 def _audit_markdown(root: Path, manifest: dict) -> str | None:
     if "audit" not in manifest["items"]:
         return None
-    return (root / "data/audit.md").read_text(encoding="utf-8")
+    return _read_inside(root, "data/audit.md")
 
 
 def _verdict_badge(verdict: str) -> str:
@@ -359,22 +398,24 @@ def html_report(root: Path, manifest: dict) -> str:
             b.append(_html_side_by_side(ders[_LSTM_PAIR[0]], ders[_LSTM_PAIR[1]]))
         for item_id in ids:
             entry, der = manifest["items"][item_id], ders[item_id]
-            b.append(f"<h3 id=\"{item_id}\">{html.escape(entry['title'])} "
-                     f"(<code>{item_id}</code>)</h3>")
+            hid = html.escape(item_id)  # registry IDs already; escaped all the same
+            b.append(f"<h3 id=\"{hid}\">{html.escape(entry['title'])} "
+                     f"(<code>{hid}</code>)</h3>")
             b.append(f"<p>{html.escape(_sizes(der))}. Reproduce: <code>{html.escape(entry['command'])}"
-                     f"</code>; LaTeX: <a href=\"tex/{item_id}.tex\">tex/{item_id}.tex</a>.</p>")
+                     f"</code>; LaTeX: <a href=\"tex/{hid}.tex\">tex/{hid}.tex</a>.</p>")
             for i, step in enumerate(der["derivation"], 1):
                 v = step["verdict"]
                 b.append(f"<div class=\"step\"><p><strong>{i}. {html.escape(step['name'])}</strong> "
                          f"<span class=\"verdict {html.escape(v)}\">{_verdict_badge(v)}</span> "
                          f"<span class=\"method\">{html.escape(step['method'])}</span><br>"
                          f"{_html_text(step['justification'])}</p>"
-                         f"{_html_equation(step['latex'], item_id)}</div>")
+                         f"{_html_equation(step['latex'], hid)}</div>")
             for note in der.get("notes", []):
                 b.append(f"<p><em>Note:</em> {_html_text(note)}</p>")
     if figs:
         b.append("<h2>4. Figures</h2>")
         for n, (item_id, entry) in enumerate(figs, 1):
+            item_id = html.escape(item_id)
             b.append(f"<figure id=\"{item_id}\"><img src=\"figures/{item_id}.svg\" "
                      f"alt=\"{html.escape(entry['title'])}\">"
                      f"<figcaption><strong>Figure {n} ({item_id}).</strong> "
@@ -446,7 +487,8 @@ def numbers_tex(manifest: dict) -> str:
     for nid in sorted(manifest["numbers"]):
         num = manifest["numbers"][nid]
         unit = f" [{num['unit']}]" if num["unit"] else ""
-        out += [f"% {nid}: {num['description']}{unit}; {num['command']}",
+        comment = " ".join(f"{nid}: {num['description']}{unit}; {num['command']}".split())
+        out += [f"% {comment}",
                 f"\\newcommand{{{num['macro']}}}{{{num['display']}}}"]
     return "\n".join(out) + "\n"
 
