@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradproof.numerics.published import Published, float64, publish
+from gradproof.numerics.published import Published, float64, publish, rounded
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "save_figure_data", "format_number",
@@ -161,9 +161,10 @@ def _level_label(level: float, attr: str, group: list[str]) -> str:
 
 
 def power_of_two_latex(level: float) -> str:
-    """``2^{e}`` for an exact power of two (the format levels are), else ``%.3g``."""
+    """``2^{e}`` for an exact power of two (the format levels are), else the exact value
+    correctly rounded to 3 digits (``numerics.published.rounded``)."""
     mantissa, exponent = math.frexp(level)
-    return f"2^{{{exponent - 1}}}" if mantissa == 0.5 else format(level, ".3g")
+    return f"2^{{{exponent - 1}}}" if mantissa == 0.5 else rounded(level, 3).text
 
 
 def draw_format_levels(ax, formats, names, *, log10: bool = True,
