@@ -61,7 +61,9 @@ class Published:
         return self.text
 
 
-def float64_basis(rtol: float = FLOAT64_RTOL) -> str:
+def float64_basis(rtol: float = FLOAT64_RTOL, atol: float = 0.0) -> str:
+    if atol:
+        return f"float64, tolerance {limit_text(rtol)} relative + {limit_text(atol)} absolute"
     return f"float64, tolerance {limit_text(rtol)}"
 
 
@@ -250,7 +252,7 @@ def float64(value, *, rtol: float = FLOAT64_RTOL, atol: float = 0.0,
             max_digits: int = FLOAT64_MAX_DIGITS) -> Published:
     """A float64 result (or one computed from float64 inputs): the digits on which
     value (1 +- rtol) (and +- atol) agree, at most ``max_digits``."""
-    return _approximate(value, rtol, atol, max_digits, float64_basis(rtol))
+    return _approximate(value, rtol, atol, max_digits, float64_basis(rtol, atol))
 
 
 def multiprecision(value, dps: int, *, max_digits: int = 6) -> Published:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradproof.numerics.published import Published, float64, publish, rounded
+from gradproof.numerics.published import Published, float64, limit_text, publish, rounded
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "save_figure_data", "format_number",
@@ -105,31 +105,34 @@ def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
 
 
 def save_figure_data(ctx: ItemContext, item_id: str, series: dict, *,
-                     log_atol: tuple[str, ...] = ()) -> str:
+                     atol: dict[str, float] | None = None) -> str:
     """Write ``data/<id>.json``: the data a figure draws, each point as published
     (``numerics.published``: ints exactly, floats at tolerance 1e-9, at most 6 digits), so that
     ``gradproof report --check`` compares a figure by its data on any machine (PNG/PDF bytes
     never, SVG bytes only when drawn by the same matplotlib).
 
     ``series``: ``{name: {"x": values, "y": values, ...}}`` (arrays or lists); a column named in
-    ``log_atol`` (log10 values, differences of logs) also gets an absolute tolerance of 1e-9, so
-    that rounding noise around 0 prints as ``|x| < 1e-9`` on every machine."""
+    ``atol`` also gets that absolute tolerance: 1e-9 for log10 values and differences of logs
+    (rounding noise around 0 prints as ``|x| < 1e-9`` on every machine), more for quantities
+    that amplify the last bits (Lyapunov exponents of chaotic trajectories)."""
     import json
 
+    atol = dict(atol or {})
+
     def column(name, values):
-        atol = 1e-9 if name in log_atol else 0.0
         out = []
         for v in list(getattr(values, "tolist", lambda: values)()):
             if isinstance(v, float):
-                out.append(float64(v, atol=atol).text)
+                out.append(float64(v, atol=atol.get(name, 0.0)).text)
             else:
                 out.append(publish(v).text)
         return out
 
     data = {"id": item_id,
             "basis": "numerics.published: ints exact; floats float64, tolerance 1e-9, at most 6 "
-                     "significant digits" + (f" (columns {', '.join(log_atol)}: also absolute "
-                                             "tolerance 1e-9)" if log_atol else ""),
+                     "significant digits" + "".join(
+                         f"; {col}: also absolute tolerance {limit_text(tol)}"
+                         for col, tol in sorted(atol.items())),
             "series": {name: {col: column(col, vals) for col, vals in cols.items()}
                        for name, cols in series.items()}}
     return ctx.write_text(f"data/{item_id}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -71,7 +71,7 @@ def build(ctx):
     level_legend_entries(axes[1])
     axes[1].legend(loc="lower left", framealpha=0.9, fontsize=6.2)
     files = save_figure(ctx, fig, ID)
-    files.append(save_figure_data(ctx, ID, data, log_atol=("log10_norm",)))
+    files.append(save_figure_data(ctx, ID, data, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}
     s = p["steps"]
     caption = (f"LSTM Jacobian products over $k$ steps (hidden size {p['hidden']}, seed "

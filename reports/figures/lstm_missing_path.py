@@ -60,7 +60,7 @@ def build(ctx):
     ax.set_title("product of one-step cell terms vs. true $\\partial c_k/\\partial c_0$")
     ax.legend(loc="best", fontsize=6.5, ncol=2, framealpha=0.9)
     files = save_figure(ctx, fig, ID)
-    files.append(save_figure_data(ctx, ID, data, log_atol=("log10_ratio",)))
+    files.append(save_figure_data(ctx, ID, data, atol={"log10_ratio": 1e-9}))
     s = p["steps"]
     num = {x.key: x for x in numbers}
     s0 = p["seeds"][0]

@@ -86,7 +86,7 @@ def build(ctx):
     fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)
-    files.append(save_figure_data(ctx, ID, series, log_atol=("log10_measured", "log10_bound")))
+    files.append(save_figure_data(ctx, ID, series, atol={"log10_measured": 1e-9, "log10_bound": 1e-9}))
     excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))
     numbers.append(Number("max-excess-over-bound", excess,
                           "max over activations, sigma_max(W_rec) and k of log10 measured minus "

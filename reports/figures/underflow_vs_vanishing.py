@@ -114,7 +114,7 @@ def build(ctx):
     for name, sim in sims.items():
         series[name] = {"first_subnormal_step": [sim.first_subnormal_step],
                         "first_zero_step": [sim.first_zero_step]}
-    files.append(save_figure_data(ctx, ID, series, log_atol=("log10_norm",)))
+    files.append(save_figure_data(ctx, ID, series, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}
     last = num[f"log10-norm-at-k{p['steps']}"].display
     caption = ("One Jacobian product of a tanh RNN "
