@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 from gradproof.reports.claims import CLAIMS, EXPECTED, ClaimVerdict, Decision, get_claim
 from gradproof.numerics.errors import InputError
+from gradproof.numerics.published import publish
 
 __all__ = ["ClaimOutcome", "run_audit", "format_audit_table", "audit_markdown", "audit_json"]
 
@@ -89,13 +90,16 @@ def _resolve(claim_ids: Iterable[str] | None) -> list[str]:
 def _jsonable(obj):
     """Evidence as plain JSON types (bools, numbers, strings, lists, dicts with str keys).
 
-    Anything else becomes its ``str`` (mpf values keep their digits). Not the same as
+    Floats are printed by ``numerics.published`` (float64 basis); deciders format their own
+    numbers through it (``reports.claims._nstr``/``_noise``). Anything else becomes its ``str``. Not the same as
     ``reports.build._jsonable``, which turns numpy numbers into JSON numbers for the manifest."""
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
-    if obj is None or isinstance(obj, (bool, int, float, str)):
+    if isinstance(obj, float):  # a stray float: published as a float64 result (6 digits at most)
+        return publish(obj).text
+    if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     return str(obj)
 

@@ -17,18 +17,23 @@ refused with one line (``InputError``, exit 2) naming what is in the way. Nothin
 is never followed outside ``--out`` or through a symbolic link (:mod:`gradproof.reports.outdir`).
 A symbolic link ``--out`` is followed: its target is updated.
 
-``--check`` builds into a private temporary folder (removed afterwards) and compares with
-``--out`` without writing anything there:
-text files exactly, ``manifest.json`` with numbers to 12 significant digits (tool versions
-and hashes of binary PNG/PDF files are environment-dependent and not compared; the binary
-files are instead checked against the hashes recorded in the committed manifest). Exit 1 with
-the list of stale files.
+``--check`` builds into a private temporary folder (removed afterwards) and compares the
+*content* with ``--out`` without writing anything there: text files (Markdown, HTML, LaTeX, JSON
+records, and the figures' data files ``data/<figure>.json``) exactly -- every number in them is
+printed at its published digits (``numerics.published``), so the same content gives the same
+bytes on any machine; ``manifest.json`` by ``manifest.compare_manifests`` (environment and tool
+versions never compared); SVG bytes only when the committed figures were drawn by the same
+matplotlib; PNG and PDF bytes never across builds (each committed binary file is checked against
+its own hash in the committed manifest). A different dependency release with the same content
+exits 0 with a note naming the versions; a content difference exits 1 with a readable diff
+(file, which number or line, committed and built values).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -44,8 +49,8 @@ from gradproof.reports.outdir import (foreign_entries, inside, load_previous_man
 from gradproof.reports.signals import (WorkerDied, dead_worker, deferred_signals, stop_workers,
                                        termination_signals, worker_init)
 from gradproof.reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
-                              package_version, read_manifest, sha256_file, tool_versions,
-                              write_manifest)
+                              environment, package_version, read_manifest, sha256_file,
+                              tool_versions, version_notes, write_manifest)
 
 __all__ = ["Item", "ITEMS", "default_out_dir", "renderer_changed", "build_command", "build_report", "check_report",
            "compare_trees", "item_command", "DERIVATION_SPECS"]
@@ -384,10 +389,13 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
         prev_items[item.id] = entry
         for num in result.numbers:
             nid = f"{item.id}/{num.key}"
+            pub = num.published
             prev_numbers[nid] = {
                 "item": item.id,
                 "value": _jsonable(num.value),
-                "display": num.display,
+                "display": pub.text,
+                "digits": pub.digits,
+                "basis": pub.basis,
                 "unit": num.unit,
                 "description": num.description,
                 "macro": macro_name(nid),
@@ -406,6 +414,7 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
         "gradproof_manifest": MANIFEST_FORMAT,
         "package": {"name": "gradproof", "version": package_version()},
         "versions": versions,
+        "environment": environment(),
         "reproduce": "gradproof report",
         "items": {k: prev_items[k] for k in sorted(prev_items, key=_registry_order)},
         "numbers": prev_numbers,
@@ -620,18 +629,92 @@ def renderer_changed(committed_manifest: dict) -> str | None:
 
     SVG bytes are matplotlib's own rendering: a different matplotlib release redraws the same
     data with other bytes. In that case ``compare_trees`` does not compare SVG bytes (the data
-    behind every figure is still compared, as manifest numbers to 12 significant digits).
+    behind every figure is still compared: ``data/<figure>.json`` and the manifest numbers).
     """
     recorded = committed_manifest.get("versions", {}).get("matplotlib")
     here = tool_versions().get("matplotlib")
     if recorded and recorded != here:
         return (f"committed figures were drawn with matplotlib {recorded}, this is {here}: "
-                "SVG bytes not compared (figure data still compared through the manifest)")
+                "SVG bytes not compared (figure data still compared)")
     return None
 
 
+def _clip(text: str, width: int = 100) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _json_diffs(a, b, path: str = "") -> list[str]:
+    """Where two JSON values differ: ``path: committed X, built Y`` (exact comparison)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            p = f"{path}/{k}" if path else str(k)
+            if k not in b:
+                out.append(f"{p}: not in the committed file")
+            elif k not in a:
+                out.append(f"{p}: not made by the build")
+            else:
+                out += _json_diffs(a[k], b[k], p)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _json_diffs(x, y, f"{path}[{i}]")]
+    if a != b or type(a) is not type(b):
+        return [f"{path or '(top)'}: committed {_clip(json.dumps(b))}, built {_clip(json.dumps(a))}"]
+    return []
+
+
+def _text_diff(rel: str, built: Path, committed: Path) -> str:
+    """``rel: differs`` plus where: the first differing JSON entry or line, old and new."""
+    new, old = built.read_text(encoding="utf-8"), committed.read_text(encoding="utf-8")
+    if rel.endswith(".json"):
+        try:
+            diffs = _json_diffs(json.loads(new), json.loads(old))
+        except ValueError:
+            diffs = []
+        if diffs:
+            more = f" (+{len(diffs) - 1} more)" if len(diffs) > 1 else ""
+            return f"{rel}: differs: {diffs[0]}{more}"
+    if rel.endswith(".svg"):
+        return f"{rel}: differs"
+    new_lines, old_lines = new.splitlines(), old.splitlines()
+    changed = [i for i in range(max(len(new_lines), len(old_lines)))
+               if (new_lines[i] if i < len(new_lines) else None)
+               != (old_lines[i] if i < len(old_lines) else None)]
+    if not changed:
+        return f"{rel}: differs"
+    i = changed[0]
+    was = old_lines[i] if i < len(old_lines) else "(end of file)"
+    now = new_lines[i] if i < len(new_lines) else "(end of file)"
+    # show the part of the line around the first differing character
+    j = next((k for k, (x, y) in enumerate(zip(was, now)) if x != y), min(len(was), len(now)))
+    lo = max(0, j - 40)
+    more = f" (+{len(changed) - 1} more lines)" if len(changed) > 1 else ""
+    return (f"{rel}: differs at line {i + 1}: committed {_clip(was[lo:])!r}, "
+            f"built {_clip(now[lo:])!r}{more}")
+
+
+_SVG_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+#: SVG coordinates are printed with 6 decimals: a float64 difference in the last bits of the
+#: data can move one of them by one unit of the last decimal
+SVG_COORDINATE_TOLERANCE = 1.5e-6
+
+
+def svg_same_drawing(a: str, b: str) -> bool:
+    """True when two SVG texts are the same drawing: identical apart from numbers, and every
+    number equal to within ``SVG_COORDINATE_TOLERANCE`` (one unit of the printed 6th
+    decimal), so that the last bits of a float64 curve (CPU/SIMD dependent) do not count."""
+    if a == b:
+        return True
+    if _SVG_NUMBER.split(a) != _SVG_NUMBER.split(b):
+        return False
+    xs, ys = _SVG_NUMBER.findall(a), _SVG_NUMBER.findall(b)
+    return len(xs) == len(ys) and all(
+        x == y or abs(float(x) - float(y)) <= SVG_COORDINATE_TOLERANCE for x, y in zip(xs, ys))
+
+
 def compare_trees(built: Path, committed: Path) -> list[str]:
-    """Stale files: each line ``path: reason``. Empty when ``committed`` is up to date."""
+    """Stale files: each line ``path: reason`` (with the first difference). Empty when
+    ``committed`` has the same content as ``built`` (see the module docstring)."""
     built_files, committed_files = _files_under(built), _files_under(committed)
     committed_manifest = read_manifest(committed) or {}
     skip_svg = renderer_changed(committed_manifest) is not None
@@ -646,22 +729,29 @@ def compare_trees(built: Path, committed: Path) -> list[str]:
             stale.append(f"{rel}: not made by the build")
         elif rel == MANIFEST_NAME:
             diffs = compare_manifests(json.loads(built_files[rel].read_text(encoding="utf-8")),
-                                      committed_manifest)
+                                      committed_manifest, skip_svg=skip_svg)
             if diffs:
                 more = f" (+{len(diffs) - 1} more)" if len(diffs) > 1 else ""
                 stale.append(f"{rel}: {diffs[0]}{more}")
         elif rel.endswith(BINARY_SUFFIXES):
+            # raster/PDF bytes depend on the rasteriser and zlib: never compared across
+            # builds; the committed file must match its own recorded hash
             if recorded.get(rel) != sha256_file(committed_files[rel]):
                 stale.append(f"{rel}: does not match its SHA-256 in the committed manifest")
         elif rel.endswith(".svg") and skip_svg:
             continue
+        elif rel.endswith(".svg"):
+            if not svg_same_drawing(built_files[rel].read_text(encoding="utf-8"),
+                                    committed_files[rel].read_text(encoding="utf-8")):
+                stale.append(f"{rel}: differs (same matplotlib, another drawing)")
         elif built_files[rel].read_bytes() != committed_files[rel].read_bytes():
-            stale.append(f"{rel}: differs")
+            stale.append(_text_diff(rel, built_files[rel], committed_files[rel]))
     return stale
 
 
 def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:
-    """Rebuild into a temporary folder and compare with ``out``: 0 up to date, 1 stale."""
+    """Rebuild into a temporary folder and compare with ``out``: 0 same content (with a note
+    when tool versions differ), 1 stale."""
     selected = _select(only)
     out, _ = resolve_out(out)
     previous = _validate_out(out, for_check=True)
@@ -674,16 +764,25 @@ def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) 
             staging = Path(tmp) / "report"
             staging.mkdir()
             previous_root = _prepare_staging(staging, out, previous, bool(only), selected)
-            _, unavailable = _build_into(staging, selected, previous, progress, bool(only),
-                                         previous_root)
+            manifest, unavailable = _build_into(staging, selected, previous, progress, bool(only),
+                                                previous_root)
             stale = compare_trees(staging, out) if out.is_dir() else [f"{out}: missing"]
         finally:
             with deferred_signals():
                 _stop_live_workers()
                 if tmp is not None:
                     shutil.rmtree(tmp, ignore_errors=True)
-    note = renderer_changed(previous or {}) if out.is_dir() else None
-    if note:
+    committed = (previous or {}) if out.is_dir() else {}
+    notes = []
+    changed = version_notes(manifest, committed) if committed else []
+    if changed:
+        notes.append("the committed reports were built with other tool versions ("
+                     + ", ".join(changed) + "); content compared, not bytes of PNG/PDF "
+                     "(reproduce byte for byte with the versions in requirements.lock)")
+    svg_note = renderer_changed(committed) if committed else None
+    if svg_note:
+        notes.append(svg_note)
+    for note in notes:
         print(f"gradproof report --check: note: {note}", file=sys.stderr)
     if stale:
         print(f"gradproof report --check: {len(stale)} stale file(s) in {out} "

@@ -36,6 +36,7 @@ import mpmath
 import sympy as sp
 
 from gradproof.derivations.activations import derive_gamma, get_activation, mp_sigmoid, sigmoid
+from gradproof.numerics import published
 from gradproof.derivations.checker import (
     CheckResult,
     Verdict,
@@ -148,9 +149,35 @@ class Claim:
 # ---------------------------------------------------------------------------------------------
 
 
-def _nstr(x, digits: int = 6) -> str:
-    with mpmath.workdps(max(digits + 5, 20)):
-        return mpmath.nstr(mpmath.mpf(x), digits)
+def _nstr(x, digits: int = 6, dps: int = AUDIT_DPS) -> str:
+    """An mpmath/SymPy value computed at ``dps`` digits from exact inputs, as published
+    (``numerics.published.multiprecision``: the digits stable at tolerance 10^-(dps/2), at most
+    ``digits``)."""
+    return published.multiprecision(_mpf(x), dps, max_digits=digits).text
+
+
+def _mpf(x):
+    """x (mpf, SymPy Float, str, int, float) as an mpf without loss (at 60 digits or more)."""
+    with mpmath.workdps(max(AUDIT_DPS, 60)):
+        return mpmath.mpf(x)
+
+
+def _noise(x, dps: int = AUDIT_DPS, digits: int = 3, limit=None) -> str:
+    """A residual of a comparison at ``dps`` digits: below its tolerance (``limit``, default
+    10^-(dps/2), the checker's) it is rounding noise and is published as ``< limit``;
+    above it, with its digits."""
+    limit = limit if limit is not None else mpmath.mpf(10) ** (-(dps // 2))
+    v = _mpf(x)
+    if mpmath.isfinite(v) and abs(v) < limit:
+        return published.bound(v, float(limit), of=f"mpmath {dps}-digit").text
+    return published.multiprecision(v, dps, max_digits=digits).text
+
+
+def _res(r: CheckResult, digits: int = 5) -> str:
+    """A checker residual (string) as published: noise below 10^-(dps/2) as ``< 1e-25``."""
+    if r.residual in ("inf", "nan", "-inf"):
+        return r.residual
+    return _noise(r.residual, r.dps, digits)
 
 
 def _mp_act(name: str):
@@ -207,7 +234,7 @@ def _ok_if(results: Mapping[str, CheckResult], wanted: Mapping[str, Verdict]) ->
 
 
 def _sub_json(r: CheckResult) -> dict:
-    d = {"verdict": r.verdict.value, "method": r.method, "residual": r.residual}
+    d = {"verdict": r.verdict.value, "method": r.method, "residual": _res(r)}
     if r.counterexample:
         d["counterexample"] = dict(r.counterexample)
     return d
@@ -262,7 +289,7 @@ def _decide_sigmoid_bound() -> Decision:
     return Decision(
         ClaimVerdict.VERIFIED if ok else ClaimVerdict.REFUTED,
         "SymPy: expand(1/4 - s(1-s) - (s-1/2)^2) == 0; derive_gamma; " + sup.method,
-        sup.residual,
+        _res(sup),
         {"gamma_derived": str(derived.gamma), "argmax": str(derived.argmax),
          "square_identity": identity, "sigma_prime_at_0": str(closed.subs(z, 0).simplify()),
          "supremum_check": _sub_json(sup)},
@@ -282,7 +309,7 @@ def _decide_tanh_below_one() -> Decision:
     return Decision(
         ClaimVerdict.CONDITIONAL if ok else ClaimVerdict.REFUTED,
         "SymPy: simplify(1 - tanh' - tanh^2) == 0, solveset(tanh^2 = 0) = {0}; " + sup.method,
-        sup.residual,
+        _res(sup),
         {"identity_1_minus_dtanh_eq_tanh2": identity, "equality_set": str(equality_set),
          "tanh_prime_at_0": str(d.subs(z, 0)), "gamma_tanh": "1",
          "supremum_is_1": _sub_json(sup),
@@ -310,7 +337,7 @@ def _decide_sigmoid_model_tanh_argument() -> Decision:
     return Decision(
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "checker vs SymPy Matrix.jacobian of the sigmoid cell (n=2): " + r_tanh.method,
-        r_tanh.residual,
+        _res(r_tanh),
         {"tanh_prime_form": _sub_json(r_tanh), "sigma_prime_form": _sub_json(r_sigma),
          "tanh_prime_eq_4_sigma_prime_2u": _sub_json(rel),
          "gamma_sigmoid": str(g_sig), "gamma_tanh": str(g_tanh),
@@ -338,7 +365,7 @@ def _decide_rnn_one_step() -> Decision:
     return Decision(
         ClaimVerdict.VERIFIED if ok else ClaimVerdict.REFUTED,
         "checker vs SymPy Matrix.jacobian (n=2, sigmoid and tanh): " + worst.method,
-        worst.residual,
+        _res(worst),
         {k: _sub_json(v) for k, v in results.items()},
     )
 
@@ -359,7 +386,7 @@ def _decide_pascanu_transpose() -> Decision:
     return Decision(
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "checker vs SymPy Matrix.jacobian of Pascanu's cell (n=2, tanh): " + printed.method,
-        printed.residual,
+        _res(printed),
         {"printed_WT": _sub_json(printed), "corrected_W": _sub_json(corrected)},
         counterexample=dict(printed.counterexample or {}),
     )
@@ -395,7 +422,7 @@ def _decide_bptt_single_chain() -> Decision:
     return Decision(
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "checker vs SymPy diff of the unrolled scalar sigmoid RNN (k=3): " + r_article.method,
-        r_article.residual,
+        _res(r_article),
         {"article_single_chain": _sub_json(r_article), "bptt_sum_over_t": _sub_json(r_corr)},
         counterexample=dict(r_article.counterexample or {}),
     )
@@ -453,7 +480,7 @@ def _decide_product_vanishes() -> Decision:
         ClaimVerdict.CONDITIONAL if ok else ClaimVerdict.REFUTED,
         f"check_inequality, 8 random nets per activation (n={n}, k={k}, sigma_max=0.9/gamma); "
         "counterexample above the threshold in exact SymPy arithmetic",
-        min((r.residual for r in sub.values()), key=lambda s: mpmath.mpf(s)),
+        _res(min(sub.values(), key=lambda r: mpmath.mpf(r.residual))),
         {"bound_sigmoid": _sub_json(sub["sigmoid"]), "bound_tanh": _sub_json(sub["tanh"]),
          "above_threshold": growth},
         counterexample=growth["example"],
@@ -493,7 +520,7 @@ def _growth_above_threshold() -> dict:
     out["steps"] = k
     out["tanh_product_norm"] = str(tanh_norm)
     out["sigmoid_product_norm"] = str(sig_norm)
-    out["exact_value"] = f"(3/2)^{k} = {sp.N(expected, 12)}"
+    out["exact_value"] = f"(3/2)^{k} = {published.rounded(expected, 12).text}"
     out["example"] = {"tanh": "W_rec = 1.5 I, x_t = 0, c_0 = 0",
                       "sigmoid": "W_rec = 6 I, W_in = I, x_t = -3, c_0 = 1/2"}
     return out
@@ -621,7 +648,8 @@ def _decide_complete_gradient_vanishes() -> Decision:
                                 (0, 1, 2, 5, 10, 20, 30, 40, 50, 59)},
          "short_range_lags_0_2": _nstr(short), "long_range_lags_30_59": _nstr(long_range, 4),
          "max_lag_term_times_2^lag_for_lag>=30": _nstr(bound_long, 4),
-         "finite_difference_relative_residual": _nstr(fd_resid, 3),
+         "finite_difference_relative_residual": _noise(fd_resid, AUDIT_DPS + 10,
+                                                       limit=mpmath.mpf("1e-30")),
          "gamma_sigma_max": "1/2"},
         counterexample={"||dE_k/dW_rec||_F": _nstr(total), "long-range part": _nstr(long_range, 4)},
     )
@@ -658,13 +686,13 @@ def _decide_sum_vanishes_only_if_all() -> Decision:
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "(a) checker: sum_k dE_k/dw vs diff(sum_k E_k, w); (b) explicit cancellation on a "
         f"scalar sigmoid RNN (T=2), SymPy diff evaluated at {AUDIT_DPS} digits",
-        str(sp.N(min(abs(part1), abs(part2)), 6)),
-        {"sum_of_subgradients": _sub_json(r_sum), "dE_1/dw": str(sp.N(part1, 15)),
-         "dE_2/dw": str(sp.N(part2, 15)), "dE/dw": str(sp.N(total, 5)),
-         "y_2": str(sp.N(y2_value, 20)),
+        _nstr(min(abs(part1), abs(part2)), 6),
+        {"sum_of_subgradients": _sub_json(r_sum), "dE_1/dw": _nstr(part1, 15),
+         "dE_2/dw": _nstr(part2, 15), "dE/dw": _noise(total, limit=tol),
+         "y_2": _nstr(sp.N(y2_value, AUDIT_DPS), 20),
          "point": {str(s): str(v) for s, v in point.items()}},
-        counterexample={"dE_1/dw": str(sp.N(part1, 12)), "dE_2/dw": str(sp.N(part2, 12)),
-                        "dE/dw": str(sp.N(total, 3))},
+        counterexample={"dE_1/dw": _nstr(part1, 12), "dE_2/dw": _nstr(part2, 12),
+                        "dE/dw": _noise(total, limit=tol)},
     )
 
 
@@ -720,7 +748,7 @@ def _decide_lstm_article_terms() -> Decision:
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "checker vs SymPy diff of the LSTM cell c_t(c_{t-1}) with h_{t-1} = o_{t-1} tanh(c_{t-1}): "
         + r_scalar.method,
-        r_scalar.residual,
+        _res(r_scalar),
         {"scalar_sigma_prime_in_D": _sub_json(r_scalar), "vector_B_equals_f_t_n2": _sub_json(r_shape)},
         counterexample=dict(r_scalar.counterexample or {}),
     )
@@ -742,7 +770,7 @@ def _decide_lstm_corrected_terms() -> Decision:
     return Decision(
         ClaimVerdict.VERIFIED if ok else ClaimVerdict.REFUTED,
         "checker vs SymPy Matrix.jacobian of the LSTM cell (n=1, 2): " + worst.method,
-        worst.residual,
+        _res(worst),
         {k: _sub_json(v) for k, v in sub.items()},
     )
 
@@ -777,12 +805,12 @@ def _decide_lstm_product_is_gradient() -> Decision:
     J2 = sp.diff(c2[0], c1)
     r_sym = check_equal(J3 * J2, true_dc3_dc1, seed=AUDIT_SEED, dps=AUDIT_DPS, tiers=())
     size = _lstm_omitted_path_size()
-    ok = r_sym.verdict is Verdict.REFUTED and size["relative_omission"] > 1e-6
+    ok = r_sym.verdict is Verdict.REFUTED and mpmath.mpf(size["relative_omission"]) > 1e-6
     return Decision(
         ClaimVerdict.REFUTED if ok else ClaimVerdict.UNDECIDED,
         "checker vs SymPy diff of the unrolled scalar LSTM (k=3): " + r_sym.method
         + f"; size on random weights by finite differences ({size['method']})",
-        r_sym.residual,
+        _res(r_sym),
         {"symbolic_k3": _sub_json(r_sym), "random_weights": size},
         counterexample=dict(r_sym.counterexample or {}),
     )
@@ -862,10 +890,10 @@ def _lstm_omitted_path_size(n=4, d=3, k=20, dps=40) -> dict:
         return {"hidden": n, "input": d, "steps": k, "seed": AUDIT_SEED + 1,
                 "weights": "N(0, 1/fan_in), forget bias 1", "dps": dps,
                 "method": f"central differences h=1e-{dps // 3} @ {dps} digits",
-                "true_dc_k_dc_1_frobenius": _nstr(_fro(true), 6),
-                "product_of_one_step_terms_frobenius": _nstr(_fro(prod), 6),
-                "omitted_part_frobenius": _nstr(_fro(omitted), 6),
-                "relative_omission": float(rel)}
+                "true_dc_k_dc_1_frobenius": _nstr(_fro(true), 6, dps),
+                "product_of_one_step_terms_frobenius": _nstr(_fro(prod), 6, dps),
+                "omitted_part_frobenius": _nstr(_fro(omitted), 6, dps),
+                "relative_omission": _nstr(rel, 6, dps)}
 
 
 def _decide_forget_gate_bound() -> Decision:
@@ -898,20 +926,20 @@ def _decide_forget_gate_bound() -> Decision:
                     for r in range(n):
                         min_ratio = min(min_ratio, prods[r] / bound)
             holds = holds and min_ratio >= 1
-            rows.append({"b_f": b_f, "min_j prod_t f_t,j": _nstr(min(prods), 4),
-                         "bound sigma(b_f - m)^(k-1)": _nstr(mp_sigmoid(mpmath.mpf(b_f) - m) ** (k - 1), 4),
-                         "min over t, j of product/bound": _nstr(min_ratio, 4)})
+            rows.append({"b_f": b_f, "min_j prod_t f_t,j": _nstr(min(prods), 4, dps),
+                         "bound sigma(b_f - m)^(k-1)": _nstr(mp_sigmoid(mpmath.mpf(b_f) - m) ** (k - 1), 4, dps),
+                         "min over t, j of product/bound": _nstr(min_ratio, 4, dps)})
         eps = mpmath.mpf("0.1")
         needed = {}
         for kk in (10, 100, 1000, 10000):
             q = eps ** (mpmath.mpf(1) / (kk - 1))
-            needed[str(kk)] = _nstr(m + mpmath.log(q / (1 - q)), 5)
+            needed[str(kk)] = _nstr(m + mpmath.log(q / (1 - q)), 5, dps)
     return Decision(
         ClaimVerdict.CONDITIONAL if holds else ClaimVerdict.REFUTED,
         f"lower bound from |h| < 1 and monotone sigma; checked at every step t <= {k} on a "
         f"seeded LSTM (n={n}, d={d}, seed {AUDIT_SEED + 2}) @ {dps} digits",
         min((r["min over t, j of product/bound"] for r in rows), key=lambda s: mpmath.mpf(s)),
-        {"margin_m": _nstr(m, 6), "steps": k, "by_forget_bias": rows,
+        {"margin_m": _nstr(m, 6, dps), "steps": k, "by_forget_bias": rows,
          "bias_needed_for_cell_path_>=_0.1_by_k": needed,
          "scope": "cell path prod diag(f_t) only; A_t, C_t, D_t and the output-gate path are "
                   "not bounded below by this"},
@@ -1057,7 +1085,7 @@ def _derivation_decider(kind: str, build: Callable[[], object]) -> Callable[[], 
             f"rerun of the {der.model} derivation ({der.variant or der.activation}, n={der.hidden}, "
             f"k={der.steps}): {len(steps)} checked steps against SymPy's derivative of the "
             "unrolled network; registered findings must be refuted, all other steps verified",
-            _nstr(worst, 3),
+            _noise(worst, AUDIT_DPS, 3),
             {"steps": steps, "registered_findings": sorted(findings),
              "mismatches": mismatches, "undecided": undecided},
         )
@@ -1179,13 +1207,20 @@ def _decide_toolkit_numerics_agree() -> Decision:
         f"gradproof.numerics.engines (fast, reference @30 digits, certified) on bridge.rnn_jacobians vs the "
         f"audit's mpmath product @30 digits (tanh RNN n={n}, T={T}, seed {AUDIT_SEED}); "
         f"bridge.lstm_jacobians cell path vs the audit's mpmath terms (n={n2}, T={T2})",
-        _nstr(max(max(diffs.values()), worst), 3),
-        {"audit_log10_norm": mine, "engine_log10_norm": {"fast": fast.log10_norm,
-         "reference": ref.log10_norm, "certified": cert.log10_norm},
-         "abs_log10_difference": diffs, "certified_ball_contains_reference": bool(contains),
-         "certified_log10_bounds": [cert.log10_norm_lower, cert.log10_norm_upper],
-         "lstm_cell_path_max_abs_difference": worst,
-         "lstm_article_cell_path_max_abs_difference": worst_article,
+        # float64 results (numpy tanh/exp, BLAS, LAPACK scaling of W_rec) differ in their last
+        # bits between machines: log10 norms at tolerance 1e-9, residuals as their bounds
+        f"{published.bound(max(diffs.values()), 1e-9).text} (log10 norms); "
+        f"{published.bound(max(worst, worst_article), 1e-12).text} (LSTM terms)",
+        {"audit_log10_norm": published.float64(mine).text,
+         "engine_log10_norm": {"fast": published.float64(fast.log10_norm).text,
+                               "reference": published.float64(ref.log10_norm).text,
+                               "certified": published.float64(cert.log10_norm).text},
+         "abs_log10_difference": {k: published.bound(v, 1e-9).text for k, v in diffs.items()},
+         "certified_ball_contains_reference": bool(contains),
+         "certified_log10_bounds": [published.publish(cert.log10_norm_lower).text,
+                                    published.publish(cert.log10_norm_upper).text],
+         "lstm_cell_path_max_abs_difference": published.bound(worst, 1e-12).text,
+         "lstm_article_cell_path_max_abs_difference": published.bound(worst_article, 1e-12).text,
          "lstm_article_D_differs_from_corrected": article_differs},
     )
 

@@ -186,7 +186,8 @@ def test_complete_gradient_short_vs_long_range(outcomes):
     # each term obeys ||g_lag|| <= C (gamma sigma_max)^lag with gamma sigma_max = 1/2
     C = max(lag[L] * 2.0 ** L for L in lag)
     assert all(lag[L] <= C * 0.5 ** L * (1 + 1e-9) for L in lag)
-    assert float(ev["finite_difference_relative_residual"]) < 1e-30
+    # a residual is published as the bound it was checked against (numerics.published)
+    assert ev["finite_difference_relative_residual"] == "< 1e-30"
 
 
 def test_sum_counterexample_cancels(outcomes):
@@ -219,7 +220,7 @@ def test_lstm_omitted_path_size_against_numpy(outcomes):
     """Oracle: float64 finite differences of a numpy LSTM built from the same recipe give the
     same omitted fraction as the audit's 40-digit computation, to float64 FD accuracy."""
     ev = outcomes["lstm-product-is-gradient"].evidence["random_weights"]
-    rel = ev["relative_omission"]
+    rel = float(ev["relative_omission"])
     assert 1e-3 < rel < 1
     true_norm = float(ev["true_dc_k_dc_1_frobenius"])
     prod_norm = float(ev["product_of_one_step_terms_frobenius"])
@@ -347,12 +348,14 @@ def test_toolkit_numerics_agree_beyond_float64_range(outcomes):
     product of the same factors underflows to exactly 0, and the engines still agree with the
     audit's own 30-digit value."""
     ev = outcomes["toolkit-numerics-agree"].evidence
-    assert ev["audit_log10_norm"] < -330
-    assert all(v < 1e-9 for v in ev["abs_log10_difference"].values())
+    # published digits: float64 results at 6 digits, residuals as their bounds
+    audit = float(ev["audit_log10_norm"])
+    assert audit < -330
+    assert all(v == "< 1e-9" for v in ev["abs_log10_difference"].values())
     assert ev["certified_ball_contains_reference"] is True
-    lo, hi = ev["certified_log10_bounds"]
-    assert lo <= ev["audit_log10_norm"] + 1e-9 and ev["audit_log10_norm"] - 1e-9 <= hi
-    assert ev["lstm_cell_path_max_abs_difference"] < 1e-12
+    lo, hi = (float(x) for x in ev["certified_log10_bounds"])
+    assert lo <= audit + 1e-3 and audit - 1e-3 <= hi
+    assert ev["lstm_cell_path_max_abs_difference"] == "< 1e-12"
     assert ev["lstm_article_D_differs_from_corrected"] is True
     # naive float64: the decider's own weights (same seed and recipe) multiplied without rescaling
     W, U, xs = claims._toolkit_rnn_weights(np.random.default_rng(claims.AUDIT_SEED))

@@ -72,7 +72,8 @@ def test_horizon_numbers_equal_powers_of_two_oracle(tmp_path, monkeypatch, captu
         assert num[f"{name}-ftz-exact-zero-step-rho-0p5"] == norm + 1
         assert num[f"{name}-simulated-stagnation-step-rho-0p5"] is None  # it reaches 0
     assert "float32 150 (FTZ 127)" in res.caption
-    assert sorted(res.files) == ["figures/horizon.pdf", "figures/horizon.png", "figures/horizon.svg"]
+    assert sorted(res.files) == ["data/horizon.json", "figures/horizon.pdf", "figures/horizon.png",
+                                 "figures/horizon.svg"]
     _assert_labelled(captured[0])
     assert captured[0].axes[0].get_yscale() == "log"
 

@@ -144,8 +144,8 @@ def test_manifest_records_command_parameters_versions_and_hashes(built):
     for rel, digest in manifest["documents"].items():
         assert hashlib.sha256((built / rel).read_bytes()).hexdigest() == digest
     fig = manifest["items"]["lstm-terms"]
-    assert sorted(fig["files"]) == ["figures/lstm-terms.pdf", "figures/lstm-terms.png",
-                                    "figures/lstm-terms.svg"]
+    assert sorted(fig["files"]) == ["data/lstm-terms.json", "figures/lstm-terms.pdf",
+                                    "figures/lstm-terms.png", "figures/lstm-terms.svg"]
     assert "float64" in fig["precision"] and fig["seed"] == 0
 
 
@@ -218,7 +218,7 @@ def test_check_detects_a_tampered_binary_figure(built, tmp_path, capsys):
     svg.write_text(svg.read_text().replace("<svg", "<svg data-x='1'", 1))
     assert rb.compare_trees(built, copy) == [
         "figures/lstm-terms.png: does not match its SHA-256 in the committed manifest",
-        "figures/lstm-terms.svg: differs"]
+        "figures/lstm-terms.svg: differs (same matplotlib, another drawing)"]
 
 
 def test_only_keeps_the_other_items_of_a_previous_output(built, tmp_path):
@@ -275,10 +275,11 @@ def test_quiet_run_prints_nothing_at_all(tmp_path):
     assert (tmp_path / "q" / "manifest.json").is_file()
 
 
-def test_numbers_agree_to_12_significant_digits():
+def test_numbers_agree_within_the_float64_tolerance():
     assert numbers_agree(1.0, 1.0 + 1e-14)
     assert numbers_agree(-323.30621534311577, -323.306215343116)
-    assert not numbers_agree(1.0, 1.0 + 1e-9)
+    assert numbers_agree(-880.8940040105372, -880.8940040105375)  # issue 9: two CPUs
+    assert not numbers_agree(1.0, 1.0 + 1e-8)
     assert not numbers_agree(412, 413)
     assert numbers_agree(float("nan"), float("nan"))
     assert not numbers_agree(float("inf"), 1e308)
@@ -291,10 +292,30 @@ def test_compare_manifests_ignores_versions_but_not_values():
     b["versions"]["numpy"] = "2"
     b["items"]["f"]["files"]["figures/f.png"] = "cc"  # binary hash: environment-dependent
     assert compare_manifests(a, b) == []
-    b["items"]["f"]["files"]["figures/f.svg"] = "dd"
+    b["items"]["f"]["files"]["figures/f.svg"] = "dd"  # SVG files are compared as drawings
+    assert compare_manifests(a, b) == []
     b["numbers"]["x"]["value"] = 0.1000001
     diffs = compare_manifests(a, b)
-    assert len(diffs) == 2 and any("figures/f.svg" in d for d in diffs)
+    assert diffs == ["numbers/x/value: committed 0.1000001, built 0.1"]
+    b["environment"] = {"cpu_model": "another CPU"}  # informational, never compared
+    assert compare_manifests(a, b) == diffs
+
+
+def test_compare_manifests_by_published_digits_and_basis():
+    """float64 numbers: display exactly, value within 1e-9 relative; bounds: display only."""
+    num = {"value": -880.8940040105375, "display": "-880.894", "basis": "float64, tolerance 1e-9"}
+    res = {"value": 2.220446049250313e-16, "display": "< 1e-12",
+           "basis": "bound: float64 residual checked < 1e-12"}
+    a = {"numbers": {"n": dict(num), "r": dict(res)}}
+    b = json.loads(json.dumps(a))
+    b["numbers"]["n"]["value"] = -880.8940040105372  # another CPU's last bits
+    b["numbers"]["r"]["value"] = 1.1368683772161603e-13
+    assert compare_manifests(a, b) == []
+    b["numbers"]["n"]["value"] = -880.8941
+    b["numbers"]["n"]["display"] = "-880.895"
+    assert compare_manifests(a, b) == [
+        "numbers/n/display: committed '-880.895', built '-880.894'",
+        "numbers/n/value: committed -880.8941, built -880.8940040105375 (beyond the tolerance 1e-9)"]
 
 
 def test_default_out_dir_follows_checkout_or_cwd(tmp_path, monkeypatch):
@@ -303,7 +324,10 @@ def test_default_out_dir_follows_checkout_or_cwd(tmp_path, monkeypatch):
     from pathlib import Path
 
     here = Path(rb.__file__).resolve().parent
-    assert rb.default_out_dir() == here / "generated"  # the test suite runs from the checkout
+    if (here.parent / "pyproject.toml").is_file():  # editable install / source checkout
+        assert rb.default_out_dir() == here / "generated"
+    else:  # .ci/run installs a wheel and runs the tests at the repository root
+        assert rb.default_out_dir() == Path.cwd() / "reports" / "generated"
     fake_pkg = tmp_path / "site-packages" / "reports"
     fake_pkg.mkdir(parents=True)
     monkeypatch.setattr(rb, "__file__", str(fake_pkg / "build.py"))
@@ -320,7 +344,8 @@ def test_svg_bytes_compared_only_with_the_same_matplotlib(built, tmp_path, capsy
     shutil.copytree(built, copy)
     svg = copy / "figures/lstm-terms.svg"
     svg.write_text(svg.read_text().replace("<svg", "<svg data-x='1'", 1))
-    assert rb.compare_trees(built, copy) == ["figures/lstm-terms.svg: differs"]
+    assert rb.compare_trees(built, copy) == ["figures/lstm-terms.svg: differs (same matplotlib, "
+                                             "another drawing)"]
     manifest = json.loads((copy / "manifest.json").read_text())
     assert rb.renderer_changed(manifest) is None
     manifest["versions"]["matplotlib"] = "0.0.1"
@@ -333,3 +358,83 @@ def test_svg_bytes_compared_only_with_the_same_matplotlib(built, tmp_path, capsy
     (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     stale = rb.compare_trees(built, copy)
     assert len(stale) == 1 and stale[0].startswith("manifest.json:")
+
+
+def test_check_passes_with_a_note_when_only_tool_versions_differ(built, tmp_path, capsys):
+    """Issue 9: committed reports built with another ml_dtypes (and another CPU, recorded in the
+    environment) but the same content: exit 0 and a note naming the versions."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    here = manifest["versions"]["ml_dtypes"]
+    manifest["versions"]["ml_dtypes"] = "0.6.0"
+    for entry in list(manifest["items"].values()) + list(manifest["numbers"].values()):
+        entry["versions"]["ml_dtypes"] = "0.6.0"
+    manifest["environment"]["cpu_model"] = "another CPU"
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    assert rb.build_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 0
+    err = capsys.readouterr().err
+    assert f"ml_dtypes 0.6.0 -> {here}" in err and "note:" in err
+
+
+def test_check_reports_a_content_difference_with_old_and_new(built, tmp_path, capsys):
+    """A changed number: exit 1 and a readable diff naming the file, the number, old and new."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    data = json.loads((copy / "data/lstm-terms.json").read_text())
+    old = data["series"]["A"]["spectral_norm"][3]
+    data["series"]["A"]["spectral_norm"][3] = "0.123456"
+    (copy / "data/lstm-terms.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    manifest = json.loads((copy / "manifest.json").read_text())
+    key = "lstm-terms/median-norm-b"
+    display = manifest["numbers"][key]["display"]
+    manifest["numbers"][key]["display"] = "0.5"
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    assert rb.build_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 1
+    err = capsys.readouterr().err
+    assert (f"data/lstm-terms.json: differs: series/A/spectral_norm[3]: committed \"0.123456\", "
+            f"built \"{old}\"") in err
+    assert f"numbers/{key}/display: committed '0.5', built '{display}'" in err
+
+
+def test_svg_compared_as_a_drawing_to_its_sixth_decimal(built, tmp_path):
+    """One coordinate moved by one unit of its 6th decimal (float64 last bits on another CPU)
+    is the same drawing; a moved point (1e-3) or another element is not."""
+    import re
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    svg = copy / "figures/lstm-terms.svg"
+    text = svg.read_text()
+    m = re.search(r'(x|y)="(\d+\.\d{6})"', text)
+    assert m
+    value = float(m.group(2))
+
+    def moved(delta):
+        return text[:m.start(2)] + f"{value + delta:.6f}" + text[m.end(2):]
+
+    assert rb.svg_same_drawing(text, moved(1e-6))
+    svg.write_text(moved(1e-6))
+    assert rb.compare_trees(built, copy) == []
+    assert not rb.svg_same_drawing(text, moved(1e-3))
+    assert not rb.svg_same_drawing(text, text.replace("<g ", "<g data-x='1' ", 1))
+
+
+def test_manifest_records_the_environment_and_number_bases(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    env = manifest["environment"]
+    for key in ("python", "platform", "cpu_model", "blas", "lock_sha256"):
+        assert key in env
+    lock = ROOT / "requirements.lock"
+    if lock.is_file():  # a source checkout has one
+        assert env["lock_sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
+    nums = manifest["numbers"]
+    assert nums["derivation-rnn-sigmoid/steps-verified"]["basis"] == "exact"
+    med = nums["lstm-terms/median-norm-b"]
+    assert med["basis"] == "float64, tolerance 1e-9" and med["digits"] == 6
+    assert med["display"] == "0.890200"

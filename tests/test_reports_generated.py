@@ -21,7 +21,8 @@ def test_committed_output_has_every_item_and_matching_hashes():
     assert sorted(manifest["items"]) == sorted(rb.ITEMS)
     for item_id, entry in manifest["items"].items():
         if entry["kind"] == "figure":
-            assert sorted(entry["files"]) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
+            assert sorted(entry["files"]) == [f"data/{item_id}.json"] + [
+                f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
         for rel, digest in {**entry["files"]}.items():
             assert hashlib.sha256((GENERATED / rel).read_bytes()).hexdigest() == digest, rel
     for rel, digest in manifest["documents"].items():

@@ -13,9 +13,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gradproof.numerics.published import Published, float64, limit_text, publish, rounded
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 
-__all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "format_number",
+__all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "save_figure_data", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
 FIGURE_WIDTH_IN = 6.4  # inches; fits a one-column paper at 100 % and an A4 text width
@@ -24,32 +25,40 @@ FORMAT_COLOURS = {"float16": "tab:red", "bfloat16": "tab:orange", "float32": "ta
 
 
 def format_number(value, digits: int = 6) -> str:
-    """How a quoted number is printed in text: integers exactly, floats to ``digits`` digits."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return str(value)
-    if value is None:
-        return "none"
-    v = float(value)
-    if not math.isfinite(v):
-        return str(v)
-    return format(v, f".{digits}g")
+    """How a quoted number is printed: ``numerics.published`` (integers exactly, floats as
+    float64 results at tolerance 1e-9, at most ``digits`` digits). Kept for callers; new code
+    uses ``Number`` or ``numerics.published`` directly."""
+    return publish(value, max_digits=digits).text
 
 
 @dataclass(frozen=True)
 class Number:
-    """A number the report quotes. ``key`` is local to the item (the full ID is item/key)."""
+    """A number the report quotes. ``key`` is local to the item (the full ID is item/key).
+
+    Printed by ``numerics.published`` (the README's "Published digits"): ints and None exactly;
+    floats by ``basis`` -- ``"float64"`` (default: a float64 result, or one computed from
+    float64 inputs; the digits stable under a relative change of 1e-9, at most ``digits``) or
+    ``"exact"``; with ``limit`` set, the number is a residual published as ``< limit``. ``atol``
+    adds an absolute tolerance (for quantities that may be rounding noise around 0)."""
 
     key: str
     value: object
     description: str
     unit: str = ""
     digits: int = 6
+    basis: str = "float64"
+    limit: float | None = None
+    atol: float = 0.0
+
+    @property
+    def published(self) -> Published:
+        if self.atol and self.limit is None and isinstance(self.value, float):
+            return float64(self.value, atol=self.atol, max_digits=self.digits)
+        return publish(self.value, basis=self.basis, max_digits=self.digits, limit=self.limit)
 
     @property
     def display(self) -> str:
-        return format_number(self.value, self.digits)
+        return self.published.text
 
 
 @dataclass
@@ -95,6 +104,40 @@ def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
     return files
 
 
+def save_figure_data(ctx: ItemContext, item_id: str, series: dict, *,
+                     atol: dict[str, float] | None = None) -> str:
+    """Write ``data/<id>.json``: the data a figure draws, each point as published
+    (``numerics.published``: ints exactly, floats at tolerance 1e-9, at most 6 digits), so that
+    ``gradproof report --check`` compares a figure by its data on any machine (PNG/PDF bytes
+    never, SVG bytes only when drawn by the same matplotlib).
+
+    ``series``: ``{name: {"x": values, "y": values, ...}}`` (arrays or lists); a column named in
+    ``atol`` also gets that absolute tolerance: 1e-9 for log10 values and differences of logs
+    (rounding noise around 0 prints as ``|x| < 1e-9`` on every machine), more for quantities
+    that amplify the last bits (Lyapunov exponents of chaotic trajectories)."""
+    import json
+
+    atol = dict(atol or {})
+
+    def column(name, values):
+        out = []
+        for v in list(getattr(values, "tolist", lambda: values)()):
+            if isinstance(v, float):
+                out.append(float64(v, atol=atol.get(name, 0.0)).text)
+            else:
+                out.append(publish(v).text)
+        return out
+
+    data = {"id": item_id,
+            "basis": "numerics.published: ints exact; floats float64, tolerance 1e-9, at most 6 "
+                     "significant digits" + "".join(
+                         f"; {col}: also absolute tolerance {limit_text(tol)}"
+                         for col, tol in sorted(atol.items())),
+            "series": {name: {col: column(col, vals) for col, vals in cols.items()}
+                       for name, cols in series.items()}}
+    return ctx.write_text(f"data/{item_id}.json", json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
 def format_levels(formats, names, which=("min_normal", "min_subnormal")) -> list[tuple]:
     """The distinct levels of ``names``: ``[(level, attr, [format names])]``, highest first.
 
@@ -121,9 +164,10 @@ def _level_label(level: float, attr: str, group: list[str]) -> str:
 
 
 def power_of_two_latex(level: float) -> str:
-    """``2^{e}`` for an exact power of two (the format levels are), else ``%.3g``."""
+    """``2^{e}`` for an exact power of two (the format levels are), else the exact value
+    correctly rounded to 3 digits (``numerics.published.rounded``)."""
     mantissa, exponent = math.frexp(level)
-    return f"2^{{{exponent - 1}}}" if mantissa == 0.5 else format(level, ".3g")
+    return f"2^{{{exponent - 1}}}" if mantissa == 0.5 else rounded(level, 3).text
 
 
 def draw_format_levels(ax, formats, names, *, log10: bool = True,

@@ -31,18 +31,24 @@ def build(ctx):
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number, save_figure
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
+                                                  save_figure, save_figure_data)
     from gradproof.reports.figures.numerics_api import horizon
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     rho = factor_grid(p["factors"])
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
     numbers = []
-    tag = f"{p['quoted_factor']:g}".replace(".", "p")
+    data = {}
+    tag = f"{parameter(p['quoted_factor'])}".replace(".", "p")
     for name in p["formats"]:
         colour = FORMAT_COLOURS[name]
         for ftz, style in ((False, "-"), (True, "--")):
             steps = [horizon(float(r), name, ftz, simulate=False).exact_first_zero_step for r in rho]
+            data[f"{name}, {'flush to zero' if ftz else 'gradual underflow'}, exact"] = {
+                "rho": rho, "first_zero_step": steps}
             ax.plot(rho, np.array([np.nan if s is None else s for s in steps], dtype=float), style,
                     color=colour, linewidth=1.2)
             q = horizon(p["quoted_factor"], name, ftz, simulate=False).exact_first_zero_step
@@ -50,9 +56,13 @@ def build(ctx):
             numbers.append(Number(f"{name}-{mode}-exact-zero-step-rho-{tag}", q,
                                   f"first k at which the exact rho^k rounds to 0 in {name} "
                                   f"({'flush to zero' if ftz else 'gradual underflow'}), "
-                                  f"rho = {p['quoted_factor']:g}", "steps"))
+                                  f"rho = {parameter(p['quoted_factor'])}", "steps"))
+        simulated = {"rho": [], "first_zero_step": [], "stagnates_at_step": []}
         for r in p["simulated_factors"]:
             h = horizon(float(r), name, False, simulate=True)
+            for col, v in (("rho", r), ("first_zero_step", h.first_zero_step),
+                           ("stagnates_at_step", h.stagnates_at_step)):
+                simulated[col].append(v)
             if h.first_zero_step is not None:
                 ax.plot([r], [h.first_zero_step], "o", color=colour, markersize=4.5)
             elif h.stagnates_at_step is not None:
@@ -62,9 +72,10 @@ def build(ctx):
                 numbers.append(Number(f"{name}-simulated-stagnation-step-rho-{tag}",
                                       h.stagnates_at_step,
                                       f"step from which the step-by-step {name} product of "
-                                      f"rho = {r:g} (gradual underflow) stops changing at a "
+                                      f"rho = {parameter(r)} (gradual underflow) stops changing at a "
                                       "subnormal value without reaching 0 (none: it reaches 0)",
                                       "steps"))
+        data[f"{name}, gradual underflow, simulated"] = simulated
         ax.plot([], [], color=colour, linewidth=2.5, label=name)
     ax.plot([], [], "-", color="black", label="exact $\\rho^k$ rounds to 0 (gradual underflow)")
     ax.plot([], [], "--", color="black", label="exact $\\rho^k$ flushed to 0 (FTZ)")
@@ -73,7 +84,7 @@ def build(ctx):
             label="step-by-step product stagnates here, never 0")
     ax.set_xscale("logit")
     ticks = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xticks(ticks, [f"{parameter(t)}" for t in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlim(0.04, 0.985)
     ax.set_yscale("log")
@@ -82,6 +93,7 @@ def build(ctx):
     ax.set_title("underflow horizon of $\\rho^k$ per float format")
     ax.legend(loc="upper left", ncol=2, fontsize=6.5, framealpha=0.9)
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, data))
     num = {n.key: n for n in numbers}
     caption = ("First step $k$ at which the product of a constant per-step factor $\\rho$ is "
                "exactly 0 in each float format. Lines: the exact $\\rho^k$ (with $\\rho$ rounded "
@@ -89,7 +101,7 @@ def build(ctx):
                "flush to zero as on many GPU kernels (dashed). Markers: the format's own "
                "step-by-step product with gradual underflow, which for $\\rho > 1/2$ stops at a "
                "subnormal value and never reaches 0 (crosses). For $\\rho = "
-               f"{p['quoted_factor']:g}$ the exact horizons are "
+               f"{parameter(p['quoted_factor'])}$ the exact horizons are "
                + ", ".join(f"{name} {num[f'{name}-gradual-exact-zero-step-rho-{tag}'].display} "
                            f"(FTZ {num[f'{name}-ftz-exact-zero-step-rho-{tag}'].display})"
                            for name in p["formats"]) + " steps.")

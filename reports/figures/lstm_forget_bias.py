@@ -24,8 +24,10 @@ def build(ctx):
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
                                         label_format_levels_right, level_legend_entries,
-                                        save_figure)
+                                        save_figure, save_figure_data)
     from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
@@ -33,19 +35,21 @@ def build(ctx):
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), layout="constrained",
                              sharey=True)
     numbers = []
+    data = {}
     for colour, bias in zip(_COLOURS, p["forget_biases"]):
         params = random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
                                     spectral_norm=p["spectral_norm"], forget_bias=bias)
         jac = lstm_jacobians(params, inputs)
-        label = f"forget bias {bias:g}" + (" (PyTorch 1 + 1)" if bias == 2 else "")
+        label = f"forget bias {parameter(bias)}" + (" (PyTorch 1 + 1)" if bias == 2 else "")
         for ax, field, what in ((axes[0], "full", "full state (h, c)"),
                                 (axes[1], "article_cell_path", "article's cell path")):
             series = np.asarray(log10_norm_series(getattr(jac, field)), dtype=float)
             statement = fast_statement(getattr(jac, field))
             ax.plot(k, series, color=colour, label=label)
-            tag = f"bias-{bias:g}-{field.replace('_', '-')}"
+            data[f"forget bias {parameter(bias)}, {what}"] = {"k": k, "log10_norm": series}
+            tag = f"bias-{parameter(bias)}-{field.replace('_', '-')}"
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(series[-1]),
-                                  f"forget bias {bias:g}, {what}: log10 of the product norm "
+                                  f"forget bias {parameter(bias)}, {what}: log10 of the product norm "
                                   f"after {p['steps']} steps", "log10 (dimensionless)"))
     axes[0].set_title("true Jacobian $\\partial(h_k,c_k)/\\partial(h_0,c_0)$", fontsize=8.5)
     axes[1].set_title("article: product of $A_t+B_t+C_t+D_t$", fontsize=8.5)
@@ -67,15 +71,16 @@ def build(ctx):
     level_legend_entries(axes[1])
     axes[1].legend(loc="lower left", framealpha=0.9, fontsize=6.2)
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, data, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}
     s = p["steps"]
     caption = (f"LSTM Jacobian products over $k$ steps (hidden size {p['hidden']}, seed "
-               f"{p['seed']}, every $U$ block scaled to spectral norm {p['spectral_norm']:g}) for "
-               f"forget-gate biases {', '.join(f'{b:g}' for b in p['forget_biases'])} (2 is "
+               f"{p['seed']}, every $U$ block scaled to spectral norm {parameter(p['spectral_norm'])}) for "
+               f"forget-gate biases {', '.join(f'{parameter(b)}' for b in p['forget_biases'])} (2 is "
                "PyTorch's effective bias when both forget biases are set to 1). Left: the true "
                "Jacobian of the state $(h_t, c_t)$; right: the article's product of cell-path "
                f"terms. After {s} steps the true product is "
-               + ", ".join(f"$10^{{{num[f'bias-{b:g}-full-log10-norm-at-k{s}'].display}}}$"
+               + ", ".join(f"$10^{{{num[f'bias-{parameter(b)}-full-log10-norm-at-k{s}'].display}}}$"
                            for b in p["forget_biases"])
                + " respectively. Grey lines: the smallest normal (dashed) and subnormal (dotted) "
                "numbers of " + ", ".join(p["format_levels"]) + "; below them a product is "

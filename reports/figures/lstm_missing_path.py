@@ -24,14 +24,18 @@ def build(ctx):
     import numpy as np
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, save_figure,
+                                                  save_figure_data)
     from gradproof.reports.figures.numerics_api import log10_block_norm_series, product_engine
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     n = p["hidden"]
     k = np.arange(1, p["steps"] + 1)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6), layout="constrained")
     numbers = []
+    data = {}
     for j, seed in enumerate(p["seeds"]):
         params = random_lstm_params(n, p["input_size"], seed=seed,
                                     spectral_norm=p["spectral_norm"], forget_bias=p["forget_bias"])
@@ -40,6 +44,7 @@ def build(ctx):
         for field, colour, what in (("article_cell_path", "tab:red", "article's terms"),
                                     ("cell_path", "tab:blue", "corrected terms")):
             ratio = log10_block_norm_series(getattr(jac, field)) - true_cc
+            data[f"{what}, seed {seed}"] = {"k": k, "log10_ratio": ratio}
             ax.plot(k, ratio, color=colour, linestyle=("-", "--", ":")[j % 3], linewidth=1.1,
                     label=f"{what}, seed {seed}")
             numbers.append(Number(f"seed-{seed}-{field.replace('_', '-')}-log10-ratio-at-k{p['steps']}",
@@ -55,13 +60,14 @@ def build(ctx):
     ax.set_title("product of one-step cell terms vs. true $\\partial c_k/\\partial c_0$")
     ax.legend(loc="best", fontsize=6.5, ncol=2, framealpha=0.9)
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, data, atol={"log10_ratio": 1e-9}))
     s = p["steps"]
     num = {x.key: x for x in numbers}
     s0 = p["seeds"][0]
     caption = ("Ratio of the norm of the product of one-step cell-path terms to the norm of "
                "the true $\\partial c_k/\\partial c_0$ (the cell block of the product of "
                f"full-state Jacobians), for a random LSTM (hidden size {n}, forget bias "
-               f"{p['forget_bias']:g}, $U$ blocks at spectral norm {p['spectral_norm']:g}, seeds "
+               f"{parameter(p['forget_bias'])}, $U$ blocks at spectral norm {parameter(p['spectral_norm'])}, seeds "
                f"{', '.join(str(x) for x in p['seeds'])}). Red: the article's terms (its $D_t$ with "
                "$\\sigma'$ in place of $\\tanh'$; the $U$ blocks kept so that shapes agree); blue: the "
                "corrected terms, whose only error is the dropped path through the previous "

@@ -28,7 +28,10 @@ def build(ctx):
     import numpy as np
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, save_figure,
+                                                  save_figure_data)
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     params = random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
@@ -37,9 +40,11 @@ def build(ctx):
     t = np.arange(1, p["steps"] + 1)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
     numbers = []
+    data = {}
     for name, label, colour, style in _TERMS:
         norms = np.linalg.norm(getattr(jac, name), ord=2, axis=(1, 2))
         # A_1 = C_1 = D_1 = 0 (h_0 does not depend on c_0): drawn from t = 2
+        data[name] = {"t": t[1:], "spectral_norm": norms[1:]}
         ax.semilogy(t[1:], norms[1:], style, color=colour, label=label, linewidth=1.1)
         numbers.append(Number(f"median-norm-{name.lower().replace('_', '-')}",
                               float(np.median(norms[1:])),
@@ -48,16 +53,17 @@ def build(ctx):
     ax.set_xlabel("time step $t$")
     ax.set_ylabel("spectral norm $\\|\\cdot\\|_2$ (dimensionless)")
     ax.set_xlim(1, p["steps"])
-    ax.set_title(f"LSTM cell-path terms, $n={p['hidden']}$, forget bias {p['forget_bias']:g}, "
-                 f"$\\sigma_{{max}}(U_\\ast)={p['spectral_norm']:g}$")
+    ax.set_title(f"LSTM cell-path terms, $n={p['hidden']}$, forget bias {parameter(p['forget_bias'])}, "
+                 f"$\\sigma_{{max}}(U_\\ast)={parameter(p['spectral_norm'])}$")
     fig.legend(loc="outside lower center", ncol=3, fontsize=6.8, frameon=False)
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, data))
     med = {n.key: n for n in numbers}
     caption = (f"Spectral norms of the four terms of the article's split "
                f"$\\partial c_t/\\partial c_{{t-1}} = A_t + B_t + C_t + D_t$ along one trajectory "
                f"of a random LSTM (hidden size {p['hidden']}, seed {p['seed']}, forget-gate bias "
-               f"{p['forget_bias']:g}, every $U$ block scaled to spectral norm "
-               f"{p['spectral_norm']:g}); from $t=2$, since $A_1=C_1=D_1=0$. Median norms: "
+               f"{parameter(p['forget_bias'])}, every $U$ block scaled to spectral norm "
+               f"{parameter(p['spectral_norm'])}); from $t=2$, since $A_1=C_1=D_1=0$. Median norms: "
                f"$B_t=\\mathrm{{diag}}(f_t)$ {med['median-norm-b'].display}, $A_t$ "
                f"{med['median-norm-a'].display}, $C_t$ {med['median-norm-c'].display}, $D_t$ "
                f"{med['median-norm-d'].display}. Dashed: the article's $D_t$ with $\\sigma'$ in place of "

@@ -20,6 +20,13 @@ PARAMS = {"hidden": 8, "input_size": 2, "steps": 300, "seeds": [0, 1, 2],
           "activations": ["sigmoid", "tanh"]}
 
 
+#: absolute tolerance of a published Lyapunov exponent (nats per step). Where lambda_1 > 0 the
+#: trajectory is chaotic and the last bits of the weights are amplified like e^{lambda_1 T}:
+#: at the grid's tanh point sigma_max = 6 (lambda_1 = 0.052, T = 300) a one-ulp change of the
+#: weights moves lambda_1 by 1.7e-8 (tests/test_published_digits.py), elsewhere by < 1e-12.
+LYAPUNOV_ATOL = 1e-5
+
+
 def _crossing_text(act, crossing, at_boundary) -> str:
     where = ("first becomes positive at $\\sigma_{max} = " + crossing.display + "$"
              if crossing.value is not None else "stays negative on the whole grid")
@@ -36,14 +43,18 @@ def build(ctx):
     from gradproof.derivations.activations import derive_gamma, get_activation
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.derivations.rnn import rnn_norm_bound
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, save_figure,
+                                                  save_figure_data)
     from gradproof.reports.figures.numerics_api import largest_lyapunov_exponent
+
+    from gradproof.numerics.published import float64
 
     p = PARAMS
     g = p["sigma_max_times_gamma"]
     rel = np.linspace(g["start"], g["stop"], g["count"])
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
     numbers = []
+    data = {}
     for ax, act, colour in zip(axes, p["activations"], ("tab:orange", "tab:blue")):
         gamma = derive_gamma(get_activation(act)).gamma
         sigmas = rel / float(gamma)
@@ -61,12 +72,14 @@ def build(ctx):
         ax.plot(sigmas, mean, "-", color=colour, label=f"mean of {len(p['seeds'])} seeds")
         per_step_bound = np.array([math.log(rnn_norm_bound(float(gamma), float(s), 1))
                                    for s in sigmas])
+        data[act] = {"sigma_max": sigmas, "lambda_1_mean": mean, "per_step_bound": per_step_bound,
+                     **{f"lambda_1_seed_{seed}": lam[i] for i, seed in enumerate(p["seeds"])}}
         ax.plot(sigmas, per_step_bound, ":", color="grey", linewidth=1.2,
                 label="bound $\\ln(\\gamma\\,\\sigma_{max})$")
         numbers.append(Number(f"{act}-max-exponent-minus-bound", float(np.max(lam - per_step_bound)),
                               f"{act} RNN: max over seeds and grid of lambda_1 - "
                               "ln(gamma sigma_max(W_rec)) (<= 0: the per-step bound holds)",
-                              "nats per step"))
+                              "nats per step", atol=LYAPUNOV_ATOL))
         ax.axvline(1 / float(gamma), color="black", linestyle="--", linewidth=0.9,
                    label=f"$1/\\gamma = {1 / gamma}$")
         ax.axhline(0.0, color="grey", linewidth=0.7)
@@ -83,10 +96,13 @@ def build(ctx):
         at = int(np.argmin(np.abs(sigmas - 1 / float(gamma))))
         numbers.append(Number(f"{act}-exponent-at-inverse-gamma", float(mean[at]),
                               f"{act} RNN: seed-mean largest Lyapunov exponent at "
-                              f"sigma_max(W_rec) = {float(sigmas[at]):g} (grid point nearest 1/gamma)",
+                              f"sigma_max(W_rec) = {float64(float(sigmas[at])).text} (grid point nearest 1/gamma)",
                               "nats per step"))
     axes[0].set_ylabel("largest Lyapunov exponent $\\lambda_1$ (nats per step)")
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, data, atol={
+        "per_step_bound": 1e-9, "lambda_1_mean": LYAPUNOV_ATOL,
+        **{f"lambda_1_seed_{s}": LYAPUNOV_ATOL for s in p["seeds"]}}))
     num = {n.key: n for n in numbers}
     caption = ("Largest Lyapunov exponent $\\lambda_1$ of the Jacobian products of random RNNs "
                f"(hidden size {p['hidden']}, {p['steps']} steps, seeds "

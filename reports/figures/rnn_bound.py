@@ -28,14 +28,17 @@ def build(ctx):
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.derivations.rnn import rnn_norm_bound, spectral_norm_mp
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
-                                        level_legend_entries, save_figure)
+                                        level_legend_entries, save_figure, save_figure_data)
     from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
     numbers = []
+    series = {}
     gammas = {act: derive_gamma(get_activation(act)).gamma for act in p["activations"]}
     for ax, act in zip(axes, p["activations"]):
         gamma = gammas[act]
@@ -51,14 +54,16 @@ def build(ctx):
                 g = mpmath.mpf(gamma.p) / gamma.q
                 bound = np.array([float(mpmath.log10(rnn_norm_bound(g, w_norm, int(j))))
                                   for j in k])
+            series[f"{act}, sigma_max(W_rec) = {parameter(rel)}/gamma"] = {
+                "k": k, "log10_measured": measured, "log10_bound": bound}
             ax.plot(k, measured, color=colour)
             ax.plot(k, bound, "--", color=colour, linewidth=1.0)
-            tag = f"{act}-sigma-{rel:g}-over-gamma".replace(".", "p")
+            tag = f"{act}-sigma-{parameter(rel)}-over-gamma".replace(".", "p")
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
-                                  f"{act} RNN, sigma_max(W_rec) = {sigma:g}: log10 of the "
+                                  f"{act} RNN, sigma_max(W_rec) = {parameter(sigma)}: log10 of the "
                                   f"product norm after {p['steps']} steps", "log10 (dimensionless)"))
             numbers.append(Number(f"{tag}-max-excess-over-bound", float(np.max(measured - bound)),
-                                  f"{act} RNN, sigma_max(W_rec) = {sigma:g}: max over k of "
+                                  f"{act} RNN, sigma_max(W_rec) = {parameter(sigma)}: max over k of "
                                   "log10 measured minus log10 bound (<= 0: the bound holds)",
                                   "decades"))
         # where a float format would lose the product (the curves are exact: no underflow)
@@ -72,8 +77,8 @@ def build(ctx):
     sigmas = {act: 1 / float(gamma) for act, gamma in gammas.items()}
     for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
         axes[0].plot([], [], color=colour, linewidth=2.5,
-                     label=f"$\\sigma_{{max}}(W_{{rec}}) = {rel:g}/\\gamma$ ("
-                           + ", ".join(f"{act} {rel * s:g}" for act, s in sigmas.items()) + ")")
+                     label=f"$\\sigma_{{max}}(W_{{rec}}) = {parameter(rel)}/\\gamma$ ("
+                           + ", ".join(f"{act} {parameter(rel * s)}" for act, s in sigmas.items()) + ")")
     axes[0].plot([], [], color="black", label="measured product norm")
     axes[0].plot([], [], "--", color="black", linewidth=1.0,
                  label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
@@ -81,6 +86,7 @@ def build(ctx):
     fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)
+    files.append(save_figure_data(ctx, ID, series, atol={"log10_measured": 1e-9, "log10_bound": 1e-9}))
     excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))
     numbers.append(Number("max-excess-over-bound", excess,
                           "max over activations, sigma_max(W_rec) and k of log10 measured minus "
@@ -88,7 +94,7 @@ def build(ctx):
     caption = (f"Vanilla RNN (hidden size {p['hidden']}, seed {p['seed']}, random inputs): "
                "log10 of the spectral norm of the Jacobian product over $k$ steps (solid) and the "
                "bound $(\\gamma\\|W_{rec}\\|_2)^k$ (dashed), with $\\sigma_{max}(W_{rec})$ at "
-               f"{', '.join(f'{r:g}' for r in p['sigma_max_times_gamma'])} times $1/\\gamma$; "
+               f"{', '.join(f'{parameter(r)}' for r in p['sigma_max_times_gamma'])} times $1/\\gamma$; "
                "left sigmoid ($\\gamma = 1/4$), right tanh ($\\gamma = 1$). The largest excess "
                f"of a measured curve over its bound is {numbers[-1].display} decades"
                + (" (the bound holds at every $k$)." if excess <= 0 else ".")

@@ -32,9 +32,12 @@ def build(ctx):
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
                                         draw_format_levels, format_levels,
-                                        level_legend_entries, power_of_two_latex, save_figure)
+                                        level_legend_entries, power_of_two_latex, save_figure,
+                                        save_figure_data)
     from gradproof.reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
+
+    from gradproof.numerics.published import parameter
 
     p = PARAMS
     params = random_rnn_params(p["hidden"], p["input_size"], seed=p["seed"],
@@ -82,7 +85,7 @@ def build(ctx):
                           f"reference engine, {p['reference_dps']} digits)", "log10 (dimensionless)"))
     numbers.append(Number(f"fast-minus-reference-at-k{p['steps']}", float(curve[-1] - ref_last),
                           "fast-engine curve minus the mpmath reference at the last step",
-                          "decades", digits=3))
+                          "decades", limit=1e-9))
     small = [n for n in p["formats"] if n != "float64"]
     # right: float64's levels labelled, the others' lines drawn (labelled on the left)
     draw_format_levels(ax, FORMATS, ["float64"], x_text=0.83)  # left of the curve's crossing
@@ -101,17 +104,22 @@ def build(ctx):
     ax.set_xlim(1, p["steps"])
     ax.set_ylim(floor, 40)
     ax.set_title(f"all {p['steps']} steps (log $k$)")
-    fig.suptitle(f"tanh RNN, $n={p['hidden']}$, $\\sigma_{{max}}(W_{{rec}})={p['spectral_norm']:g}$: "
+    fig.suptitle(f"tanh RNN, $n={p['hidden']}$, $\\sigma_{{max}}(W_{{rec}})={parameter(p['spectral_norm'])}$: "
                  "the same product in four float formats", fontsize=9.5)
     level_legend_entries(ax, colour="grey", normal="a format's smallest normal number",
                          subnormal="a format's smallest subnormal number")
     fig.legend(loc="outside lower center", ncol=2, fontsize=6.8, frameon=False)
     files = save_figure(ctx, fig, ID)
+    series = {"true value": {"k": k, "log10_norm": curve}}
+    for name, sim in sims.items():
+        series[name] = {"first_subnormal_step": [sim.first_subnormal_step],
+                        "first_zero_step": [sim.first_zero_step]}
+    files.append(save_figure_data(ctx, ID, series, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}
     last = num[f"log10-norm-at-k{p['steps']}"].display
     caption = ("One Jacobian product of a tanh RNN "
                f"(hidden size {p['hidden']}, seed {p['seed']}, "
-               f"$\\sigma_{{max}}(W_{{rec}}) = {p['spectral_norm']:g}$) evaluated in four float "
+               f"$\\sigma_{{max}}(W_{{rec}}) = {parameter(p['spectral_norm'])}$) evaluated in four float "
                "formats (each entry of each matrix product accumulated in float64 and rounded once to "
                "the format: round to nearest even, gradual underflow). Each format's product turns "
                "subnormal (circles) and then exactly 0 at its own step (drops): float16 at step "
