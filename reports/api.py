@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = ["derive", "product", "horizon", "verify", "build_report", "load_weights", "load_inputs",
-           "AuditResult", "ReportResult"]
+           "AuditResult"]
 
 
 # --------------------------------------------------------------------------- derivations
@@ -105,32 +105,17 @@ def verify(claims: Sequence[str] | None = None) -> AuditResult:
     return AuditResult(outcomes=tuple(run_audit(claims)))
 
 
-@dataclass(frozen=True)
-class ReportResult:
-    """What ``gradproof report`` did: the folder, whether it only checked, its exit status
-    (0 built / up to date, 1 stale or an item not built)."""
-
-    out: Path
-    check: bool
-    exit_status: int
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
-
-    def to_dict(self) -> dict:
-        return {"out": str(self.out), "check": self.check, "exit_status": self.exit_status}
-
-
 def build_report(out: str | Path | None = None, *, only: Sequence[str] | None = None,
-                 check: bool = False, quiet: bool = True) -> ReportResult:
+                 check: bool = False, progress=None):
     """Rebuild every report item (or ``only`` these) into ``out`` (default reports/generated),
-    or with ``check=True`` compare a rebuild with ``out`` without writing there."""
-    from gradproof.reports.build import build_command, default_out_dir
+    or with ``check=True`` compare a rebuild with ``out`` without writing there. ``progress``
+    (a callable taking one line) receives the progress lines. Returns a frozen
+    ``ReportOutcome`` (``.ok``, ``.exit_status``, ``.stale``, ``.notes``, ``.to_dict()``)."""
+    from gradproof.reports.build import build_report as build, check_report, default_out_dir
 
     target = Path(out) if out is not None else default_out_dir()
-    status = build_command(out=str(target), only=list(only) if only else None, check=check, quiet=quiet)
-    return ReportResult(out=target, check=check, exit_status=status)
+    run = check_report if check else build
+    return run(target, list(only) if only else None, progress=progress or (lambda line: None))
 
 
 

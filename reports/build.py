@@ -52,7 +52,7 @@ from gradproof.reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFE
                               environment, package_version, read_manifest, sha256_file,
                               tool_versions, version_notes, write_manifest)
 
-__all__ = ["Item", "ITEMS", "default_out_dir", "renderer_changed", "build_command", "build_report", "check_report",
+__all__ = ["Item", "ITEMS", "default_out_dir", "renderer_changed", "ReportOutcome", "build_report", "check_report",
            "compare_trees", "item_command", "DERIVATION_SPECS"]
 
 
@@ -196,13 +196,37 @@ ITEMS = _registry()
 
 # --------------------------------------------------------------------------- helpers
 
-class _Progress:
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+Progress = Callable[[str], None]
 
-    def __call__(self, line: str) -> None:
-        if not self.quiet:
-            print(f"gradproof report: {line}", file=sys.stderr, flush=True)
+
+def _silent(line: str) -> None:
+    """The default progress sink: the library prints nothing (the CLI passes its own)."""
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What a build or a check did. ``exit_status``: 0 built / up to date, 1 stale or an item
+    not built. ``stale`` lists ``path: reason`` lines (``--check``), ``notes`` informational
+    lines (tool versions differ), ``unavailable`` the items whose dependency is missing."""
+
+    out: Path
+    check: bool
+    stale: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    unavailable: tuple[str, ...] = ()
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if (self.stale or self.unavailable) else 0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out), "check": self.check, "stale": list(self.stale),
+                "notes": list(self.notes), "unavailable": list(self.unavailable),
+                "exit_status": self.exit_status}
 
 
 def _jsonable(value):
@@ -338,7 +362,7 @@ def _param_change(item_id: str, parameters: dict, previous: dict | None) -> str:
 
 # --------------------------------------------------------------------------- the build
 
-def _build_into(staging: Path, selected: list[Item], previous: dict | None, progress: _Progress,
+def _build_into(staging: Path, selected: list[Item], previous: dict | None, progress: Progress,
                 only: bool, previous_root: Path | None) -> tuple[dict, list[str]]:
     """Build ``selected`` into ``staging`` (which may hold a copy of the previous output),
     then the documents and the manifest. Returns (manifest, unavailable item lines)."""
@@ -583,13 +607,13 @@ def _swap_in(staging: Path, out: Path) -> None:
         shutil.rmtree(holder, ignore_errors=True)
 
 
-def build_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:
-    """Build into a temporary folder next to ``out`` and swap it in; 0 on success, 1 if an
-    item could not be built (its dependency is missing)."""
+def build_report(out: Path, only: list[str] | None = None,
+                 progress: Progress = _silent) -> ReportOutcome:
+    """Build into a temporary folder next to ``out`` and swap it in; ``progress`` receives one
+    line per item. An item whose dependency is missing is listed in ``unavailable``."""
     selected = _select(only)
     out, note = resolve_out(out)
     previous = _validate_out(out, for_check=False)
-    progress = _Progress(quiet)
     if note:
         progress(note)
     start = time.perf_counter()
@@ -613,15 +637,7 @@ def build_report(out: Path, only: list[str] | None = None, quiet: bool = False) 
                     shutil.rmtree(staging, ignore_errors=True)
             raise
     progress(f"wrote {out} in {time.perf_counter() - start:.1f} s")
-    return _report_unavailable(unavailable)
-
-
-def _report_unavailable(unavailable: list[str]) -> int:
-    if not unavailable:
-        return 0
-    print(f"gradproof report: {len(unavailable)} item(s) not built: "
-          + "; ".join(unavailable), file=sys.stderr)
-    return 1
+    return ReportOutcome(out=out, check=False, unavailable=tuple(unavailable))
 
 
 def renderer_changed(committed_manifest: dict) -> str | None:
@@ -749,13 +765,14 @@ def compare_trees(built: Path, committed: Path) -> list[str]:
     return stale
 
 
-def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) -> int:
-    """Rebuild into a temporary folder and compare with ``out``: 0 same content (with a note
-    when tool versions differ), 1 stale."""
+def check_report(out: Path, only: list[str] | None = None,
+                 progress: Progress = _silent) -> ReportOutcome:
+    """Rebuild into a private temporary folder and compare with ``out`` (writes nothing
+    there): ``stale`` is empty when the content is the same (``notes`` say when tool versions
+    differ)."""
     selected = _select(only)
     out, _ = resolve_out(out)
     previous = _validate_out(out, for_check=True)
-    progress = _Progress(quiet)
     tmp = None
     with termination_signals():
         try:
@@ -782,26 +799,7 @@ def check_report(out: Path, only: list[str] | None = None, quiet: bool = False) 
     svg_note = renderer_changed(committed) if committed else None
     if svg_note:
         notes.append(svg_note)
-    for note in notes:
-        print(f"gradproof report --check: note: {note}", file=sys.stderr)
-    if stale:
-        print(f"gradproof report --check: {len(stale)} stale file(s) in {out} "
-              f"(rebuild with `gradproof report`):", file=sys.stderr)
-        for line in stale:
-            print(f"  {line}", file=sys.stderr)
-        return 1
-    progress(f"--check: {out} is up to date")
-    return max(_report_unavailable(unavailable), 0)
-
-
-def build_command(out: str | None = None, only: list[str] | None = None, check: bool = False,
-                  quiet: bool = False, list_items: bool = False) -> int:
-    """Entry point of ``gradproof report`` (see the module docstring)."""
-    if list_items:
-        for item in ITEMS.values():
-            print(f"{item.id:28s} {item.kind:10s} {item.title}")
-        return 0
-    target = default_out_dir() if out is None else out  # '' is refused by resolve_out
-    if check:
-        return check_report(target, only, quiet)
-    return build_report(target, only, quiet)
+    if not stale:
+        progress(f"--check: {out} is up to date")
+    return ReportOutcome(out=out, check=True, stale=tuple(stale), notes=tuple(notes),
+                         unavailable=tuple(unavailable))

@@ -247,11 +247,38 @@ def _cmd_horizon(args) -> int:
     return 0
 
 
-def _cmd_report(args) -> int:
-    from gradproof.reports.build import build_command
+def report_command(out: str | None = None, only: list[str] | None = None, check: bool = False,
+                   quiet: bool = False, list_items: bool = False) -> int:
+    """``gradproof report``: build (or ``check``) and print the outcome; the exit status."""
+    from gradproof.reports.build import ITEMS, build_report, check_report, default_out_dir
 
-    return build_command(out=args.out, only=args.only, check=args.check, quiet=args.quiet,
-                         list_items=args.list)
+    if list_items:
+        for item in ITEMS.values():
+            print(f"{item.id:28s} {item.kind:10s} {item.title}")
+        return 0
+
+    def progress(line: str) -> None:
+        if not quiet:
+            print(f"gradproof report: {line}", file=sys.stderr, flush=True)
+
+    target = default_out_dir() if out is None else out  # '' is refused by resolve_out
+    outcome = (check_report if check else build_report)(target, only, progress=progress)
+    for note in outcome.notes:
+        print(f"gradproof report --check: note: {note}", file=sys.stderr)
+    if outcome.stale:
+        print(f"gradproof report --check: {len(outcome.stale)} stale file(s) in {outcome.out} "
+              f"(rebuild with `gradproof report`):", file=sys.stderr)
+        for line in outcome.stale:
+            print(f"  {line}", file=sys.stderr)
+    elif outcome.unavailable:
+        print(f"gradproof report: {len(outcome.unavailable)} item(s) not built: "
+              + "; ".join(outcome.unavailable), file=sys.stderr)
+    return outcome.exit_status
+
+
+def _cmd_report(args) -> int:
+    return report_command(out=args.out, only=args.only, check=args.check, quiet=args.quiet,
+                          list_items=args.list)
 
 
 def _cmd_verify(args) -> int:

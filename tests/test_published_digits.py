@@ -214,10 +214,11 @@ def test_one_ulp_full_report_has_the_committed_content(tmp_path, one_ulp, monkey
     """The whole report built with every float64 weight and Jacobian moved by one ulp has the
     content of the committed reports (``compare_trees``: what ``--check`` compares)."""
     from gradproof.reports import build as rb
+    from gradproof.reports.cli import report_command
 
     monkeypatch.setenv("GRADPROOF_JOBS", "1")  # in this process, where the patches are
     out = tmp_path / "perturbed"
-    assert rb.build_command(out=str(out), quiet=True) == 0
+    assert report_command(out=str(out), quiet=True) == 0
     assert one_ulp["n"] > 0
     assert rb.compare_trees(out, ROOT / "reports" / "generated") == []
 

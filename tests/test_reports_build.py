@@ -15,6 +15,7 @@ import pytest
 
 from gradproof.numerics.errors import InputError
 from gradproof.reports import build as rb
+from gradproof.reports.cli import report_command
 from gradproof.reports.manifest import compare_manifests, numbers_agree, package_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ def _tree(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "out"
-    assert rb.build_command(out=str(out), only=[CHEAP, "lstm-terms"], quiet=True) == 0
+    assert report_command(out=str(out), only=[CHEAP, "lstm-terms"], quiet=True) == 0
     return out
 
 
@@ -69,7 +70,7 @@ def test_registry_has_the_issue_figures_and_derivations_and_audit():
 
 
 def test_list_prints_every_id(capsys):
-    assert rb.build_command(list_items=True) == 0
+    assert report_command(list_items=True) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == list(rb.ITEMS)
 
@@ -104,7 +105,7 @@ def test_foreign_non_empty_out_is_refused_and_untouched(tmp_path):
     out.mkdir()
     (out / "chapter1.tex").write_text("precious")
     with pytest.raises(InputError, match="no gradproof manifest"):
-        rb.build_command(out=str(out), only=[CHEAP], quiet=True)
+        report_command(out=str(out), only=[CHEAP], quiet=True)
     assert _tree(out) == {"chapter1.tex": b"precious"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]  # no temp folder left
 
@@ -113,9 +114,9 @@ def test_out_that_is_a_file_or_below_a_file_is_refused(tmp_path):
     afile = tmp_path / "file.txt"
     afile.write_text("x")
     with pytest.raises(InputError, match="not a folder"):
-        rb.build_command(out=str(afile), only=[CHEAP], quiet=True)
+        report_command(out=str(afile), only=[CHEAP], quiet=True)
     with pytest.raises(InputError, match="cannot create"):
-        rb.build_command(out=str(afile / "sub" / "out"), only=[CHEAP], quiet=True)
+        report_command(out=str(afile / "sub" / "out"), only=[CHEAP], quiet=True)
     assert afile.read_text() == "x"
 
 
@@ -175,8 +176,8 @@ def test_quoted_number_matches_the_derivation_record(built):
 
 def test_check_is_clean_then_reports_each_stale_file(tiny, tmp_path, capsys):
     out = tmp_path / "out"
-    assert rb.build_command(out=str(out), quiet=True) == 0
-    assert rb.build_command(out=str(out), check=True, quiet=True) == 0
+    assert report_command(out=str(out), quiet=True) == 0
+    assert report_command(out=str(out), check=True, quiet=True) == 0
     # a stale text output
     md = out / "report.md"
     md.write_text(md.read_text() + "hand edit\n")
@@ -185,14 +186,14 @@ def test_check_is_clean_then_reports_each_stale_file(tiny, tmp_path, capsys):
     manifest["numbers"]["tiny/answer"]["value"] = 0.3 + 1e-15
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     capsys.readouterr()
-    assert rb.build_command(out=str(out), check=True, quiet=True) == 1
+    assert report_command(out=str(out), check=True, quiet=True) == 1
     err = capsys.readouterr().err
     assert "report.md: differs" in err and "manifest.json" not in err
     manifest["numbers"]["tiny/answer"]["value"] = 0.3000001
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     (out / "extra.txt").write_text("x")
     (out / "data/tiny.txt").unlink()
-    assert rb.build_command(out=str(out), check=True, quiet=True) == 1
+    assert report_command(out=str(out), check=True, quiet=True) == 1
     err = capsys.readouterr().err
     assert "manifest.json: numbers/tiny/answer/value" in err
     assert "extra.txt: not made by the build" in err
@@ -202,7 +203,7 @@ def test_check_is_clean_then_reports_each_stale_file(tiny, tmp_path, capsys):
 
 
 def test_check_of_a_missing_folder_is_stale(tiny, tmp_path, capsys):
-    assert rb.build_command(out=str(tmp_path / "absent"), check=True, quiet=True) == 1
+    assert report_command(out=str(tmp_path / "absent"), check=True, quiet=True) == 1
     assert not (tmp_path / "absent").exists()
 
 
@@ -227,7 +228,7 @@ def test_only_keeps_the_other_items_of_a_previous_output(built, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(built, copy)
     before = _tree(copy)
-    assert rb.build_command(out=str(copy), only=[CHEAP], quiet=True) == 0
+    assert report_command(out=str(copy), only=[CHEAP], quiet=True) == 0
     after = _tree(copy)
     assert after == before  # deterministic rebuild of one item, everything else kept
 
@@ -247,23 +248,23 @@ def test_failed_build_leaves_previous_output_untouched(built, tmp_path, monkeypa
     # a full build (no --only) whose registry is this one crashing item
     monkeypatch.setattr(rb, "ITEMS", {CHEAP: rb.Item(item.id, item.kind, item.title, broken)})
     with pytest.raises(RuntimeError, match="simulated crash"):
-        rb.build_command(out=str(copy), quiet=True)
+        report_command(out=str(copy), quiet=True)
     assert _tree(copy) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # temp folder removed
 
 
 def test_progress_one_line_per_item_says_why_and_what_changed(tiny, tmp_path, capsys):
     out = tmp_path / "o"
-    assert rb.build_command(out=str(out)) == 0
+    assert report_command(out=str(out)) == 0
     lines = capsys.readouterr().err.splitlines()
     item_lines = [line for line in lines if "] tiny:" in line]
     assert len(item_lines) == 1
     assert "rebuilt (full build, recomputed from the code; no previous output)" in item_lines[0]
-    assert rb.build_command(out=str(out)) == 0
+    assert report_command(out=str(out)) == 0
     assert "identical to the previous output" in capsys.readouterr().err
-    assert rb.build_command(out=str(out), only=["tiny"]) == 0
+    assert report_command(out=str(out), only=["tiny"]) == 0
     assert "(selected with --only)" in capsys.readouterr().err
-    assert rb.build_command(out=str(out), quiet=True) == 0
+    assert report_command(out=str(out), quiet=True) == 0
     assert capsys.readouterr().err == ""
 
 
@@ -374,7 +375,7 @@ def test_check_passes_with_a_note_when_only_tool_versions_differ(built, tmp_path
         entry["versions"]["ml_dtypes"] = "0.6.0"
     manifest["environment"]["cpu_model"] = "another CPU"
     (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    assert rb.build_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 0
+    assert report_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 0
     err = capsys.readouterr().err
     assert f"ml_dtypes 0.6.0 -> {here}" in err and "note:" in err
 
@@ -394,7 +395,7 @@ def test_check_reports_a_content_difference_with_old_and_new(built, tmp_path, ca
     display = manifest["numbers"][key]["display"]
     manifest["numbers"][key]["display"] = "0.5"
     (copy / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    assert rb.build_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 1
+    assert report_command(out=str(copy), only=[CHEAP, "lstm-terms"], check=True, quiet=True) == 1
     err = capsys.readouterr().err
     assert (f"data/lstm-terms.json: differs: series/A/spectral_norm[3]: committed \"0.123456\", "
             f"built \"{old}\"") in err
