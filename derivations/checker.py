@@ -930,7 +930,7 @@ def check_inequality(
     hypotheses (listed in ``conditions``). A string or anything else is not a proof: the
     outcome is then SAMPLED ("no counterexample in N points", with N, domain and seed).
     """
-    from gradproof.derivations.proofs import Proof
+    from gradproof.derivations.proofs import Proof, show
 
     domain = domain or f"instances drawn by {getattr(lhs_fn, '__qualname__', 'lhs_fn')}"
     warnings: list[str] = []
@@ -974,7 +974,7 @@ def check_inequality(
             for cl in claims:
                 got, why = proof.establishes(cl)
                 ok = ok and got
-                reasons.append(f"{sp.sstr(cl)}: {why}")
+                reasons.append(f"{show(cl)}: {why}")
             if ok and proof.valid:
                 hyp = tuple(h for h in proof.hypotheses if h not in allowed)
                 verdict = Verdict.CONDITIONAL if hyp else Verdict.VERIFIED

@@ -99,7 +99,7 @@ class Fact:
         return out
 
     def text(self) -> str:
-        return f"{sp.sstr(self.lhs)} {self.rel} {sp.sstr(self.rhs)}"
+        return f"{show(self.lhs)} {self.rel} {show(self.rhs)}"
 
     def line(self) -> str:
         checked = "; ".join(f"{d}: {v}" for d, v, _ in self.checks)
@@ -121,6 +121,9 @@ class Proof:
         return tuple(sorted({h for f in self.facts for h in f.hypotheses}))
 
     def lines(self) -> tuple[str, ...]:
+        cached = self.__dict__.get("_lines")
+        if cached is not None:
+            return cached
         seen, out = set(), []
 
         def visit(f: Fact):
@@ -133,7 +136,8 @@ class Proof:
 
         for f in self.facts:
             visit(f)
-        return tuple(out)
+        object.__setattr__(self, "_lines", tuple(out))
+        return self.__dict__["_lines"]
 
     def establishes(self, claim: sp.Basic) -> tuple[bool, str]:
         """Does a valid fact of the chain prove ``claim`` (a SymPy relational lhs <= rhs,
@@ -148,10 +152,28 @@ class Proof:
                 continue
             r = _equal(f.rhs, rhs)
             if r[0] == "verified":
-                return True, f"the chain's bound {sp.sstr(f.rhs)} equals the claim's {sp.sstr(rhs)} ({r[0]})"
+                return True, f"the chain's bound {show(f.rhs)} equals the claim's {show(rhs)} ({r[0]})"
         bad = [x for f in self.facts for x in f.failed]
         return False, ("a side condition failed: " + "; ".join(bad[:3])) if bad else \
             "no fact of the chain has the claim's left side and right side"
+
+
+def _mat_text(X) -> str:
+    if isinstance(X, sp.MatMul):
+        return " ".join(_mat_text(a) for a in X.args)
+    if isinstance(X, sp.MatrixSymbol):
+        return str(X.name)
+    return sp.sstr(X)
+
+
+def show(e) -> str:
+    """``sstr`` with every opnorm(X) printed as ||X|| (SymPy's own printer is very slow on
+    long MatMuls: its precedence test negates and re-canonicalises each product)."""
+    e = sp.sympify(e)
+    norms = e.atoms(opnorm)
+    if not norms:
+        return sp.sstr(e)
+    return sp.sstr(e.xreplace({nm: sp.Symbol(f"||{_mat_text(nm.args[0])}||") for nm in norms}))
 
 
 def _relation(claim) -> tuple[str, sp.Expr, sp.Expr]:
@@ -268,8 +290,8 @@ def diag_norm(D, f: sp.Expr, z: sp.Symbol, bound: Fact) -> Fact:
     """||diag(f(z_1), ..., f(z_n))||_2 = max_i |f(z_i)| <= g, given ``bound``: |f(z)| <= g
     for all real z. ``D`` names the diagonal matrix (a MatrixSymbol standing for diag(f(z_i)))."""
     about = _equal(bound.lhs, sp.Abs(f)) if bound.rel in ("<=", "<") else ("refuted", "not a bound")
-    return Fact(opnorm(D), "<=", bound.rhs, f"diag_norm({D} = diag({sp.sstr(f)} at z_1..z_n))", (bound,),
-                (_check(f"the bound is on |{sp.sstr(f)}|", about),
+    return Fact(opnorm(D), "<=", bound.rhs, f"diag_norm({D} = diag({show(f)} at z_1..z_n))", (bound,),
+                (_check(f"the bound is on |{show(f)}|", about),
                  _check("z real (bound holds for all real z)", ("verified" if z.is_real else "undecided",
                                                                 "assumption of z"))),
                 _inherit(bound))
@@ -315,7 +337,7 @@ def rewrite_lhs(f: Fact, lhs) -> Fact:
 def product_of_bounds(facts) -> Fact:
     """0 <= a_i <= b_i for every i give prod a_i <= prod b_i."""
     facts = tuple(facts)
-    checks = tuple(_check(f"{sp.sstr(f.lhs)} >= 0", nonnegative(f.lhs)) for f in facts)
+    checks = tuple(_check(f"{show(f.lhs)} >= 0", nonnegative(f.lhs)) for f in facts)
     checks += tuple(_check("a bound", ("verified" if f.rel in ("<=", "<", "==") else "refuted", f.rel))
                     for f in facts)
     return Fact(sp.Mul(*[f.lhs for f in facts]), "<=", sp.Mul(*[f.rhs for f in facts]),
@@ -336,7 +358,7 @@ def scale(f: Fact, c) -> Fact:
     c = sp.sympify(c)
     sign = _positive(c) if f.rel == "<" else nonnegative(c)
     return Fact(c * f.lhs, f.rel, c * f.rhs, "scale", (f,),
-                (_check(f"{sp.sstr(c)} {'>' if f.rel == '<' else '>='} 0", sign),), _inherit(f))
+                (_check(f"{show(c)} {'>' if f.rel == '<' else '>='} 0", sign),), _inherit(f))
 
 
 def increasing(F, z: sp.Symbol, f: Fact) -> Fact:
@@ -344,7 +366,7 @@ def increasing(F, z: sp.Symbol, f: Fact) -> Fact:
     ``F`` is a one-argument callable building SymPy expressions."""
     dF = sp.diff(F(z), z)
     return Fact(F(f.lhs), f.rel, F(f.rhs), "increasing", (f,),
-                (_check(f"F'(z) = {sp.sstr(dF)} > 0 for real z",
+                (_check(f"F'(z) = {show(dF)} > 0 for real z",
                         _positive(dF) if z.is_real else ("undecided", "z not real")),), _inherit(f))
 
 
@@ -366,7 +388,7 @@ def abs_lower(f: Fact, x, c) -> Fact:
     """|x - c| <= m gives c - m <= x."""
     about = _equal(f.lhs, sp.Abs(sp.sympify(x) - c)) if f.rel in ("<=", "<") else ("refuted", f.rel)
     return Fact(sp.sympify(c) - f.rhs, f.rel, sp.sympify(x), "abs_lower", (f,),
-                (_check(f"the bound is on |{sp.sstr(x)} - {sp.sstr(c)}|", about),), _inherit(f))
+                (_check(f"the bound is on |{show(x)} - {show(c)}|", about),), _inherit(f))
 
 
 def reflexive(a) -> Fact:
@@ -391,7 +413,7 @@ def instantiate(f: Fact, z: sp.Symbol, a) -> Fact:
     free = "verified" if z not in a.free_symbols and not any(z.name in h for h in f.hypotheses) \
         else "refuted"
     return Fact(f.lhs.subs(z, a), f.rel, f.rhs.subs(z, a), "instantiate", (f,),
-                (("instance is real", real, f"{sp.sstr(a)}.is_real"),
+                (("instance is real", real, f"{show(a)}.is_real"),
                  ("z not in the instance nor in a hypothesis", free, "free symbols")), _inherit(f))
 
 
@@ -494,7 +516,7 @@ def supremum_by_calculus(f: sp.Expr, z: sp.Symbol) -> SupremumCertificate | None
             return None
         cands = []
         for c in sorted(crit, key=sp.default_sort_key):
-            cands.append((f"f'({sp.sstr(c)}) = 0", sp.simplify(sp.Abs(f.subs(z, c))), c))
+            cands.append((f"f'({show(c)}) = 0", sp.simplify(sp.Abs(f.subs(z, c))), c))
         lo, hi = dom.inf, dom.sup
         for end, closed, direction in ((lo, dom.left_open is False, "+"), (hi, dom.right_open is False, "-")):
             if closed and end.is_finite:

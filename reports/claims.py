@@ -13,12 +13,17 @@ stated working precision, and central finite differences at high precision. The 
 ``checker`` decides equalities and inequalities; ``activations.derive_gamma`` is cross-checked
 against a separate SymPy proof (1/4 - s(1-s) = (s - 1/2)^2, 1 - tanh' = tanh^2).
 
-Verdicts (``ClaimVerdict``):
-  verified          the statement holds (symbolic proof + numeric spot check)
+Verdicts (``ClaimVerdict`` is the toolkit's one ``Verdict`` type, ``derivations.checker``):
+  verified          the statement holds (symbolic proof or checked lemma chain + numeric check)
   refuted           false as stated; a counterexample or a nonzero residual is attached
   conditional       holds exactly under the stated conditions, fails without them
+  sampled           no counterexample on the stated sample (instances, seed): evidence, no proof
   undecided         not decided by the available methods
   not-mathematical  the statement names no mathematical quantity; nothing to prove
+
+Inequalities are decided by checked proofs (``derivations.proofs``, ``derivations.bounds``):
+a chain of named lemma instances whose side conditions the checker decides; free text is
+not a proof, and a decider whose only evidence is sampling says ``sampled``.
 
 References: Bengio, Simard & Frasconi (1994); Pascanu, Mikolov & Bengio (2013) with the W^T
 erratum; Hochreiter & Schmidhuber (1997); Gers, Schmidhuber & Cummins (2000); Williams &
@@ -29,13 +34,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Callable, Mapping
 
 import mpmath
 import sympy as sp
 
 from gradproof.derivations.activations import derive_gamma, get_activation, mp_sigmoid, sigmoid
+from gradproof.derivations.bounds import (forget_gate_lower_bound, pascanu_exploding_necessary,
+                                          pascanu_norm_bound, pascanu_vanishing)
 from gradproof.derivations.checker import (
     CheckResult,
     Verdict,
@@ -63,14 +69,9 @@ AUDIT_DPS = 50
 AUDIT_SEED = 20180101
 
 
-class ClaimVerdict(str, Enum):
-    """Typed outcome of a claim. NOT_MATHEMATICAL is kept apart from REFUTED and UNDECIDED."""
-
-    VERIFIED = "verified"
-    REFUTED = "refuted"
-    CONDITIONAL = "conditional"
-    UNDECIDED = "undecided"
-    NOT_MATHEMATICAL = "not-mathematical"
+#: the outcome of a claim: the toolkit's one verdict type (NOT_MATHEMATICAL is kept apart from
+#: REFUTED and UNDECIDED, SAMPLED from VERIFIED)
+ClaimVerdict = Verdict
 
 
 REFERENCES: dict[str, str] = {
@@ -255,8 +256,7 @@ def _decide_sigmoid_bound() -> Decision:
     identity = sp.expand(sp.Rational(1, 4) - s * (1 - s) - (s - sp.Rational(1, 2)) ** 2) == 0
     # sigma' from the closed form, not from the Function's fdiff
     closed = sp.diff(1 / (1 + sp.exp(-z)), z)
-    sup = check_supremum(sp.Rational(1, 4), closed, z, proof=derived.gamma,
-                         seed=AUDIT_SEED, dps=AUDIT_DPS)
+    sup = check_supremum(sp.Rational(1, 4), closed, z, seed=AUDIT_SEED, dps=AUDIT_DPS)
     at_zero = sp.simplify(closed.subs(z, 0)) == sp.Rational(1, 4)
     ok = identity and at_zero and sup.verdict is Verdict.VERIFIED and derived.gamma == sp.Rational(1, 4)
     return Decision(
@@ -274,8 +274,7 @@ def _decide_tanh_below_one() -> Decision:
     d = sp.diff(sp.tanh(z), z)
     identity = sp.simplify(1 - d - sp.tanh(z) ** 2) == 0  # 1 - tanh' = tanh^2 >= 0
     equality_set = sp.solveset(sp.Eq(sp.tanh(z) ** 2, 0), z, domain=sp.S.Reals)
-    sup = check_supremum(1, d, z, proof=derive_gamma(get_activation("tanh")).gamma,
-                         seed=AUDIT_SEED, dps=AUDIT_DPS)
+    sup = check_supremum(1, d, z, seed=AUDIT_SEED, dps=AUDIT_DPS)
     strict_claim = check_supremum(sp.Rational(99, 100), d, z, seed=AUDIT_SEED, dps=AUDIT_DPS)
     holds_off_zero = identity and equality_set == sp.FiniteSet(0)
     ok = holds_off_zero and sup.verdict is Verdict.VERIFIED
@@ -444,18 +443,27 @@ def _decide_product_vanishes() -> Decision:
             _, _, Js = _rnn_forward(name, W, U, xs, c0)
             return _mp_sigma_max(_mp_product(Js)), (gamma * _mp_sigma_max(W)) ** k
 
-        sub[name] = check_inequality(
-            draw, proof="||AB|| <= ||A|| ||B|| and ||diag(act')||_2 = max|act'| <= gamma",
-            seed=AUDIT_SEED, points=8, dps=30)
+        act = get_activation(name)
+        bp = pascanu_norm_bound(act, k)
+        sub[name] = check_inequality(draw, proof=bp.proof, claim=bp.claim, seed=AUDIT_SEED, points=8,
+                                     dps=30, domain=f"8 random {name} nets, n={n}, d=2, k={k}, "
+                                     "sigma_max(W_rec) = 0.9/gamma")
+        vb = pascanu_vanishing(act, k)
+        sub[name + "_vanishing"] = check_inequality(draw, proof=vb.proof, claim=vb.claim,
+                                                    seed=AUDIT_SEED, points=1, dps=30)
     growth = _growth_above_threshold()
     ok = all(r.verdict is Verdict.VERIFIED for r in sub.values()) and growth["grows"]
     return Decision(
         ClaimVerdict.CONDITIONAL if ok else ClaimVerdict.REFUTED,
-        f"check_inequality, 8 random nets per activation (n={n}, k={k}, sigma_max=0.9/gamma); "
-        "counterexample above the threshold in exact SymPy arithmetic",
+        f"checked proofs (derivations.bounds: derivative_bound, diag_norm, submultiplicative, "
+        f"product_of_bounds, scale, geometric_decay) for k={k} and any n, spot-checked on 8 random "
+        f"nets per activation (n={n}, sigma_max=0.9/gamma); counterexample above the threshold in "
+        "exact SymPy arithmetic",
         min((r.residual for r in sub.values()), key=lambda s: mpmath.mpf(s)),
         {"bound_sigmoid": _sub_json(sub["sigmoid"]), "bound_tanh": _sub_json(sub["tanh"]),
-         "above_threshold": growth},
+         "vanishing_sigmoid": _sub_json(sub["sigmoid_vanishing"]),
+         "vanishing_tanh": _sub_json(sub["tanh_vanishing"]),
+         "proof_steps_tanh": len(sub["tanh"].proof), "above_threshold": growth},
         counterexample=growth["example"],
     )
 
@@ -536,14 +544,16 @@ def _decide_explosion_threshold() -> Decision:
         _, _, Js = _rnn_forward("tanh", W, U, xs, c0)
         return _mp_sigma_max(_mp_product(Js)), mpmath.mpf(1)
 
-    nec = check_inequality(draw, proof="contrapositive of ||prod J_t|| <= (gamma sigma_max)^k",
-                           seed=AUDIT_SEED, points=6, dps=30)
+    bp = pascanu_exploding_necessary(get_activation("tanh"), 30)
+    nec = check_inequality(draw, proof=bp.proof, claim=bp.claim, seed=AUDIT_SEED, points=6, dps=30,
+                           domain="6 random tanh nets, n=3, d=2, k=30, sigma_max(W_rec) = 1/gamma")
     ok = (nilpotent_zero and sigma_max_N == 10 and closed_ok and limit == 0 and nilpotent_but_grows
           and sig_M > 1 and nec.verdict is Verdict.VERIFIED)
     return Decision(
         ClaimVerdict.CONDITIONAL if ok else ClaimVerdict.REFUTED,
         "SymPy exact: J_2 J_1 == 0 for strictly upper-triangular W_rec with symbolic act' entries; closed form "
-        f"of M^k and its limit; mpmath SVD @ {AUDIT_DPS} digits; necessity by check_inequality",
+        f"of M^k and its limit; mpmath SVD @ {AUDIT_DPS} digits; necessity by a checked proof of the "
+        "contrapositive (tanh, k=30, any n)",
         "0",
         {"nilpotent_W_rec": "[[0, 10], [0, 0]]", "sigma_max_nilpotent": str(sigma_max_N),
          "product_of_two_jacobians_is_zero": nilpotent_zero,
@@ -868,6 +878,10 @@ def _lstm_omitted_path_size(n=4, d=3, k=20, dps=40) -> dict:
                 "relative_omission": float(rel)}
 
 
+#: number of steps k of the checked forget-gate proof (its size grows linearly in k)
+PROOF_FORGET_STEPS = 4
+
+
 def _decide_forget_gate_bound() -> Decision:
     r"""Cell path (B_t terms): prod_{t=2}^k diag(f_t) >= sigma(b_f - m)^{k-1} entrywise, where
     m = max_j (||U_f[j,:]||_1 + ||V_f[j,:]||_1 max_t ||x_t||_inf), because |h_{t-1}| < 1
@@ -906,12 +920,31 @@ def _decide_forget_gate_bound() -> Decision:
         for kk in (10, 100, 1000, 10000):
             q = eps ** (mpmath.mpf(1) / (kk - 1))
             needed[str(kk)] = _nstr(m + mpmath.log(q / (1 - q)), 5)
+    fb = forget_gate_lower_bound(k=PROOF_FORGET_STEPS, n_h=2, d=2)
+    fsyms = sorted(fb.claim.free_symbols, key=str)
+    conclusion = fb.claim.args[1]  # Implies(|x| <= X, sigma(b_f - m)^(k-1) <= prod f_t)
+    f_l = sp.lambdify(fsyms, conclusion.lhs, "mpmath")
+    f_r = sp.lambdify(fsyms, conclusion.rhs, "mpmath")
+
+    def draw_forget(r):
+        # the proof's statement at random values: x within X = 2, any U, V, b_f, gate inputs
+        vals = [mpmath.mpf(2) if s_ == fb.symbols["X"] else mpmath.mpf(repr(r.uniform(-2, 2)))
+                for s_ in fsyms]
+        return f_l(*vals), f_r(*vals)
+
+    proof_check = check_inequality(draw_forget, proof=fb.proof, claim=fb.claim, seed=AUDIT_SEED + 3,
+                                   points=5, dps=dps, domain="weights, bias, gate inputs uniform in "
+                                   "[-2, 2], |x| <= X = 2")
+    holds = holds and proof_check.verdict is Verdict.VERIFIED
     return Decision(
         ClaimVerdict.CONDITIONAL if holds else ClaimVerdict.REFUTED,
-        f"lower bound from |h| < 1 and monotone sigma; checked at every step t <= {k} on a "
+        f"checked proof (derivations.bounds.forget_gate_lower_bound: sup_bound, triangle, "
+        f"abs_lower, increasing sigma, product_of_bounds) for k={PROOF_FORGET_STEPS}, 2 hidden and "
+        f"2 inputs, symbolic weights; numeric spot check at every step t <= {k} on a "
         f"seeded LSTM (n={n}, d={d}, seed {AUDIT_SEED + 2}) @ {dps} digits",
         min((r["min over t, j of product/bound"] for r in rows), key=lambda s: mpmath.mpf(s)),
-        {"margin_m": _nstr(m, 6), "steps": k, "by_forget_bias": rows,
+        {"proof": _sub_json(proof_check), "proof_steps": len(proof_check.proof),
+         "margin_m": _nstr(m, 6), "steps": k, "by_forget_bias": rows,
          "bias_needed_for_cell_path_>=_0.1_by_k": needed,
          "scope": "cell path prod diag(f_t) only; A_t, C_t, D_t and the output-gate path are "
                   "not bounded below by this"},
@@ -1015,14 +1048,14 @@ def _decide_no_fine_adjustments() -> Decision:
 # 5. the derivations behind `gradproof derive`, rerun and compared with registered findings
 # ---------------------------------------------------------------------------------------------
 
-#: steps of each derivation that are *expected* to be refuted: they restate the article's
-#: errors. Every other checked step must be verified; an undecided step is a failure.
-DERIVATION_FINDINGS: dict[str, frozenset[str]] = {
-    "rnn": frozenset({"article_long_path_is_gradient"}),
-    "lstm-article": frozenset({"article_A_t_as_written", "article_D_t", "article_K_t",
-                               "article_product"}),
-    "lstm-corrected": frozenset({"product_of_terms"}),
-}
+#: steps of each derivation rerun here that are *expected* to be refuted (they restate the
+#: article's errors), from the derivations' own registry ``records.EXPECTED_REFUTED`` at the
+#: rerun size k = RERUN_STEPS. Every other checked step must be verified; an undecided step is
+#: a failure.
+def _findings(model: str, variant: str | None, k: int) -> frozenset[str]:
+    from gradproof.derivations.records import EXPECTED_REFUTED
+
+    return frozenset(n for n, min_k in EXPECTED_REFUTED.get((model, variant), {}).items() if k >= min_k)
 
 
 def _derivation_decider(kind: str, build: Callable[[], object]) -> Callable[[], Decision]:
@@ -1067,6 +1100,13 @@ def _derivation_decider(kind: str, build: Callable[[], object]) -> Callable[[], 
 
 #: sizes of the derivations rerun by the ``derivation-*`` claims (hidden n, steps k)
 RERUN_HIDDEN, RERUN_STEPS = 1, 3
+
+#: the registered findings of each rerun derivation (kind -> step names expected refuted)
+DERIVATION_FINDINGS: dict[str, frozenset[str]] = {
+    "rnn": _findings("rnn", None, RERUN_STEPS),
+    "lstm-article": _findings("lstm", "article", RERUN_STEPS),
+    "lstm-corrected": _findings("lstm", "corrected", RERUN_STEPS),
+}
 
 
 def _derivation_claim(section: str, model: str, option: str, value: str, checked: str,
@@ -1175,7 +1215,8 @@ def _decide_toolkit_numerics_agree() -> Decision:
     article_differs = float(np.abs(LJ.article_cell_path[1:] - LJ.cell_path[1:]).max()) > 1e-6
     lstm_ok = worst < 1e-12 and worst_article < 1e-12 and article_differs
     return Decision(
-        ClaimVerdict.VERIFIED if rnn_ok and lstm_ok else ClaimVerdict.REFUTED,
+        ClaimVerdict.SAMPLED if rnn_ok and lstm_ok else ClaimVerdict.REFUTED,
+        f"sampled: agreement on 1 seeded RNN and 1 seeded LSTM (not a proof for all inputs); "
         f"gradproof.numerics.engines (fast, reference @30 digits, certified) on bridge.rnn_jacobians vs the "
         f"audit's mpmath product @30 digits (tanh RNN n={n}, T={T}, seed {AUDIT_SEED}); "
         f"bridge.lstm_jacobians cell path vs the audit's mpmath terms (n={n2}, T={T2})",
@@ -1408,7 +1449,7 @@ EXPECTED: dict[str, ClaimVerdict] = {
     "forget-update-found-by-training": ClaimVerdict.UNDECIDED,
     "lstm-o1-complexity": ClaimVerdict.CONDITIONAL,
     "no-fine-adjustments": ClaimVerdict.NOT_MATHEMATICAL,
-    "toolkit-numerics-agree": ClaimVerdict.VERIFIED,
+    "toolkit-numerics-agree": ClaimVerdict.SAMPLED,
     "derivation-rnn-sigmoid": ClaimVerdict.VERIFIED,
     "derivation-rnn-tanh": ClaimVerdict.VERIFIED,
     "derivation-lstm-article": ClaimVerdict.VERIFIED,
