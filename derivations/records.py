@@ -185,9 +185,9 @@ def derivation_to_text(d: Derivation) -> str:
     lines = [head, "=" * len(head)]
     for i, r in enumerate(d.records, 1):
         exp = d.expected(r)
-        tag = r.verdict + (" (expected)" if exp == "refuted" == r.verdict else
-                           f", expected {exp}" if exp and exp != r.verdict else "")
-        lines.append(f"[{i}] {r.name}  [{tag}]")
+        note = (" (expected)" if exp == "refuted" == r.verdict else
+                f" (expected {exp})" if exp and exp != r.verdict else "")
+        lines.append(f"[{i}] {r.name}  [{r.verdict}]{note}")
         lines.append(f"    {r.justification}")
         expr = r.expr
         text = _SharedStrPrinter().doprint(expr) if isinstance(expr, (sp.Basic, sp.MatrixBase)) else str(expr)
