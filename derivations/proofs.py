@@ -17,7 +17,6 @@ Lemma library (the side conditions in brackets are checked):
 
 =====================  ==================================================================
 hypothesis(rel)        an assumption; everything built on it is conditional on it
-definition(lhs, rhs)   lhs == rhs by definition (the statement of the model)
 norm_nonnegative(X)    0 <= opnorm(X)
 submultiplicative      opnorm(A B) <= opnorm(A) opnorm(B)          [A, B conformable]
 diag_norm(D, f, bd)    opnorm(D) <= g for D = diag(f(z_1), ..., f(z_n)), from bd: |f(z)| <= g
@@ -55,7 +54,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 __all__ = ["opnorm", "Fact", "Proof", "SupremumCertificate", "supremum_by_calculus", "nonnegative",
-           "hypothesis", "definition", "norm_nonnegative", "submultiplicative", "diag_norm",
+           "hypothesis", "norm_nonnegative", "submultiplicative", "diag_norm",
            "derivative_bound", "chain", "rewrite", "product_of_bounds", "power_monotone", "scale",
            "increasing", "triangle", "sum_of_bounds", "abs_lower", "reflexive", "sup_bound",
            "instantiate", "geometric_decay", "rewrite_lhs", "LEMMAS"]
@@ -226,7 +225,7 @@ def nonnegative(e) -> tuple[str, str]:
             return all(rule(a) for a in x.args)
         if isinstance(x, sp.Pow):
             base, ex = x.args
-            if ex.is_Integer and ex % 2 == 0:
+            if ex.is_Integer and ex % 2 == 0 and base.is_real:
                 return True
             return rule(base) and bool(ex.is_real)
         return bool(x.is_nonnegative)
@@ -262,11 +261,6 @@ def hypothesis(rel) -> Fact:
     """An assumption ``rel`` (a SymPy relational); conclusions built on it are conditional."""
     r, lhs, rhs = _relation(rel)
     return Fact(lhs, r, rhs, "hypothesis", hypotheses=(sp.sstr(rel),))
-
-
-def definition(lhs, rhs, what: str) -> Fact:
-    """lhs == rhs by the definition ``what`` (a model statement, not a claim)."""
-    return Fact(sp.sympify(lhs), "==", sp.sympify(rhs), f"definition: {what}")
 
 
 def norm_nonnegative(X) -> Fact:
@@ -407,13 +401,15 @@ def sup_bound(f: sp.Expr, z: sp.Symbol) -> Fact:
 
 
 def instantiate(f: Fact, z: sp.Symbol, a) -> Fact:
-    """A fact that holds for every real z (z free in it, no hypothesis on z) holds at z = a."""
+    """A fact that holds for every z of its domain (z free in it, no hypothesis on z) holds at
+    z = a when a satisfies every assumption of z (real, positive, integer, ...)."""
     a = sp.sympify(a)
-    real = "verified" if a.is_real else "undecided"
+    needed = [k for k, v in z.assumptions0.items() if v is True and k != "commutative"]
+    real = "verified" if all(getattr(a, f"is_{k}") is True for k in needed) else "undecided"
     free = "verified" if z not in a.free_symbols and not any(z.name in h for h in f.hypotheses) \
         else "refuted"
     return Fact(f.lhs.subs(z, a), f.rel, f.rhs.subs(z, a), "instantiate", (f,),
-                (("instance is real", real, f"{show(a)}.is_real"),
+                (("the instance has the assumptions of z", real, ", ".join(sorted(needed))),
                  ("z not in the instance nor in a hypothesis", free, "free symbols")), _inherit(f))
 
 
@@ -428,7 +424,7 @@ def geometric_decay(f: Fact, k: sp.Symbol) -> Fact:
 
 
 #: the lemma library by name
-LEMMAS = {fn.__name__: fn for fn in (hypothesis, definition, norm_nonnegative, submultiplicative,
+LEMMAS = {fn.__name__: fn for fn in (hypothesis, norm_nonnegative, submultiplicative,
                                        diag_norm, derivative_bound, chain, rewrite, rewrite_lhs,
                                        product_of_bounds, power_monotone, scale, increasing,
                                        triangle, sum_of_bounds, abs_lower, reflexive, sup_bound,

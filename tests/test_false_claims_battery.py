@@ -391,3 +391,17 @@ def test_same_seed_same_matrix_counterexample():
     r1 = check_equal(A * B * C, C * B * A, seed=SEED)
     r2 = check_equal(A * B * C, C * B * A, seed=SEED)
     assert r1.counterexample == r2.counterexample and random.Random(SEED).random() == random.Random(SEED).random()
+
+
+def test_instantiate_respects_the_domain_of_the_variable():
+    """|1/(1+z)| <= 1 holds for z > 0 (calculus certificate); instantiating it at a real x
+    (x = -1/2 gives 2) must not be valid."""
+    fact = L.sup_bound(1 / (1 + zp), zp)
+    assert fact.valid and fact.rhs == 1
+    assert not L.instantiate(fact, zp, x).valid
+    assert L.instantiate(fact, zp, xp).valid
+
+
+def test_square_of_a_complex_symbol_is_not_nonnegative():
+    assert L.nonnegative(x**2)[0] == "verified"
+    assert L.nonnegative(xc**2)[0] != "verified"  # xc = i gives -1
