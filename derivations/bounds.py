@@ -9,10 +9,12 @@ D_t = diag(act'(z_t)), and
     ||W_rec||_2 <= 1/gamma  =>  ||J_k ... J_1||_2 <= 1        (so > 1/gamma is necessary
                                                                  for exploding)
 
-Each is proven for a concrete number of steps k and a symbolic hidden size n (W_rec, D_t are
-n x n MatrixSymbols), from the lemmas derivative_bound (gamma by derive_gamma, with its
-calculus certificate), diag_norm, submultiplicative, product_of_bounds, power_monotone,
-scale, geometric_decay; every side condition is decided by the checker.
+Each is proven for a symbolic hidden size n (W_rec, D_t are n x n MatrixSymbols), either for
+a concrete number of steps k (``pascanu_norm_bound(act, k)``, ...: one submultiplicative step
+per factor) or for every k >= 0 (``..._all_k``: the lemma product_norm_induction checks the
+base case and the induction step), from the lemmas derivative_bound (gamma by derive_gamma,
+with its calculus certificate), diag_norm, submultiplicative, product_of_bounds,
+power_monotone, scale, geometric_decay; every side condition is decided by the checker.
 
 Gers, Schmidhuber & Cummins (2000) forget gate: for one unit with f_t = sigma(a_t),
 a_t = b_f + sum_c U_c h_{t-1,c} + sum_c V_c x_{t,c}, h = o tanh(c) with o = sigma(.):
@@ -35,6 +37,7 @@ from gradproof.derivations import proofs as L
 from gradproof.derivations.activations import Activation, derive_gamma
 
 __all__ = ["BoundProof", "pascanu_norm_bound", "pascanu_vanishing", "pascanu_exploding_necessary",
+           "pascanu_norm_bound_all_k", "pascanu_vanishing_all_k", "pascanu_exploding_necessary_all_k",
            "forget_gate_lower_bound"]
 
 
@@ -164,3 +167,58 @@ def forget_gate_lower_bound(k: int = 3, n_h: int = 2, d: int = 1) -> BoundProof:
     facts.append(prod)
     claim = sp.Implies(sp.And(*hyps), sp.Le(_closed_sigmoid(b - m) ** (k - 1), sp.Mul(*fs)))
     return BoundProof(L.Proof(tuple(facts)), claim, dict(b=b, X=X, U=U, V=V, m=m, k=k))
+
+
+# ------------------------------------------------------------------------------------------
+# for every number of steps k (induction over k: lemma product_norm_induction)
+# ------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _all_k_facts(act: Activation):
+    n = sp.Symbol("n", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    W = sp.MatrixSymbol("W_rec", n, n)
+    D = sp.MatrixSymbol("D_t", n, n)                 # D_t = diag(act'(z_t)), a generic step
+    P = sp.MatrixSymbol("P_k", n, n)                 # P_k = J_k ... J_1, J_t = D_t W_rec
+    gamma = derive_gamma(act).gamma
+    z = sp.Symbol("z", real=True)
+    s = L.opnorm(W)
+    dact = L.derivative_bound(act)
+    dn = L.diag_norm(D, sp.diff(act.definition(z), z), z, dact)
+    jt = L.chain(L.submultiplicative(D, W), L.product_of_bounds([dn, L.reflexive(s)]))
+    bound = L.product_norm_induction(jt, D * W, P, k)  # ||P_k|| <= (gamma ||W||)^k, all k
+    return (dact, dn, jt, bound), bound, dict(n=n, k=k, W=W, D=D, P=P, gamma=gamma, s=s)
+
+
+def pascanu_norm_bound_all_k(act: Activation) -> BoundProof:
+    """||J_k ... J_1||_2 <= (gamma ||W_rec||_2)^k for every k >= 0 and every n."""
+    facts, bound, sy = _all_k_facts(act)
+    claim = sp.Le(L.opnorm(sy["P"]), (sy["gamma"] * sy["s"]) ** sy["k"])
+    return BoundProof(L.Proof(facts), claim, sy)
+
+
+def pascanu_vanishing_all_k(act: Activation) -> BoundProof:
+    """||W_rec|| < 1/gamma => ||P_k|| <= q^k for all k, q = gamma ||W_rec|| < 1, lim q^k = 0."""
+    facts, bound, sy = _all_k_facts(act)
+    gamma, s, k = sy["gamma"], sy["s"], sy["k"]
+    H = sp.StrictLessThan(s, 1 / gamma)
+    q_lt = L.rewrite(L.scale(L.hypothesis(H), gamma), 1)
+    kk = sp.Symbol("k", integer=True, positive=True)
+    decay = L.geometric_decay(q_lt, kk)
+    claim = sp.Implies(H, sp.And(sp.Le(L.opnorm(sy["P"]), (gamma * s) ** k),
+                                 sp.StrictLessThan(gamma * s, 1),
+                                 sp.Eq(sp.Limit((gamma * s) ** kk, kk, sp.oo), 0, evaluate=False)))
+    return BoundProof(L.Proof(facts + (q_lt, decay)), claim, sy)
+
+
+def pascanu_exploding_necessary_all_k(act: Activation) -> BoundProof:
+    """||W_rec|| <= 1/gamma => ||J_k ... J_1|| <= 1 for every k >= 0 (no growth)."""
+    facts, bound, sy = _all_k_facts(act)
+    gamma, s, k = sy["gamma"], sy["s"], sy["k"]
+    H = sp.LessThan(s, 1 / gamma)
+    q_le = L.rewrite(L.scale(L.hypothesis(H), gamma), 1)
+    pw = L.rewrite(L.power_monotone(q_le, k), 1)
+    final = L.chain(bound, pw)
+    claim = sp.Implies(H, sp.Le(L.opnorm(sy["P"]), 1))
+    return BoundProof(L.Proof(facts + (q_le, pw, final)), claim, sy)

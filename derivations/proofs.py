@@ -36,6 +36,9 @@ reflexive(a)           a <= a
 sup_bound(f, z)        |f(z)| <= sup|f| for all z in the domain of z [calculus certificate]
 instantiate(fact,z,a)  a fact for all real z holds at z = a          [a real, z not in a]
 geometric_decay(f, k)  0 <= q < 1  =>  lim_{k -> oo} q^k = 0         [q >= 0, f: q < 1]
+product_norm_induction ||J_t|| <= q for a generic step t  =>  ||J_k ... J_1|| <= q^k for all
+  (f, P, k)            k >= 0, by induction: base ||I|| = 1 = q^0; step ||J P_j|| <= ||J|| ||P_j||
+                       <= q q^j = q^(j+1) under the hypothesis ||P_j|| <= q^j (each checked)
 =====================  ==================================================================
 
 Also here: ``supremum_by_calculus(f, z)``, the certificate for sup_z |f(z)| used by
@@ -57,7 +60,7 @@ __all__ = ["opnorm", "Fact", "Proof", "SupremumCertificate", "supremum_by_calcul
            "hypothesis", "norm_nonnegative", "submultiplicative", "diag_norm",
            "derivative_bound", "chain", "rewrite", "product_of_bounds", "power_monotone", "scale",
            "increasing", "triangle", "sum_of_bounds", "abs_lower", "reflexive", "sup_bound",
-           "instantiate", "geometric_decay", "rewrite_lhs", "LEMMAS"]
+           "instantiate", "geometric_decay", "rewrite_lhs", "product_norm_induction", "LEMMAS"]
 
 
 class opnorm(sp.Function):  # noqa: N801 - reads like the mathematics
@@ -423,12 +426,42 @@ def geometric_decay(f: Fact, k: sp.Symbol) -> Fact:
                 _inherit(f))
 
 
+def product_norm_induction(step: Fact, J, P, k: sp.Symbol) -> Fact:
+    """From ``step``: ||J|| <= q for the generic one-step matrix ``J`` (no hypotheses), conclude
+    ||P|| <= q^k for every integer k >= 0, where the MatrixSymbol ``P`` stands for the product
+    J_k ... J_1 of k one-step matrices of that form (P_0 = I). Checked here: the base case
+    ||I|| = 1 = q^0, and the induction step ||J P_j|| <= ||J|| ||P_j|| <= q * q^j = q^(j+1)
+    under ||P_j|| <= q^j (submultiplicative, product_of_bounds, rewrite with j a symbolic
+    nonnegative integer)."""
+    q = step.rhs
+    j = sp.Symbol("j", integer=True, nonnegative=True)
+    Pj = sp.MatrixSymbol(f"{P.name}_j", *P.shape)
+    ih = hypothesis(sp.Le(opnorm(Pj), q ** j))
+    sm = submultiplicative(J, Pj)
+    pb = product_of_bounds([step, ih])
+    ind = rewrite(chain(sm, pb), q ** (j + 1))
+    checks = [("the one-step bound is ||J|| <= q", "verified" if step.lhs == opnorm(J) and
+               step.rel in ("<=", "<") else "refuted", show(step.lhs)),
+              ("the one-step bound rests on no hypothesis", "verified" if not step.hypotheses else "refuted",
+               ", ".join(step.hypotheses)),
+              ("base case ||I||_2 = 1 = q^0", "verified" if sp.simplify(q ** 0 - 1) == 0 else "refuted", "q^0"),
+              ("q >= 0", *nonnegative(q)),
+              ("k a nonnegative integer", "verified" if k.is_integer and k.is_nonnegative else "undecided",
+               "assumptions of k"),
+              ("induction step ||J P_j|| <= q^(j+1) from ||P_j|| <= q^j",
+               "verified" if ind.valid and ind.lhs == opnorm(sp.MatMul(J, Pj).doit())
+               and set(ind.hypotheses) == set(ih.hypotheses) else "refuted",
+               "; ".join(ind.failed) or ind.text())]
+    return Fact(opnorm(P), "<=", q ** k, f"product_norm_induction({P.name} = J_k ... J_1, P_0 = I)",
+                (step,), tuple(checks), _inherit(step))
+
+
 #: the lemma library by name
 LEMMAS = {fn.__name__: fn for fn in (hypothesis, norm_nonnegative, submultiplicative,
                                        diag_norm, derivative_bound, chain, rewrite, rewrite_lhs,
                                        product_of_bounds, power_monotone, scale, increasing,
                                        triangle, sum_of_bounds, abs_lower, reflexive, sup_bound,
-                                       instantiate, geometric_decay)}
+                                       instantiate, geometric_decay, product_norm_induction)}
 
 
 # ------------------------------------------------------------------------------------------

@@ -31,8 +31,8 @@ import mpmath
 import sympy as sp
 
 from gradproof.derivations.activations import ACTIVATIONS, Activation, derive_gamma, get_activation
-from gradproof.derivations.bounds import (pascanu_exploding_necessary, pascanu_norm_bound,
-                                          pascanu_vanishing)
+from gradproof.derivations.bounds import (pascanu_exploding_necessary_all_k,
+                                          pascanu_norm_bound_all_k, pascanu_vanishing_all_k)
 from gradproof.derivations.checker import check_equal, check_inequality, check_supremum
 from gradproof.numerics.errors import InputError
 from gradproof.derivations.records import Derivation, DerivationStep
@@ -419,14 +419,15 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         return spectral_norm_mp(P_), (mpmath.mpf(sp.N(gamma, 60)) * spectral_norm_mp(W)) ** k
 
     def proved(builder, draw, what):
-        bp = builder(act, k)
+        bp = builder(act)
         return check_inequality(draw, proof=bp.proof, claim=bp.claim, domain=what, **kw)
 
     add("norm_bound", bound_expr,
-        f"checked proof (lemmas derivative_bound, diag_norm, submultiplicative, product_of_bounds) "
-        f"for k - t = {k} steps and any n; spot-checked on random trajectories",
+        "checked proof for every lag k - t and every n (lemmas derivative_bound, diag_norm, "
+        "submultiplicative, product_of_bounds, product_norm_induction); spot-checked on random "
+        "trajectories",
         r"\left\|\prod_{j=t+1}^{k}\frac{\partial c_j}{\partial c_{j-1}}\right\|_2",
-        proved(pascanu_norm_bound, bound_instance,
+        proved(pascanu_norm_bound_all_k, bound_instance,
                f"random W_rec (N(0, (1.5/(sqrt(n) gamma))^2)), inputs and c_0 in [-1, 1], n={n}, k={k}")
         if check else None, relation=r"\le")
     threshold = sp.nsimplify(1 / gamma)
@@ -441,7 +442,7 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
         f"checked proof: then ||P_(k,t)||_2 <= (gamma sigma_max)^(k-t) -> 0 geometrically "
         f"(1/gamma = {threshold})",
         r"\text{sufficient for vanishing}",
-        proved(pascanu_vanishing, vanishing_instance,
+        proved(pascanu_vanishing_all_k, vanishing_instance,
                f"random W_rec rescaled to sigma_max in [0.05, 0.95]/gamma, n={n}, k={k}")
         if check else None,
         relation=r"\;:\;")
@@ -455,7 +456,7 @@ def rnn_derivation(activation: str = "sigmoid", hidden: int = 1, steps: int = 3,
     add("pascanu_necessary_exploding", sp.StrictGreaterThan(sigma_max, threshold),
         "checked proof of the contrapositive: sigma_max <= 1/gamma keeps every product norm <= 1",
         r"\text{necessary for exploding}",
-        proved(pascanu_exploding_necessary, exploding_instance,
+        proved(pascanu_exploding_necessary_all_k, exploding_instance,
                f"random W_rec rescaled to sigma_max in [0.5, 1]/gamma, n={n}, k={k}")
         if check else None, relation=r"\;:\;")
 

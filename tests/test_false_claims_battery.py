@@ -405,3 +405,17 @@ def test_instantiate_respects_the_domain_of_the_variable():
 def test_square_of_a_complex_symbol_is_not_nonnegative():
     assert L.nonnegative(x**2)[0] == "verified"
     assert L.nonnegative(xc**2)[0] != "verified"  # xc = i gives -1
+
+
+def test_induction_needs_a_hypothesis_free_step_and_the_right_bound():
+    from gradproof.derivations.bounds import pascanu_norm_bound_all_k
+
+    nn = sp.Symbol("n", integer=True, positive=True)
+    kk = sp.Symbol("k", integer=True, nonnegative=True)
+    W, D, Pk = (sp.MatrixSymbol(s, nn, nn) for s in ("W", "D", "P"))
+    assumed = L.hypothesis(sp.Le(L.opnorm(D * W), sp.Rational(1, 2)))  # not proven: a hypothesis
+    assert not L.product_norm_induction(assumed, D * W, Pk, kk).valid
+    bp = pascanu_norm_bound_all_k(get_activation("tanh"))
+    wrong = sp.Le(bp.claim.lhs, bp.symbols["s"] ** (bp.symbols["k"] + 1))  # ||W||^(k+1): not the chain's bound
+    assert not bp.proof.establishes(wrong)[0]
+    assert bp.proof.establishes(bp.claim)[0]
