@@ -3,8 +3,10 @@ check), so that reports and the CLI print a derivation term by term with its ver
 
 JSON shape (stable, documented in README): ``derivation_to_json`` returns
 {"model", "activation", "hidden", "steps", "gamma", "variant", "derivation": [{"name",
-"latex", "srepr", "verdict", "method", "justification"}]}; ``gamma`` is a string such as
-"1/4" (or null for models without a single gamma).
+"latex", "srepr", "verdict", "expected", "method", "justification"}]}; ``gamma`` is a string
+such as "1/4" (or null for models without a single gamma). ``expected`` is the verdict the
+step should receive: "refuted" for the steps that restate a published error
+(``EXPECTED_REFUTED``), "verified" for every other checked step, null for definitions.
 """
 
 from __future__ import annotations
@@ -19,8 +21,27 @@ from sympy.printing.str import StrPrinter
 
 from gradproof.derivations.checker import CheckResult
 
-__all__ = ["DerivationStep", "Derivation", "derivation_to_json", "derivation_to_json_text",
+__all__ = ["DerivationStep", "Derivation", "EXPECTED_REFUTED", "expected_verdict", "derivation_to_json", "derivation_to_json_text",
            "derivation_to_text", "derivation_to_latex", "step_srepr"]
+
+
+#: steps that restate an error of the article (or of a truncation) and are therefore expected
+#: to be refuted, with the smallest number of steps k from which they are wrong; keyed by
+#: (model, variant). Every other checked step is expected to be verified.
+EXPECTED_REFUTED: dict[tuple[str, str | None], dict[str, int]] = {
+    ("rnn", None): {"article_long_path_is_gradient": 2},
+    ("lstm", "article"): {"article_A_t_as_written": 1, "article_D_t": 1, "article_K_t": 1,
+                          "article_product": 2},
+    ("lstm", "corrected"): {"product_of_terms": 3},
+    ("lstm", "full-state"): {"product_of_terms": 3},
+    ("lstm", "no-forget"): {"cec_without_truncation": 2},
+}
+
+
+def expected_verdict(model: str, variant: str | None, steps: int, name: str) -> str:
+    """"refuted" for a registered finding at this k, else "verified"."""
+    min_k = EXPECTED_REFUTED.get((model, variant), {}).get(name)
+    return "refuted" if min_k is not None and steps >= min_k else "verified"
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,10 @@ class Derivation:
     records: tuple[DerivationStep, ...]
     variant: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def expected(self, r: DerivationStep) -> str | None:
+        """The verdict step ``r`` should get (None for definitions)."""
+        return None if r.check is None else expected_verdict(self.model, self.variant, self.steps, r.name)
 
     def step(self, name: str) -> DerivationStep:
         for r in self.records:
@@ -143,6 +168,7 @@ def derivation_to_json(d: Derivation) -> dict:
                 "latex": r.latex,
                 "srepr": step_srepr(r.expr),
                 "verdict": r.verdict,
+                "expected": d.expected(r),
                 "method": r.method,
                 "justification": r.justification,
             }
@@ -162,7 +188,10 @@ def derivation_to_text(d: Derivation) -> str:
         head += f", gamma={d.gamma}"
     lines = [head, "=" * len(head)]
     for i, r in enumerate(d.records, 1):
-        lines.append(f"[{i}] {r.name}  [{r.verdict}]")
+        exp = d.expected(r)
+        note = (" (expected)" if exp == "refuted" == r.verdict else
+                f" (expected {exp})" if exp and exp != r.verdict else "")
+        lines.append(f"[{i}] {r.name}  [{r.verdict}]{note}")
         lines.append(f"    {r.justification}")
         expr = r.expr
         text = _SharedStrPrinter().doprint(expr) if isinstance(expr, (sp.Basic, sp.MatrixBase)) else str(expr)

@@ -104,7 +104,7 @@ DERIVATION_SPECS: tuple[tuple[str, str, dict, str], ...] = (
      "LSTM, the article's derivation as written"),
     ("derivation-lstm-corrected", "lstm", {"variant": "corrected", "hidden": 1, "steps": 2},
      "LSTM, corrected one-step cell terms"),
-    ("derivation-lstm-full-state", "lstm", {"variant": "full-state", "hidden": 1, "steps": 2},
+    ("derivation-lstm-full-state", "lstm", {"variant": "full-state", "hidden": 1, "steps": 3},
      "LSTM, the true recurrent state (h_t, c_t)"),
     ("derivation-gru", "gru", {"hidden": 1, "steps": 2}, "GRU, scalar state"),
 )

@@ -288,7 +288,7 @@ code,pre{font-family:Menlo,Consolas,monospace;font-size:0.9em}
 pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;white-space:pre-wrap}
 .step{margin:0.8em 0 1.2em 0}
 .verdict{font-family:Helvetica,Arial,sans-serif;font-size:0.85em;padding:0 0.4em;border-radius:0.3em}
-.verified{background:#d8f0d8}.refuted{background:#f6d0d0}.undecided{background:#f3ecc8}.definition{background:#e4e4ee}
+.verified{background:#d8f0d8}.refuted{background:#f6d0d0}.undecided{background:#f3ecc8}.conditional{background:#dde8f6}.sampled{background:#f3e0c8}.definition{background:#e4e4ee}
 .method{color:#555;font-size:0.85em}
 math[display=block]{overflow-x:auto;max-width:100%;padding:0.3em 0}
 table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:0.25em 0.5em;vertical-align:top}

@@ -146,7 +146,7 @@ def test_false_supremum_is_refuted(label, claimed, func):
 
 @pytest.mark.parametrize("claimed,func", [(sp.Rational(1, 4), SIG_PRIME), (sp.Integer(1), TANH_PRIME)])
 def test_true_supremum_is_not_refuted(claimed, func):
-    r = check_supremum(claimed, func, z, seed=SEED, points=300, proof=claimed)
+    r = check_supremum(claimed, func, z, seed=SEED, points=300)
     assert r.verdict is Verdict.VERIFIED
 
 
@@ -205,7 +205,11 @@ def _mp_prod_instance(rng, scale, steps=20):
 
 
 def test_false_norm_bound_without_sigma_max_is_refuted():
-    """'||prod J|| <= gamma^k' (forgetting sigma_max(W_rec)) fails for a strong W_rec (tanh)."""
+    """'||prod J|| <= gamma^k' (forgetting sigma_max(W_rec)) fails for a strong W_rec (tanh);
+    the true bound is verified only by the checked proof, never by a lemma name."""
+    from gradproof.derivations.activations import get_activation
+    from gradproof.derivations.bounds import pascanu_norm_bound
+
     def draw(rng):
         norm, _ = _mp_prod_instance(rng, 3.0)
         return norm, mpmath.mpf(1) ** 20
@@ -218,8 +222,16 @@ def test_false_norm_bound_without_sigma_max_is_refuted():
         norm, W = _mp_prod_instance(rng, 3.0)
         return norm, max(mpmath.svd_r(W, compute_uv=False)) ** 20
 
-    assert check_inequality(draw_true, proof="submultiplicativity", seed=SEED, points=5,
-                            dps=30).verdict is Verdict.VERIFIED
+    named = check_inequality(draw_true, proof="submultiplicativity", seed=SEED, points=5, dps=30)
+    assert named.verdict is Verdict.SAMPLED and "free-text" in " ".join(named.warnings)
+    bp = pascanu_norm_bound(get_activation("tanh"), 20)
+    proved = check_inequality(draw_true, proof=bp.proof, claim=bp.claim, seed=SEED, points=5, dps=30)
+    assert proved.verdict is Verdict.VERIFIED and proved.proof
+    # the same proof does not establish the false bound without sigma_max
+    s = bp.symbols
+    wrong = sp.Le(bp.claim.lhs, s["gamma"] ** 20)
+    assert check_inequality(draw_true, proof=bp.proof, claim=wrong, seed=SEED, points=5,
+                            dps=30).verdict is Verdict.SAMPLED
 
 
 def test_false_sufficiency_of_threshold_is_refuted():
@@ -239,7 +251,10 @@ def test_false_sufficiency_of_threshold_is_refuted():
 
 def test_false_forget_bound_without_margin_is_refuted():
     """'prod_t f_t >= sigma(b_f)^k' (ignoring the U_f h + V_f x margin) fails when inputs push
-    the forget gate below sigma(b_f); the bound with the margin m holds."""
+    the forget gate below sigma(b_f); the bound with the margin m is sampled without a proof and
+    verified with the checked proof of derivations.bounds."""
+    from gradproof.derivations.bounds import forget_gate_lower_bound
+
     b_f, k = 1.0, 10
 
     def instance(rng):
@@ -263,6 +278,9 @@ def test_false_forget_bound_without_margin_is_refuted():
 
     assert check_inequality(false_draw, proof="(false)", seed=SEED, points=5, dps=30).verdict is Verdict.REFUTED
     assert check_inequality(true_draw, proof="|h| < 1, sigma increasing", seed=SEED, points=5,
+                            dps=30).verdict is Verdict.SAMPLED
+    fb = forget_gate_lower_bound(k=3, n_h=1, d=1)
+    assert check_inequality(true_draw, proof=fb.proof, claim=fb.claim, seed=SEED, points=5,
                             dps=30).verdict is Verdict.VERIFIED
 
 
