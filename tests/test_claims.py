@@ -299,7 +299,7 @@ def _fake_derivation(verdicts: dict[str, Verdict]) -> Derivation:
     ({"a": Verdict.VERIFIED}, ClaimVerdict.REFUTED),  # a registered finding went missing
 ])
 def test_derivation_decider_logic(verdicts, want):
-    d = claims._derivation_decider("rnn", lambda: _fake_derivation(verdicts))()
+    d = claims.derivations._derivation_decider("rnn", lambda: _fake_derivation(verdicts))()
     assert d.verdict is want, d.evidence
 
 
@@ -358,7 +358,7 @@ def test_toolkit_numerics_agree_beyond_float64_range(outcomes):
     assert ev["lstm_cell_path_max_abs_difference"] == "< 1e-12"
     assert ev["lstm_article_D_differs_from_corrected"] is True
     # naive float64: the decider's own weights (same seed and recipe) multiplied without rescaling
-    W, U, xs = claims._toolkit_rnn_weights(np.random.default_rng(claims.AUDIT_SEED))
+    W, U, xs = claims.toolkit._toolkit_rnn_weights(np.random.default_rng(claims.AUDIT_SEED))
     n = W.shape[0]
     c, P = np.zeros(n), np.eye(n)
     with np.errstate(under="ignore"):

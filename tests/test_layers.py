@@ -105,4 +105,8 @@ def test_wheel_installs_only_gradproof(tmp_path):
     assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"gradproof"}
     names = zipfile.ZipFile(wheel).namelist()
     assert "gradproof/__init__.py" in names and "gradproof/numerics/engines.py" in names
+    # every module of every layer is packaged (a new subpackage must be listed in pyproject)
+    sources = {f"gradproof/{p.relative_to(src).as_posix()}" for layer in LAYERS
+               for p in (src / layer).rglob("*.py")}
+    assert sources <= set(names), sorted(sources - set(names))
     assert not any(n.startswith("gradproof/tests/") or "/generated/" in n for n in names)

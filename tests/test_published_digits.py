@@ -129,8 +129,8 @@ def _install_one_ulp(monkeypatch) -> dict:
     for name in ("random_rnn_params", "random_lstm_params"):
         monkeypatch.setattr(cells, name, wrap(getattr(cells, name),
                                               lambda p: _perturb_fields(p, rng)))
-    monkeypatch.setattr(claims, "_toolkit_rnn_weights",
-                        wrap(claims._toolkit_rnn_weights,
+    monkeypatch.setattr(claims.toolkit, "_toolkit_rnn_weights",
+                        wrap(claims.toolkit._toolkit_rnn_weights,
                              lambda t: tuple(_ulp(a, rng) for a in t)))
     return calls
 
