@@ -110,3 +110,24 @@ def test_wheel_installs_only_gradproof(tmp_path):
                for p in (src / layer).rglob("*.py")}
     assert sources <= set(names), sorted(sources - set(names))
     assert not any(n.startswith("gradproof/tests/") or "/generated/" in n for n in names)
+
+
+def test_foreign_numerics_and_reports_in_the_working_folder_do_not_shadow_gradproof(tmp_path):
+    """A notebook folder with its own ``numerics.py`` and ``reports/`` package (first on
+    sys.path) does not break gradproof: its layers are ``gradproof.numerics`` etc."""
+    (tmp_path / "numerics.py").write_text("raise ImportError('the user numerics.py was imported')\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "__init__.py").write_text("raise ImportError('the user reports/ was imported')\n")
+    (tmp_path / "derivations.py").write_text("raise ImportError('the user derivations.py was imported')\n")
+    code = ("import json, gradproof\n"
+            "from gradproof.reports.cli import main\n"
+            "r = gradproof.product('lstm', hidden=4, steps=100)\n"
+            "print(json.dumps(r.log10_norm))\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    q = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "product", "lstm", "--hidden", "4",
+                        "--steps", "100", "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0, q.stderr
+    import json
+
+    assert json.loads(p.stdout) == json.loads(q.stdout)["log10_norm"]
