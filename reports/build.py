@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from gradproof.numerics.errors import InputError
+from gradproof.reports.citation import git_commit
 from gradproof.reports.figures.common import ItemContext, ItemResult, Number
 from gradproof.reports.manifest import (BINARY_SUFFIXES, MANIFEST_FORMAT, MANIFEST_NAME, compare_manifests,
                               package_version, read_manifest, sha256_file, tool_versions,
@@ -373,6 +374,8 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
         "package": {"name": "gradproof", "version": package_version()},
         "versions": versions,
         "reproduce": "gradproof report",
+        # informational, never compared by --check (a fresh clone has another or no commit)
+        "source": {"git_commit": git_commit()},
         "items": {k: prev_items[k] for k in sorted(prev_items, key=_registry_order)},
         "numbers": prev_numbers,
     }

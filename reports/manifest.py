@@ -6,6 +6,7 @@ Shape (keys sorted when written)::
      "package": {"name": "gradproof", "version": "0.1.0"},
      "versions": {"python": ..., "numpy": ..., "sympy": ..., ...},
      "reproduce": "gradproof report",
+     "source": {"git_commit": "<git rev-parse HEAD, or unknown>"},   (informational)
      "items": {ID: {"kind", "title", "caption", "command", "parameters", "seed",
                     "engine", "precision", "versions", "files": {relpath: sha256}}},
      "numbers": {NUMBER_ID: {"item", "value", "display", "unit", "description", "macro",
@@ -14,8 +15,8 @@ Shape (keys sorted when written)::
      "documents": {relpath: sha256}}
 
 ``compare_manifests`` is what ``gradproof report --check`` uses: strings exactly, numbers to 12
-significant digits, the environment-dependent parts (tool versions, hashes of binary PNG/PDF
-files, which depend on the rasteriser and zlib builds) excluded -- binary files are checked
+significant digits, the environment-dependent parts (tool versions, the source git commit,
+hashes of binary PNG/PDF files, which depend on the rasteriser and zlib builds) excluded -- binary files are checked
 separately against their own recorded hash.
 """
 
@@ -110,6 +111,8 @@ def _is_number(x) -> bool:
 def _ignored(path: tuple) -> bool:
     """Environment-dependent manifest entries that --check does not compare."""
     if "versions" in path:
+        return True
+    if path[:1] == ("source",):  # the git commit of the build: informational only
         return True
     # hashes of binary files (rasteriser/zlib dependent); checked against the files instead
     if len(path) >= 2 and path[-2] in ("files", "documents") and \
