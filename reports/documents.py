@@ -366,9 +366,11 @@ from gradproof.reports.html_layout import CSS as _CSS  # noqa: E402  (kept under
 
 def _html_text(text: str) -> str:
     """Escaped text with ``$...$`` pieces as inline MathML."""
+    from gradproof.reports.html_layout import breakable_math
+
     parts = []
     for is_math, piece in split_math(text):
-        mml = latex_to_mathml(piece) if is_math else None
+        mml = breakable_math(piece, latex_to_mathml) if is_math else None
         if is_math and mml is not None:
             parts.append(mml)
         else:
@@ -415,8 +417,10 @@ def _html_markdownish(md: str) -> str:
         if m:
             level = min(len(m.group(1)) + 1, 6)
             out.append(f"<h{level}>{_html_inline_md(m.group(2))}</h{level}>")
-        elif formal:  # a claim's formal statement: TeX, shown as math
-            mml = latex_to_mathml(formal.group(1))
+        elif formal:  # a claim's formal statement: TeX, shown as math that may wrap
+            from gradproof.reports.html_layout import breakable_math
+
+            mml = breakable_math(formal.group(1), latex_to_mathml)
             body = mml if mml is not None else f"<code>{html.escape(formal.group(1))}</code>"
             out.append(f"<ul><li>Formal: {body}</li></ul>")
         elif line.strip().startswith(("- ", "* ")):

@@ -4,16 +4,17 @@ Display equations are the derivation steps' rows (``derivations.layout``), one M
 per row in a two-column table (left side | relation and right side), so that the rows of a step
 line up as in LaTeX's ``align`` and no row is wider than the column: the layout keeps every
 row within ``layout.ROW_WIDTH`` glyph units (about 34 em at the body size, less than the 60 rem
-column). ``overflow-x:auto`` on the equation box is a last resort, never the normal case: the
-browser test (``tests/test_html_browser.py``) fails if any equation box is wider than the
+column). Equation boxes have no scrollers (a scroller hides part of an equation): the browser
+test (``tests/test_html_browser.py``) fails if any equation, table or figure is wider than the
 column.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
-__all__ = ["CSS", "equation_html", "toc_html"]
+__all__ = ["CSS", "equation_html", "toc_html", "math_pieces", "breakable_math"]
 
 CSS = """
 body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
@@ -25,7 +26,7 @@ pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;white-space:pre-wrap}
 .verdict{font-family:Helvetica,Arial,sans-serif;font-size:0.85em;padding:0 0.4em;border-radius:0.3em}
 .verified{background:#d8f0d8}.refuted{background:#f6d0d0}.undecided{background:#f3ecc8}.definition{background:#e4e4ee}
 .method{color:#555;font-size:0.85em}
-.eq{max-width:100%;overflow-x:auto;margin:0.3em 0 0.3em 1.5em}
+.eq{max-width:100%;margin:0.3em 0 0.3em 1.5em}
 table.rows{border-collapse:collapse;margin:0;width:auto}
 table.rows td{border:none;padding:0.12em 0.1em;vertical-align:baseline}
 table.rows td.l{text-align:right;white-space:nowrap}
@@ -38,7 +39,7 @@ table.wide{width:100%}
 figure{margin:1.5em 0}figure img{width:100%;height:auto}figcaption{font-size:0.92em}
 .provenance{display:block;color:#555;font-size:0.85em;margin-top:0.3em}
 table.side{table-layout:fixed;width:100%}table.side td{width:50%}
-.cell{max-width:100%;overflow-x:auto}
+.cell{max-width:100%}
 nav.toc{border:1px solid #ddd;padding:0.3em 1em;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:0.92em}
 nav.toc ol{margin:0.2em 0;padding-left:1.4em}
 a.anchor{color:#999;text-decoration:none;margin-left:0.3em;font-size:0.8em}
@@ -87,3 +88,59 @@ def toc_html(entries: list[tuple[str, str, str, list[tuple[str, str]]]]) -> str:
         out.append("</li>")
     out.append("</ol></nav>")
     return "".join(out)
+
+
+_BREAK_BEFORE = re.compile(r"\s*(?:(?<![{(^_])\+|(?<![{(^_])=|\\Rightarrow\b|\\le\b|\\ge\b|\\to\b|"
+                           r"\\overset\{\?\}\{=\})")
+
+
+def math_pieces(latex: str) -> list[str]:
+    r"""``latex`` cut where a line may break: before a top-level ``+``, ``=``, ``\Rightarrow``,
+    ``\le``, ``\to`` or ``\overset{?}{=}``, and after a top-level ``,\ `` (outside every brace
+    group and ``\left ... \right`` pair), so that a long inline formula wraps as text does."""
+    cuts, depth, i = [0], 0, 0
+    while i < len(latex):
+        c = latex[i]
+        if latex.startswith(r"\left", i) and not latex[i + 5:i + 6].isalpha():
+            depth += 1
+            i += 5
+            continue
+        if latex.startswith(r"\right", i) and not latex[i + 6:i + 7].isalpha():
+            depth -= 1
+            i += 6
+            continue
+        if c == "\\" and i + 1 < len(latex) and latex[i + 1] in "{}":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif depth == 0:
+            if latex.startswith(r",\ ", i):
+                cuts.append(i + 1)  # the next piece starts with "\ ", dropped below
+                i += 3
+                continue
+            m = _BREAK_BEFORE.match(latex, i)
+            if m and i > 0 and m.end() > i and not latex[i].isspace() or (
+                    m and i > 0 and latex[i].isspace() and m.group(0).strip()):
+                if i != cuts[-1]:
+                    cuts.append(i)
+                i = m.end()
+                continue
+        i += 1
+    cuts.append(len(latex))
+    pieces = [latex[a:b].strip().removeprefix("\\ ").strip() for a, b in zip(cuts, cuts[1:])]
+    return [p for p in pieces if p]
+
+
+def breakable_math(latex: str, to_mathml) -> str | None:
+    """Inline MathML for ``latex`` in pieces (:func:`math_pieces`) separated by spaces, so the
+    browser may wrap between them; None when a piece cannot be converted."""
+    out = []
+    for piece in math_pieces(latex):
+        mml = to_mathml(piece)
+        if mml is None:
+            return None
+        out.append(mml)
+    return f'<span class="mathrun">{" ".join(out)}</span>'

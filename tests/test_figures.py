@@ -44,6 +44,27 @@ def _assert_labelled(fig):
         assert ax.get_xlabel().strip()
         assert "(" in ax.get_xlabel() or "$k$" in ax.get_xlabel() or "$t$" in ax.get_xlabel()
     assert any("(" in ax.get_ylabel() and ")" in ax.get_ylabel() for ax in axes)  # units
+    _assert_print_ready(fig)
+
+
+def _assert_print_ready(fig):
+    """Drawn at the page width of a two-column article (printed at 100 %), every text at
+    least 7 pt, every line in an Okabe-Ito colour or a grey (colour-blind safe)."""
+    import matplotlib.colors as mcolors
+    from matplotlib.text import Text
+
+    from gradproof.reports.figures import style
+
+    assert fig.get_size_inches()[0] == pytest.approx(style.PAGE_WIDTH_IN)
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert sizes and min(sizes) >= style.MIN_FONT_PT, min(sizes)
+    allowed = {mcolors.to_hex(c) for c in style.OKABE_ITO.values()}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            r, g, b, _ = mcolors.to_rgba(line.get_color())
+            grey = abs(r - g) < 1e-6 and abs(g - b) < 1e-6
+            assert grey or mcolors.to_hex(line.get_color()) in allowed, line.get_color()
 
 
 def test_the_figure_registry_is_the_issue_list_with_unique_ids():

@@ -18,9 +18,9 @@ from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
-FIGURE_WIDTH_IN = 6.4  # inches; fits a one-column paper at 100 % and an A4 text width
-FORMAT_COLOURS = {"float16": "tab:red", "bfloat16": "tab:orange", "float32": "tab:green",
-                  "float64": "tab:blue"}
+from gradproof.reports.figures.style import FORMAT_COLOURS, PAGE_WIDTH_IN  # noqa: E402
+
+FIGURE_WIDTH_IN = PAGE_WIDTH_IN  # inches: \textwidth of a two-column article (figure*), 100 %
 
 
 def format_number(value, digits: int = 6) -> str:
@@ -128,7 +128,7 @@ def power_of_two_latex(level: float) -> str:
 
 def draw_format_levels(ax, formats, names, *, log10: bool = True,
                        which=("min_normal", "min_subnormal"), x_text=0.995, ha="right",
-                       fontsize: float = 6.0, labels: bool = True, colour: str | None = None) -> None:
+                       fontsize: float = 7.0, labels: bool = True, colour: str | None = None) -> None:
     """Labelled horizontal lines at the formats' smallest normal (dashed) and smallest
     subnormal (dotted) magnitudes (``formats`` is ``numerics.formats.FORMATS``).
 
@@ -155,7 +155,7 @@ def draw_format_levels(ax, formats, names, *, log10: bool = True,
                           "edgecolor": "none", "alpha": 0.75})
 
 
-def label_format_levels_right(ax, formats, names, *, fontsize: float = 5.5,
+def label_format_levels_right(ax, formats, names, *, fontsize: float = 7.0,
                               colour: str = "dimgrey") -> None:
     """Name the levels of ``names`` (log10 axis) as tick labels on the right edge of ``ax``,
     for levels whose in-plot labels would cross the curves; lines are drawn by

@@ -33,6 +33,7 @@ def build(ctx):
 
     from gradproof.reports.figures.common import FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number, save_figure
     from gradproof.reports.figures.numerics_api import horizon
+    from gradproof.reports.figures.style import FORMAT_MARKERS
 
     p = PARAMS
     rho = factor_grid(p["factors"])
@@ -44,7 +45,8 @@ def build(ctx):
         for ftz, style in ((False, "-"), (True, "--")):
             steps = [horizon(float(r), name, ftz, simulate=False).exact_first_zero_step for r in rho]
             ax.plot(rho, np.array([np.nan if s is None else s for s in steps], dtype=float), style,
-                    color=colour, linewidth=1.2)
+                    color=colour, linewidth=1.2, marker=FORMAT_MARKERS[name], markevery=0.1,
+                    markersize=3.5, markerfacecolor="white", markeredgewidth=0.9)
             q = horizon(p["quoted_factor"], name, ftz, simulate=False).exact_first_zero_step
             mode = "ftz" if ftz else "gradual"
             numbers.append(Number(f"{name}-{mode}-exact-zero-step-rho-{tag}", q,
@@ -65,7 +67,8 @@ def build(ctx):
                                       f"rho = {r:g} (gradual underflow) stops changing at a "
                                       "subnormal value without reaching 0 (none: it reaches 0)",
                                       "steps"))
-        ax.plot([], [], color=colour, linewidth=2.5, label=name)
+        ax.plot([], [], color=colour, linewidth=1.6, marker=FORMAT_MARKERS[name], markersize=3.5,
+                markerfacecolor="white", label=name)
     ax.plot([], [], "-", color="black", label="exact $\\rho^k$ rounds to 0 (gradual underflow)")
     ax.plot([], [], "--", color="black", label="exact $\\rho^k$ flushed to 0 (FTZ)")
     ax.plot([], [], "o", color="black", label="step-by-step product reaches 0")
@@ -80,7 +83,7 @@ def build(ctx):
     ax.set_xlabel("per-step factor $\\rho$ (logit scale)")
     ax.set_ylabel("first step $k$ at which the product is 0 (steps)")
     ax.set_title("underflow horizon of $\\rho^k$ per float format")
-    ax.legend(loc="upper left", ncol=2, fontsize=6.5, framealpha=0.9)
+    ax.legend(loc="upper left", ncol=2, fontsize=7, framealpha=0.9)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
     caption = ("First step $k$ at which the product of a constant per-step factor $\\rho$ is "

@@ -37,8 +37,8 @@ def build(ctx):
                                     spectral_norm=p["spectral_norm"], forget_bias=p["forget_bias"])
         jac = lstm_jacobians(params, random_inputs(p["steps"], p["input_size"], seed=seed))
         true_cc = log10_block_norm_series(jac.full, slice(n, 2 * n), slice(n, 2 * n))
-        for field, colour, what in (("article_cell_path", "tab:red", "article's terms"),
-                                    ("cell_path", "tab:blue", "corrected terms")):
+        for field, colour, what in (("article_cell_path", "#D55E00", "article's terms"),
+                                    ("cell_path", "#0072B2", "corrected terms")):
             ratio = log10_block_norm_series(getattr(jac, field)) - true_cc
             ax.plot(k, ratio, color=colour, linestyle=("-", "--", ":")[j % 3], linewidth=1.1,
                     label=f"{what}, seed {seed}")
@@ -53,7 +53,7 @@ def build(ctx):
     ax.set_ylabel("$\\log_{10}$ (cell-path product norm / true norm) (decades)")
     ax.set_xlim(1, p["steps"])
     ax.set_title("product of one-step cell terms vs. true $\\partial c_k/\\partial c_0$")
-    ax.legend(loc="best", fontsize=6.5, ncol=2, framealpha=0.9)
+    ax.legend(loc="best", fontsize=7, ncol=2, framealpha=0.9)
     files = save_figure(ctx, fig, ID)
     s = p["steps"]
     num = {x.key: x for x in numbers}

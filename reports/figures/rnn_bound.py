@@ -16,7 +16,8 @@ REQUIRES = ("gradproof.numerics.cells", "gradproof.derivations.rnn", "gradproof.
 PARAMS = {"hidden": 8, "input_size": 2, "steps": 120, "seed": 0,
           "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5],
           "format_levels": ["float16", "bfloat16", "float32"]}
-_COLOURS = ("tab:blue", "tab:purple", "tab:red")
+_COLOURS = ("#0072B2", "#D55E00", "#009E73")  # Okabe-Ito blue, vermillion, bluish green
+_MARKERS = ("o", "s", "^")  # a second cue besides colour (greyscale, colour blindness)
 
 
 def build(ctx):
@@ -51,7 +52,9 @@ def build(ctx):
                 g = mpmath.mpf(gamma.p) / gamma.q
                 bound = np.array([float(mpmath.log10(rnn_norm_bound(g, w_norm, int(j))))
                                   for j in k])
-            ax.plot(k, measured, color=colour)
+            marker = _MARKERS[_COLOURS.index(colour)]
+            ax.plot(k, measured, color=colour, marker=marker, markevery=0.12, markersize=3.5,
+                    markerfacecolor="white", markeredgewidth=0.9)
             ax.plot(k, bound, "--", color=colour, linewidth=1.0)
             tag = f"{act}-sigma-{rel:g}-over-gamma".replace(".", "p")
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
@@ -63,7 +66,7 @@ def build(ctx):
                                   "decades"))
         # where a float format would lose the product (the curves are exact: no underflow)
         # float16's labels on the right, the others' on the left, clear of the curves
-        draw_format_levels(ax, FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
+        draw_format_levels(ax, FORMATS, p["format_levels"], fontsize=7, colour="dimgrey",
                            x_text={n: 0.99 if n == "float16" else 0.02 for n in p["format_levels"]},
                            ha={n: "right" if n == "float16" else "left" for n in p["format_levels"]})
         ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
@@ -71,14 +74,15 @@ def build(ctx):
         ax.set_xlim(1, p["steps"])
     sigmas = {act: 1 / float(gamma) for act, gamma in gammas.items()}
     for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
-        axes[0].plot([], [], color=colour, linewidth=2.5,
+        axes[0].plot([], [], color=colour, linewidth=1.6, marker=_MARKERS[_COLOURS.index(colour)],
+                     markersize=3.5, markerfacecolor="white",
                      label=f"$\\sigma_{{max}}(W_{{rec}}) = {rel:g}/\\gamma$ ("
                            + ", ".join(f"{act} {rel * s:g}" for act, s in sigmas.items()) + ")")
     axes[0].plot([], [], color="black", label="measured product norm")
     axes[0].plot([], [], "--", color="black", linewidth=1.0,
                  label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
     level_legend_entries(axes[0])
-    fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=7, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)
     excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))

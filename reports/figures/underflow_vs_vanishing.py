@@ -33,6 +33,7 @@ def build(ctx):
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
                                         draw_format_levels, format_levels,
                                         level_legend_entries, power_of_two_latex, save_figure)
+    from gradproof.reports.figures.style import FORMAT_MARKERS
     from gradproof.reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
 
@@ -67,9 +68,9 @@ def build(ctx):
             if sim.first_zero_step is not None and sim.first_zero_step <= last:
                 z = sim.first_zero_step
                 a.plot([z, z], [curve[z - 1], bottom], color=colour, linewidth=1.6, zorder=4)
-                a.plot([z], [bottom], "v", color=colour, markersize=6,
+                a.plot([z], [bottom], FORMAT_MARKERS[name], color=colour, markersize=5,
                        clip_on=False, zorder=6)
-        ax.plot([], [], color=colour, linewidth=1.6,
+        ax.plot([], [], color=colour, linewidth=1.6, marker=FORMAT_MARKERS[name], markersize=5,
                 label=f"{name}: subnormal from step {sim.first_subnormal_step}, "
                       f"exactly 0 from step {sim.first_zero_step}")
         numbers.append(Number(f"{name}-first-subnormal-step", sim.first_subnormal_step,
@@ -88,7 +89,7 @@ def build(ctx):
     draw_format_levels(ax, FORMATS, ["float64"], x_text=0.83)  # left of the curve's crossing
     draw_format_levels(ax, FORMATS, small, labels=False)
     # left: float16's labels on the right (the curve is far below there), the rest on the left
-    draw_format_levels(zoom, FORMATS, small, fontsize=5.8,
+    draw_format_levels(zoom, FORMATS, small, fontsize=7,
                        x_text={n: (0.98 if n == "float16" else 0.02) for n in small},
                        ha={n: ("right" if n == "float16" else "left") for n in small})
     zoom.set_xlim(1, zoom_k)
@@ -105,7 +106,7 @@ def build(ctx):
                  "the same product in four float formats", fontsize=9.5)
     level_legend_entries(ax, colour="grey", normal="a format's smallest normal number",
                          subnormal="a format's smallest subnormal number")
-    fig.legend(loc="outside lower center", ncol=2, fontsize=6.8, frameon=False)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
     last = num[f"log10-norm-at-k{p['steps']}"].display
