@@ -503,7 +503,10 @@ def html_report(root: Path, manifest: dict) -> str:
     if figs:
         b.append("<h2 id=\"sec-figures\">4. Figures</h2>")
         for n, (item_id, entry) in enumerate(figs, 1):
-            b.append(f"<figure id=\"{item_id}\"><img src=\"figures/{item_id}.svg\" "
+            from gradproof.reports.latex import figure_is_column
+
+            size = " class=\"column\"" if figure_is_column(entry) else ""
+            b.append(f"<figure id=\"{item_id}\"{size}><img src=\"figures/{item_id}.svg\" "
                      f"alt=\"{html.escape(entry['title'])}\">"
                      f"<figcaption><strong>Figure {n} ({item_id}).</strong> "
                      f"{_html_text(entry['caption'])}<span class=\"provenance\">Files: "

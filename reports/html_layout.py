@@ -37,6 +37,7 @@ table{border-collapse:collapse;margin:0.6em 0;max-width:100%}
 td,th{border:1px solid #ccc;padding:0.25em 0.5em;vertical-align:top;overflow-wrap:anywhere}
 table.wide{width:100%}
 figure{margin:1.5em 0}figure img{width:100%;height:auto}figcaption{font-size:0.92em}
+figure.column img{width:100%;max-width:32rem;display:block;margin:0 auto}
 .provenance{display:block;color:#555;font-size:0.85em;margin-top:0.3em}
 table.side{table-layout:fixed;width:100%}table.side td{width:50%}
 .cell{max-width:100%}

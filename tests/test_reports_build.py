@@ -144,8 +144,8 @@ def test_manifest_records_command_parameters_versions_and_hashes(built):
     for rel, digest in manifest["documents"].items():
         assert hashlib.sha256((built / rel).read_bytes()).hexdigest() == digest
     fig = manifest["items"]["lstm-terms"]
-    assert sorted(fig["files"]) == ["figures/lstm-terms.pdf", "figures/lstm-terms.png",
-                                    "figures/lstm-terms.svg"]
+    assert sorted(fig["files"]) == ["data/lstm-terms.json", "figures/lstm-terms.pdf",
+                                    "figures/lstm-terms.png", "figures/lstm-terms.svg"]
     assert "float64" in fig["precision"] and fig["seed"] == 0
 
 
@@ -156,7 +156,7 @@ def test_every_quoted_number_is_a_macro_with_its_provenance(built):
     for nid, num in manifest["numbers"].items():
         assert num["item"] == nid.split("/")[0]
         assert num["command"] == f"gradproof report --only {num['item']}"
-        assert f"\\newcommand{{{num['macro']}}}{{{num['display']}}}" in numbers_tex
+        assert f"\\newcommand{{{num['macro']}}}{{\\ensuremath{{{num['display']}}}}}" in numbers_tex
         assert "parameters" in num and "precision" in num and "engine" in num
         assert num["versions"]["sympy"] and num["files"] == manifest["items"][num["item"]]["files"]
 

@@ -114,13 +114,19 @@ def test_html_shows_the_audit_markdown_as_tables_and_anchors():
 def test_latex_fragments_have_labels_captions_and_macros(lstm_report):
     root, manifest, _ = lstm_report
     figs = (root / "tex/figures.tex").read_text()
-    assert "\\includegraphics[width=\\linewidth]{\\gpfiguredir/fig-x.pdf}" in figs
+    # no width recorded: drawn for the page, so both columns of a two-column paper
+    assert "\\includegraphics[width=\\textwidth]{\\gpfiguredir/fig-x.pdf}" in figs
+    assert "\\begin{figure*}" in figs
     assert "\\label{fig:fig-x}" in figs
     assert "\\caption{Decay of 50\\% at $10^{-3}$ \\& more\\_x}" in figs
     nums = (root / "tex/numbers.tex").read_text()
     assert "\\newcommand{\\gpFigXFirstZero}{\\ensuremath{412}}" in nums
     alone = (root / "tex/figure-fig-x.tex").read_text()
-    assert alone.count("\\begin{figure}") == 1 and "\\label{fig:fig-x}" in alone
+    assert alone.count("\\begin{figure*}") == 1 and "\\label{fig:fig-x}" in alone
+    from gradproof.reports.latex import figure_tex
+
+    column = figure_tex("c", {"command": "c", "parameters": {"width_in": 3.3}}, "cap")
+    assert "\\begin{figure}[tbp]" in column and "width=\\columnwidth" in column
     bib = (root / "tex/gradproof.bib").read_text()
     assert "@software{gradproof-0.1.0," in bib and "@misc{gradproof-0.1.0-fig-x-" in bib
 

@@ -25,7 +25,7 @@ def build(ctx):
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
-                                        label_format_levels_right, level_legend_entries,
+                                        level_legend_entries,
                                         save_figure)
     from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
@@ -56,19 +56,14 @@ def build(ctx):
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
     axes[0].set_ylabel("$\\log_{10}$ of the product's $\\|\\cdot\\|_2$ (decades)")
-    # float formats' levels in both panels; labels where no curve passes: float16's on the
-    # right edge of the right panel, bfloat16's and float32's on the left of the left panel
-    small = [n for n in p["format_levels"] if n != "float16"]
-    draw_format_levels(axes[0], FORMATS, p["format_levels"], fontsize=7, colour="dimgrey",
-                       labels=False)
-    draw_format_levels(axes[0], FORMATS, small, fontsize=7, colour="dimgrey", x_text=0.02,
-                       ha="left")
-    draw_format_levels(axes[1], FORMATS, p["format_levels"], fontsize=7, colour="dimgrey",
-                       labels=False)
-    axes[1].set_ylim(axes[0].get_ylim())
-    label_format_levels_right(axes[1], FORMATS, ["float16"])
+    # float formats' levels in both panels (shared y axis), labelled once, outside the right
+    # panel (placement.clear_labels)
+    draw_format_levels(axes[0], FORMATS, p["format_levels"], colour="dimgrey", labels=False)
+    draw_format_levels(axes[1], FORMATS, p["format_levels"], colour="dimgrey")
     level_legend_entries(axes[1])
-    axes[1].legend(loc="lower left", framealpha=0.9, fontsize=7)
+    # below the panels, not over the curves
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", ncol=3,
+               frameon=False, fontsize=7)
     files = save_figure(ctx, fig, ID)
     num = {n.key: n for n in numbers}
     s = p["steps"]

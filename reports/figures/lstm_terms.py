@@ -9,8 +9,7 @@ Sizes are spectral norms ||.||_2 (numpy SVD, float64) of the bridge's matrices.
 
 The raw norms jump from step to step with the random inputs, and five such lines cross each
 other; the figure draws, per window of ``window`` steps, the median of each term (a line with
-markers) and the window's range (min to max, a light band), so that the order of the terms is
-readable. The raw per-step norms are written to ``data/lstm-terms.json`` (recorded, with its
+markers), so that the order of the terms is readable. The raw per-step norms are written to ``data/lstm-terms.json`` (recorded, with its
 SHA-256, in the manifest).
 """
 
@@ -37,15 +36,16 @@ def build(ctx):
     import numpy as np
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
-    from gradproof.reports.figures.style import SERIES_STYLES
+    from gradproof.reports.figures.common import ItemResult, Number, save_figure
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, SERIES_STYLES
 
     p = PARAMS
     params = random_lstm_params(p["hidden"], p["input_size"], seed=p["seed"],
                                 spectral_norm=p["spectral_norm"], forget_bias=p["forget_bias"])
     jac = lstm_jacobians(params, random_inputs(p["steps"], p["input_size"], seed=p["seed"]))
     t = np.arange(1, p["steps"] + 1)
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6), layout="constrained")
+    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
     numbers, raw = [], {}
     # windows over t = 2..steps (A_1 = C_1 = D_1 = 0: h_0 does not depend on c_0)
     w = p["window"]
@@ -54,14 +54,11 @@ def build(ctx):
         norms = np.linalg.norm(getattr(jac, name), ord=2, axis=(1, 2))
         raw[name] = [float(x) for x in norms]
         colour, linestyle, marker = SERIES_STYLES[style]
-        mids, med, lo, hi = [], [], [], []
+        mids, med = [], []
         for s in starts:
             block = norms[s - 1:min(s - 1 + w, p["steps"])]
             mids.append(s + (len(block) - 1) / 2)
             med.append(float(np.median(block)))
-            lo.append(float(block.min()))
-            hi.append(float(block.max()))
-        ax.fill_between(mids, lo, hi, color=colour, alpha=0.12, linewidth=0)
         ax.semilogy(mids, med, color=colour, linestyle=linestyle, marker=marker, markersize=4,
                     markerfacecolor="white", markeredgewidth=1.0, linewidth=1.3, label=label)
         numbers.append(Number(f"median-norm-{name.lower().replace('_', '-')}",
@@ -71,9 +68,8 @@ def build(ctx):
     ax.set_xlabel("time step $t$")
     ax.set_ylabel("spectral norm $\\|\\cdot\\|_2$ (dimensionless)")
     ax.set_xlim(1, p["steps"])
-    ax.set_title(f"LSTM cell-path terms ($n={p['hidden']}$, forget bias {p['forget_bias']:g}, "
-                 f"$\\sigma_{{max}}(U_\\ast)={p['spectral_norm']:g}$), median per {w} steps")
-    fig.legend(loc="outside lower center", ncol=3, frameon=False)
+    ax.set_title(f"LSTM cell-path terms, median per {w} steps")
+    fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=7)
     files = save_figure(ctx, fig, ID)
     files.append(ctx.write_text(f"data/{ID}.json", json.dumps(
         {"t": [int(x) for x in t], "spectral_norms": raw,
@@ -84,14 +80,14 @@ def build(ctx):
                f"$\\partial c_t/\\partial c_{{t-1}} = A_t + B_t + C_t + D_t$ along one trajectory "
                f"of a random LSTM (hidden size {p['hidden']}, seed {p['seed']}, forget-gate bias "
                f"{p['forget_bias']:g}, every $U$ block scaled to spectral norm "
-               f"{p['spectral_norm']:g}); from $t=2$, since $A_1=C_1=D_1=0$. Lines: the median "
-               f"of each term over windows of {w} steps; bands: the window's minimum to maximum "
-               f"(raw per-step values in data/{ID}.json). Median norms: "
+               f"{p['spectral_norm']:g}); from $t=2$, since $A_1=C_1=D_1=0$. Each point is the "
+               f"median of a term over a window of {w} steps (raw per-step values in "
+               f"data/{ID}.json). Median norms over all steps: "
                f"$B_t=\\mathrm{{diag}}(f_t)$ {med['median-norm-b'].display}, $A_t$ "
                f"{med['median-norm-a'].display}, $C_t$ {med['median-norm-c'].display}, $D_t$ "
-               f"{med['median-norm-d'].display}. Dashed-dotted: the article's $D_t$ with $\\sigma'$ "
+               f"{med['median-norm-d'].display}. Down triangles: the article's $D_t$, with $\\sigma'$ "
                f"in place of $\\tanh'$.")
-    return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
+    return ItemResult(files=files, parameters={**p, "width_in": COLUMN_WIDTH_IN}, seed=p["seed"],
                       engine="gradproof.numerics.cells.lstm_jacobians + numpy.linalg.norm",
                       precision="float64 (IEEE 754 binary64, 53-bit significand)",
                       caption=caption, numbers=numbers)

@@ -35,7 +35,8 @@ def build(ctx):
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
-    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained",
+                             sharey=True)
     numbers = []
     gammas = {act: derive_gamma(get_activation(act)).gamma for act in p["activations"]}
     for ax, act in zip(axes, p["activations"]):
@@ -66,9 +67,9 @@ def build(ctx):
                                   "decades"))
         # where a float format would lose the product (the curves are exact: no underflow)
         # float16's labels on the right, the others' on the left, clear of the curves
-        draw_format_levels(ax, FORMATS, p["format_levels"], fontsize=7, colour="dimgrey",
-                           x_text={n: 0.99 if n == "float16" else 0.02 for n in p["format_levels"]},
-                           ha={n: "right" if n == "float16" else "left" for n in p["format_levels"]})
+        # labelled once, outside the right panel (the panels share the y axis)
+        draw_format_levels(ax, FORMATS, p["format_levels"], colour="dimgrey",
+                           labels=ax is axes[-1])
         ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])

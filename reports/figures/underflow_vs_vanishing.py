@@ -45,9 +45,11 @@ def build(ctx):
     curve = np.asarray(log10_norm_series(jac), dtype=float)
     ref_last, ref_statement = reference_log10_norm(jac, dps=p["reference_dps"])
     floor = math.floor(min(curve.min(), math.log10(float(FORMATS["float64"].min_subnormal))) / 50) * 50 - 20
-    fig, (zoom, ax) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
-                                   width_ratios=(1.0, 1.3))
-    # left: the first steps, where float16, bfloat16 and float32 reach their levels (on the full
+    # the full range on the left, the enlarged first steps on the right, so that the zoom's
+    # level labels (outside its right edge, placement.clear_labels) take the figure's margin
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
+                                   width_ratios=(1.1, 1.0))
+    # right: the first steps, where float16, bfloat16 and float32 reach their levels (on the full
     # axis their levels lie within 41 decades of each other and their labels would collide)
     zoom_top, zoom_floor = 3.0, -52.0
     sims = {name: simulate(jac, name) for name in p["formats"]}
@@ -96,7 +98,7 @@ def build(ctx):
     zoom.set_ylim(zoom_floor, zoom_top)
     zoom.set_title(f"first {zoom_k} steps (linear $k$)")
     zoom.set_xlabel("steps back in time $k$")
-    zoom.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
+    ax.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     ax.set_xscale("log")
     ax.set_xlabel("steps back in time $k$ (log scale)")
     ax.set_xlim(1, p["steps"])
@@ -126,7 +128,7 @@ def build(ctx):
                          f"${power_of_two_latex(level)}$)"
                          for level, _, group in format_levels(FORMATS, p["formats"], ("min_normal",))
                          if len(group) > 1)
-               + "; left: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
+               + "; right: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
                "the representation, not a zero gradient.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="gradproof.numerics.formats.simulate_matrix_product per format; curve: "
