@@ -313,7 +313,14 @@ class _Layouter:
                 current = text
                 continue
             op = start_op if rows else mid_op
-            sub = self.pieces(piece, avail - 1.6 * bool(op))
+            if factor and isinstance(piece, sp.Add):
+                # a sum inside a product never goes to pieces() bare: it would lose its
+                # parentheses; too wide for this row with them, it is named
+                piece = self.namer.name(piece)
+                self.use(piece)
+                sub = [self.tex(piece)]
+            else:
+                sub = self.pieces(piece, avail - 1.6 * bool(op))
             sub = [f"{op} {sub[0]}".strip()] + sub[1:]
             rows += sub[:-1]
             current = sub[-1]

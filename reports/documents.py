@@ -32,9 +32,10 @@ __all__ = ["assemble_documents", "markdown_report", "html_report", "figures_tex"
            "latex_to_mathml", "split_math", "escape_latex_text", "step_rows", "step_anchor",
            "md_math_block", "TABLE_CELL_WIDTH"]
 
-#: Steps at most this wide (glyph units, ``derivations.layout.visible_width``) on one row are
-#: shown in the side-by-side table; wider ones are linked to their full display below.
-TABLE_CELL_WIDTH = 26.0
+#: Markdown: steps of one row at most this wide (glyph units, ``layout.visible_width``) are
+#: shown in the side-by-side table, others linked to their full display below (a Markdown
+#: table cell holds one line); the HTML table shows every step in full.
+TABLE_CELL_WIDTH = 36.0
 
 _MATH = re.compile(r"(\$[^$]+\$)")
 
@@ -549,11 +550,12 @@ def _html_side_by_side(left: dict, right: dict) -> str:
                 cells.append("&#8212;")
                 continue
             v = s["verdict"]
-            short = _short_latex(s)
-            mml = latex_to_mathml(short) if short is not None else None
-            body = mml if mml is not None else (
-                f"<a href=\"#{step_anchor(item_id, s['name'])}\">in full below</a>")
-            cells.append(f"<code>{html.escape(s['name'])}</code> "
+            # the step in full: its rows fit half the column (layout.ROW_WIDTH)
+            step_display, where = step_rows(s)
+            body = _html_equation(step_display) + (
+                f"<p class=\"where\">where</p>{_html_equation(where)}" if where else "")
+            cells.append(f"<a href=\"#{step_anchor(item_id, s['name'])}\"><code>"
+                         f"{html.escape(s['name'])}</code></a> "
                          f"<span class=\"verdict {html.escape(v)}\">{_verdict_badge(v)}</span>"
                          f"<div class=\"cell\">{body}</div>")
         rows.append(f"<tr><td>{cells[0]}</td><td>{cells[1]}</td></tr>")

@@ -39,7 +39,8 @@ table.wide{width:100%}
 figure{margin:1.5em 0}figure img{width:100%;height:auto}figcaption{font-size:0.92em}
 figure.column img{width:100%;max-width:32rem;display:block;margin:0 auto}
 .provenance{display:block;color:#555;font-size:0.85em;margin-top:0.3em}
-table.side{table-layout:fixed;width:100%}table.side td{width:50%}
+table.side{table-layout:fixed;width:100%}table.side>tbody>tr>td,table.side>tbody>tr>th{width:50%}
+table.side .eq{margin-left:0.2em}table.side .where{margin-left:0.2em}table.side math{font-size:0.9em}
 .cell{max-width:100%}
 nav.toc{border:1px solid #ddd;padding:0.3em 1em;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:0.92em}
 nav.toc ol{margin:0.2em 0;padding-left:1.4em}
