@@ -44,9 +44,15 @@ def figure_key(version: str, item_id: str, entry: dict) -> str:
     return f"gradproof-{version}-{item_id}-{figure_content_hash(entry)[:8]}"
 
 
+_BIB_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$",
+                 "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+                 "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "|": r"\textbar{}",
+                 "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
 def _bib_escape(text: str) -> str:
-    return "".join({"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$"}.get(c, c)
-                   for c in text)
+    """Plain text for a BibTeX field that LaTeX typesets in text mode (every special)."""
+    return "".join(_BIB_SPECIALS.get(c, c) for c in text)
 
 
 def bibtex(manifest: dict) -> str:
@@ -76,8 +82,11 @@ def bibtex(manifest: dict) -> str:
                 f"  title = {{{_bib_escape(entry['title'])} (figure {item_id} of the gradproof "
                 f"{version} report)}},",
                 f"  year = {{{year}}},",
-                f"  howpublished = {{gradproof {version}, \\texttt{{{_bib_escape(entry['command'])}}}}},",
-                f"  note = {{Figure content SHA-256 {digest}}},",
+                f"  howpublished = {{gradproof {version} report, figure {item_id}}},",
+                f"  note = {{Content hash {digest[:8]} (SHA-256 of its caption and parameters)}},",
+                # fields that standard styles ignore: the full digest and the rebuild command
+                f"  sha256 = {{{digest}}},",
+                f"  command = {{{_bib_escape(entry['command'])}}},",
                 f"  url = {{{REPOSITORY_URL}}},",
                 "}"]
     return "\n".join(out) + "\n"

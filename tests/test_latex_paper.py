@@ -25,16 +25,22 @@ def _pdflatex() -> str:
     return path
 
 
-def _compile(folder: Path, body: str, env_texinputs: str | None = None) -> str:
+def _compile(folder: Path, body: str, env_texinputs: str | None = None,
+             bibtex: bool = False) -> str:
     (folder / "paper.tex").write_text(body, encoding="utf-8")
     env = None
     if env_texinputs is not None:
         import os
         env = dict(os.environ, TEXINPUTS=env_texinputs)
-    for _ in range(2):  # twice: cross-references (\eqref of the model equations)
+    runs = 3 if bibtex else 2  # cross-references (\eqref of the model equations), citations
+    for n in range(runs):
         res = subprocess.run([_pdflatex(), "-interaction=nonstopmode", "-halt-on-error",
                               "paper.tex"], cwd=folder, capture_output=True, text=True,
                              timeout=300, env=env)
+        if bibtex and n == 0:
+            bib = subprocess.run([shutil.which("bibtex") or "bibtex", "paper"], cwd=folder,
+                                 capture_output=True, text=True, timeout=120)
+            assert "error message" not in bib.stdout, bib.stdout[-2000:]
     log = (folder / "paper.log").read_text(encoding="latin-1")
     assert res.returncode == 0, log[-3000:]
     return log
@@ -69,8 +75,9 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
         r"\input{gradproof/tex/figure-underflow-vs-vanishing}",
         r"\input{gradproof/tex/figure-lstm-terms}",
         r"\input{gradproof/tex/derivation-lstm-full-state}",
+        r"\nocite{*}", r"\bibliographystyle{plain}", r"\bibliography{gradproof/tex/gradproof}",
         r"\end{document}"])
-    log = _compile(tmp_path, body)
+    log = _compile(tmp_path, body, bibtex=True)  # every BibTeX entry typeset too
     _check_log(log)
     assert "gradproof/figures/underflow-vs-vanishing.pdf" in log  # the figures were found
     assert "gradproof/figures/lstm-terms.pdf" in log
@@ -105,4 +112,20 @@ def test_derive_lstm_latex_compiles(tmp_path, hidden, capsys):
     (tmp_path / "derivation.tex").write_text(out)
     body = "\n".join([r"\documentclass{article}", r"\usepackage{amsmath}", r"\allowdisplaybreaks",
                       r"\begin{document}", r"\input{derivation}", r"\end{document}"])
+    _check_log(_compile(tmp_path, body))
+
+
+@pytest.mark.slow
+def test_derive_lstm_hidden_2_latex_has_short_lines_and_compiles(tmp_path, capsys):
+    """n = 2 (about 20 s): every entry of the 2x2 blocks broken into rows; before the layout the
+    output was 622 KB with a 235,768-character line."""
+    from gradproof.reports.cli import main
+
+    assert main(["derive", "lstm", "--hidden", "2", "--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) < 400 and len(out) < 200_000
+    (tmp_path / "derivation.tex").write_text(out)
+    body = "\n".join([r"\documentclass[twocolumn]{article}", r"\usepackage{amsmath}",
+                      r"\allowdisplaybreaks", r"\begin{document}", r"\input{derivation}",
+                      r"\end{document}"])
     _check_log(_compile(tmp_path, body))

@@ -56,7 +56,10 @@ def build(ctx):
             marker = _MARKERS[_COLOURS.index(colour)]
             ax.plot(k, measured, color=colour, marker=marker, markevery=0.12, markersize=3.5,
                     markerfacecolor="white", markeredgewidth=0.9)
-            ax.plot(k, bound, "--", color=colour, linewidth=1.0)
+            # the bound carries its curve's marker too (filled, offset), so that in greyscale
+            # each bound is matched to its curve
+            ax.plot(k, bound, "--", color=colour, linewidth=1.0, marker=marker,
+                    markevery=(0.06, 0.12), markersize=3.0)
             tag = f"{act}-sigma-{rel:g}-over-gamma".replace(".", "p")
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
                                   f"{act} RNN, sigma_max(W_rec) = {sigma:g}: log10 of the "
