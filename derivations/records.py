@@ -155,6 +155,9 @@ def step_srepr(expr) -> str:
 
 
 def derivation_to_json(d: Derivation) -> dict:
+    from gradproof.derivations.layout import layout_derivation
+
+    layout = layout_derivation(d)
     return {
         "model": d.model,
         "variant": d.variant,
@@ -171,9 +174,11 @@ def derivation_to_json(d: Derivation) -> dict:
                 "expected": d.expected(r),
                 "method": r.method,
                 "justification": r.justification,
+                "display": step_layout.to_json(),
             }
-            for r in d.records
+            for r, step_layout in zip(d.records, layout.steps)
         ],
+        "names": [[name, srepr] for name, srepr in layout.names],
     }
 
 
@@ -204,16 +209,72 @@ def derivation_to_text(d: Derivation) -> str:
     return "\n".join(lines)
 
 
+def _latex_text(text: str) -> str:
+    """Plain text for LaTeX: the specials escaped (step names contain underscores)."""
+    specials = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_",
+                "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "$": r"\$"}
+    return "".join(specials.get(c, c) for c in text)
+
+
+def _align(lines: list[str], label: str | None, star: bool = False) -> list[str]:
+    """An ``align`` (one number, on its last row, with ``label``) or ``align*``."""
+    env = "align*" if star else "align"
+    out = [rf"\begin{{{env}}}"]
+    for k, line in enumerate(lines):
+        last = k == len(lines) - 1
+        tail = "" if star else (rf" \label{{{label}}}" if last else r" \notag")
+        out.append(f"  {line}{tail}" + ("" if last else r" \\"))
+    out.append(rf"\end{{{env}}}")
+    return out
+
+
 def derivation_to_latex(d: Derivation, label_prefix: str | None = None) -> str:
-    """An ``align`` environment, one labelled line per step, with \\text{} verdict tags."""
+    r"""The derivation as LaTeX that needs only ``amsmath`` (and ``\allowdisplaybreaks`` in the
+    preamble to let long steps break across pages; ``gradproof.sty`` sets both).
+
+    Each step is a line ``Step i, name: verdict`` and its own ``align`` with one equation
+    number (on its last row, ``\label{<prefix>-<name>}``); long steps are broken into rows
+    (``derivations.layout``: sums and products split, matrices entry by entry, long
+    subexpressions named ``\zeta_j`` in a ``where`` list). The model definitions that open a
+    derivation are typeset once per document: they are guarded by a key made of the model and a
+    hash of their LaTeX, so a paper that inputs three LSTM derivations numbers the shared LSTM
+    equations once (labels ``eq:<key>-<name>``) and the later derivations refer to them.
+    """
+    import hashlib
+
+    from gradproof.derivations.layout import aligned_lines, layout_derivation
+
     prefix = label_prefix or f"eq:{d.model}" + (f"-{d.variant}" if d.variant else "")
-    out = [r"\begin{align}"]
-    for i, r in enumerate(d.records):
-        rhs = r.rhs_latex
-        body = f"{r.lhs_latex} &{r.relation} {rhs}" if r.lhs_latex else "&" + rhs
-        sep = r" \\" if i < len(d.records) - 1 else ""
-        # the verdict as text, not as \tag*: a tag would replace the equation number that
-        # \eqref{} prints, so a paper citing the step would print "(verified)"
-        out.append(f"  {body} \\quad\\text{{({r.verdict})}} \\label{{{prefix}-{r.name}}}{sep}")
-    out.append(r"\end{align}")
+    layout = layout_derivation(d)
+    steps = list(zip(d.records, layout.steps))
+    n_defs = 0
+    while n_defs < len(steps) and steps[n_defs][0].check is None:
+        n_defs += 1
+    def_text = "\n".join(r.latex for r, _ in steps[:n_defs])
+    key = f"{d.model.lower()}-{hashlib.sha256(def_text.encode()).hexdigest()[:8]}"
+
+    def step_lines(i: int, r: DerivationStep, lay, label: str) -> list[str]:
+        out = [rf"\par\noindent Step~{i}, \texttt{{{_latex_text(r.name)}}}: "
+               rf"\emph{{{_latex_text(r.verdict)}}}."]
+        out += _align(aligned_lines(lay.rows), label)
+        if lay.where:
+            out += [r"\noindent where"] + _align(aligned_lines(lay.where), None, star=True)
+        return out
+
+    out = [f"% {d.model}" + (f" ({d.variant})" if d.variant else "")
+           + f" derivation, n = {d.hidden}, k = {d.steps}: needs amsmath (\\usepackage{{gradproof}}"
+           " loads it and \\allowdisplaybreaks)"]
+    if n_defs:
+        first = f"eq:{key}-{steps[0][0].name}"
+        last = f"eq:{key}-{steps[n_defs - 1][0].name}"
+        out += [rf"\ifcsname gpdefinitions@{key}\endcsname",
+                rf"\par\noindent Model equations \eqref{{{first}}}--\eqref{{{last}}} above.",
+                r"\else",
+                rf"\expandafter\gdef\csname gpdefinitions@{key}\endcsname{{}}%"]
+        for i, (r, lay) in enumerate(steps[:n_defs], 1):
+            out += step_lines(i, r, lay, f"eq:{key}-{r.name}")
+        out.append(r"\fi")
+    for i, (r, lay) in enumerate(steps[n_defs:], n_defs + 1):
+        out += step_lines(i, r, lay, f"{prefix}-{r.name}")
     return "\n".join(out)

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Callable
 
 from gradproof.numerics.errors import InputError
+from gradproof.reports.citation import git_commit
 from gradproof.reports.figures.common import ItemContext, ItemResult, Number
 from gradproof.reports.outdir import (foreign_entries, inside, load_previous_manifest, resolve_out,
                                       scan_tree)
@@ -440,6 +440,8 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
         "versions": versions,
         "environment": environment(),
         "reproduce": "gradproof report",
+        # informational, never compared by --check (a fresh clone has another or no commit)
+        "source": {"git_commit": git_commit()},
         "items": {k: prev_items[k] for k in sorted(prev_items, key=_registry_order)},
         "numbers": prev_numbers,
     }

@@ -34,7 +34,7 @@ _RC = {
     "font.size": 9.0,
     "axes.titlesize": 9.5,
     "axes.labelsize": 9.0,
-    "legend.fontsize": 7.5,
+    "legend.fontsize": 7.5,  # >= style.MIN_FONT_PT (7 pt) everywhere
     "xtick.labelsize": 8.0,
     "ytick.labelsize": 8.0,
     "axes.grid": True,

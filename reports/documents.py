@@ -5,9 +5,17 @@
   with its verdict, the figures with captions, the claims audit and the quoted numbers;
 * ``report.html`` -- the same, self-contained: equations as MathML (latex2mathml), no script,
   no stylesheet or font from the network; figures are relative links to ``figures/*.svg``;
-* ``tex/figures.tex`` (``\\includegraphics`` + caption + label per figure) and
-  ``tex/numbers.tex`` (one macro per quoted number). The derivations' ``align`` environments
-  are written by the derivation items themselves (``tex/derivation-*.tex``).
+* ``tex/gradproof.sty`` (what the fragments need, and the path rule: ``reports.latex``),
+  ``tex/figure-<id>.tex`` (one float per figure, to ``\\input`` alone), ``tex/figures.tex``
+  (all of them), ``tex/numbers.tex`` (one macro per quoted number, math-mode values) and
+  ``tex/gradproof.bib`` (the toolkit and each figure, ``reports.citation``). The derivations'
+  ``align`` environments are written by the derivation items themselves
+  (``tex/derivation-*.tex``).
+
+Every derivation step is shown in full: its display rows (``derivations.layout``, stored as
+``display`` in each step's JSON record) break long expressions so that each row fits a column;
+nothing is elided. Markdown math is written in the forms GitHub renders and CommonMark leaves
+alone: display math in ```math fences, inline math as $`...`$.
 
 All math comes from the derivation records' LaTeX (``DerivationStep.latex``); no equation is
 typed here. Captions may contain ``$...$`` math, which each format renders in its own way.
@@ -21,11 +29,13 @@ import re
 from pathlib import Path
 
 __all__ = ["assemble_documents", "markdown_report", "html_report", "figures_tex", "numbers_tex",
-           "latex_to_mathml", "split_math", "escape_latex_text", "MAX_DISPLAY_LATEX"]
+           "latex_to_mathml", "split_math", "escape_latex_text", "step_rows", "step_anchor",
+           "md_math_block", "TABLE_CELL_WIDTH"]
 
-#: Longer equations are not displayed inline (GitHub's renderer gives up); the reader is sent
-#: to the LaTeX fragment and the JSON record, which hold them in full.
-MAX_DISPLAY_LATEX = 1800
+#: Markdown: steps of one row at most this wide (glyph units, ``layout.visible_width``) are
+#: shown in the side-by-side table, others linked to their full display below (a Markdown
+#: table cell holds one line); the HTML table shows every step in full.
+TABLE_CELL_WIDTH = 36.0
 
 _MATH = re.compile(r"(\$[^$]+\$)")
 
@@ -68,13 +78,50 @@ def latex_to_mathml(latex: str, display: bool = False) -> str | None:
         return None
 
 
-def _md_inline(text: str) -> str:
-    """Caption/justification text for Markdown: math kept, pipes made table-safe."""
-    return text.replace("|", r"\|") if "$" not in text else text
+def _md_inline(text: str, table: bool = False) -> str:
+    """Caption/justification text for Markdown: ``$x$`` becomes GitHub's $`x`$ (a code span
+    that CommonMark passes through untouched); in a table cell pipes are made safe."""
+    parts = []
+    for is_math, piece in split_math(text):
+        if is_math:
+            parts.append(_md_table_math(piece) if table else f"$`{piece}`$")
+        else:
+            parts.append(piece.replace("|", r"\|") if table else piece)
+    return "".join(parts)
 
 
 def _md_table_math(latex: str) -> str:
-    return "$" + latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") + "$"
+    return "$`" + latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") + "`$"
+
+
+def step_rows(step: dict) -> tuple[list, list]:
+    """(rows, where rows) of a step record: its ``display`` layout, or one row of its LaTeX
+    for records written before layouts existed."""
+    display = step.get("display")
+    if not display:
+        return [["", "", step["latex"]]], []
+    return display["rows"], display.get("where", [])
+
+
+def _rows_latex(rows: list) -> str:
+    """Rows as one LaTeX display: a single row plainly, several as ``aligned``."""
+    from gradproof.derivations.layout import aligned_lines
+
+    if len(rows) == 1:
+        lhs, rel, rhs = rows[0]
+        return " ".join(p for p in (lhs, rel, rhs) if p)
+    return "\\begin{aligned}\n" + " \\\\\n".join(aligned_lines(rows)) + "\n\\end{aligned}"
+
+
+def md_math_block(latex: str) -> list[str]:
+    """A display equation for GitHub Markdown: a ```math fence (CommonMark keeps its content
+    verbatim: no escapes, emphasis or line breaks are applied inside a fence)."""
+    return ["```math", latex, "```"]
+
+
+def step_anchor(item_id: str, name: str) -> str:
+    """The HTML id / Markdown anchor of a derivation step."""
+    return f"{item_id}-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
 
 # ----------------------------------------------------------------------------- loading
@@ -161,18 +208,18 @@ def _md_derivation(item_id: str, entry: dict, der: dict) -> list[str]:
            f"{_sizes(der)}. Reproduce: `{entry['command']}`; LaTeX: [`tex/{item_id}.tex`]"
            f"(tex/{item_id}.tex); record: [`data/{item_id}.json`](data/{item_id}.json).", ""]
     for i, step in enumerate(der["derivation"], 1):
+        out.append(f'<a id="{step_anchor(item_id, step["name"])}"></a>')
         out.append(f"**{i}. {step['name']}** — *{_verdict_badge(step['verdict'])}* "
                    f"({step['method']})")
         out.append("")
         out.append(_md_inline(step["justification"]))
         out.append("")
-        if len(step["latex"]) <= MAX_DISPLAY_LATEX:
-            out += ["$$", step["latex"], "$$", ""]
-        else:
-            out += [f"*(equation of {len(step['latex'])} characters, too long to display: see "
-                    f"`tex/{item_id}.tex`)*", ""]
+        rows, where = step_rows(step)
+        out += md_math_block(_rows_latex(rows)) + [""]
+        if where:
+            out += ["where", ""] + md_math_block(_rows_latex(where)) + [""]
     for note in der.get("notes", []):
-        out += [f"> Note: {note}", ""]
+        out += [f"> Note: {_md_inline(note)}", ""]
     return out
 
 
@@ -197,18 +244,31 @@ def _paired_steps(left: dict, right: dict) -> list[tuple[dict | None, dict | Non
     return pairs
 
 
+def _short_latex(step: dict) -> str | None:
+    """The step's LaTeX when it is one short row (fit for a table cell), else None."""
+    from gradproof.derivations.layout import visible_width
+
+    rows, where = step_rows(step)
+    if len(rows) != 1 or where:
+        return None
+    latex = _rows_latex(rows)
+    return latex if visible_width(latex) <= TABLE_CELL_WIDTH else None
+
+
 def _md_side_by_side(left_id: str, left: dict, right_id: str, right: dict) -> list[str]:
     out = [f"| article (`{left_id}`) | corrected (`{right_id}`) |", "|---|---|"]
     for pair in _paired_steps(left, right):
         cells = []
-        for s in pair:
+        for s, sid in zip(pair, (left_id, right_id)):
             if s is None:
                 cells.append("—")
-            elif len(s["latex"]) <= MAX_DISPLAY_LATEX // 3:
-                cells.append(f"`{s['name']}` *{_verdict_badge(s['verdict'])}*: "
-                             f"{_md_table_math(s['latex'])}")
+                continue
+            short = _short_latex(s)
+            head = f"`{s['name']}` *{_verdict_badge(s['verdict'])}*"
+            if short is not None:
+                cells.append(f"{head}: {_md_table_math(short)}")
             else:
-                cells.append(f"`{s['name']}` *{_verdict_badge(s['verdict'])}* (long; in full below)")
+                cells.append(f"{head} ([in full below](#{step_anchor(sid, s['name'])}))")
         out.append(f"| {cells[0]} | {cells[1]} |")
     return out + [""]
 
@@ -226,19 +286,67 @@ def _derivation_sections(ders: dict[str, dict]):
             yield section, heading, ids, model == "lstm" and all(i in ders for i in _LSTM_PAIR)
 
 
+#: The article the report audits, as it was published, and the copy the project works from
+#: (shared/README.md, shared/article.txt).
+ARTICLE = ("N. Arbel, \u201cHow LSTM networks solve the problem of vanishing gradients\u201d, "
+           "Medium (Data Driven Investor), 2018")
+ARTICLE_COPY = ("a 2022 copy of it titled \u201cSolving the Vanishing Gradient Problem with "
+                "LSTM\u201d (credited there to Soham Medewar, last updated 19 September 2022), "
+                "whose equations were images and are missing from its text; they were "
+                "reconstructed from the article's derivation")
+ARTICLE_NOTE = (f"The audited article is {ARTICLE}. The project works from {ARTICLE_COPY}. "
+                "Every statement of the article in this report (claim texts, section names) is "
+                "a paraphrase, not the article's wording; only its equations are reproduced, as "
+                "the article writes them, so that they can be checked.")
+
+
+def _sections(ders: dict, figs: list, audit: str | None, manifest: dict) -> list[tuple[str, str, str]]:
+    """(number, anchor, heading) of every section, in order; both documents use it for their
+    headings and their table of contents."""
+    out = [(str(section), f"sec-{model}", f"{heading} derivations")
+           for section, heading, _, _ in _derivation_sections(ders)
+           for model in [heading.split()[-1].lower()]]
+    if figs:
+        out.append(("4", "sec-figures", "Figures"))
+    if audit is not None:
+        out.append(("5", "sec-audit", "Audit of the article's claims"))
+    if manifest["numbers"]:
+        out.append(("6", "sec-numbers", "Quoted numbers"))
+    out.append(("7", "sec-cite", "How to cite"))
+    return out
+
+
+def _cite_lines(manifest: dict) -> list[str]:
+    """The citation section's text (Markdown and HTML share it; `` `x` `` marks code)."""
+    from gradproof.reports.citation import toolkit_key
+
+    version = manifest["package"]["version"]
+    return [f"Cite gradproof {version} as `{toolkit_key(version)}` and each figure by its own "
+            "entry in `tex/gradproof.bib` (key: version, figure ID and the first 8 hex digits "
+            "of the SHA-256 of what the figure shows, its caption and parameters; the same key "
+            "means the same figure). `CITATION.cff` in the repository holds the same data for "
+            "GitHub's citation widget.", ARTICLE_NOTE]
+
+
 def markdown_report(root: Path, manifest: dict) -> str:
     ders = _load_derivations(root, manifest)
     figs = _figures(manifest)
     version = manifest["package"]["version"]
+    audit = _audit_markdown(root, manifest)
+    sections = _sections(ders, figs, audit, manifest)
+    anchors = {num: anchor for num, anchor, _ in sections}
     out = ["# gradproof report", "",
            f"Generated by `gradproof report` (gradproof {version}); do not edit by hand. Every "
            "equation is printed from the derivation records, every figure and number is "
            "computed by package functions, and [`manifest.json`](manifest.json) records for each "
            "of them the command that rebuilds it alone, its parameters, seed, engine, precision, "
            "tool versions and the SHA-256 of each file. LaTeX fragments for papers are in "
-           "[`tex/`](tex/).", ""]
+           "[`tex/`](tex/) (`\\usepackage{gradproof}`, see `tex/gradproof.sty`).", "",
+           ARTICLE_NOTE, "", "Contents:", ""]
+    out += [f"- [{num}. {title}](#{anchor})" for num, anchor, title in sections] + [""]
     for section, heading, ids, side_by_side in _derivation_sections(ders):
-        out += [f"## {section}. {heading} derivations", ""]
+        out += [f'<a id="{anchors[str(section)]}"></a>', "",
+                f"## {section}. {heading} derivations", ""]
         if side_by_side:
             out += ["The article's version beside the corrected one (a step `article_X` beside "
                     "`X`; REFUTED marks a step of the article that the checker disproves; the "
@@ -248,62 +356,61 @@ def markdown_report(root: Path, manifest: dict) -> str:
         for item_id in ids:
             out += _md_derivation(item_id, manifest["items"][item_id], ders[item_id])
     if figs:
-        out += ["## 4. Figures", ""]
+        out += ['<a id="sec-figures"></a>', "", "## 4. Figures", ""]
         for n, (item_id, entry) in enumerate(figs, 1):
-            out += [f"### Figure {n}: {entry['title']} (`{item_id}`)", "",
+            out += [f'<a id="{item_id}"></a>', "",
+                    f"### Figure {n}: {entry['title']} (`{item_id}`)", "",
                     f"![{item_id}](figures/{item_id}.svg)", "",
                     f"*Figure {n}.* {_md_inline(entry['caption'])}", "",
                     f"Files: [PDF](figures/{item_id}.pdf), [SVG](figures/{item_id}.svg), "
                     f"[PNG, 300 dpi](figures/{item_id}.png). Reproduce: `{entry['command']}`. "
                     f"Engine: {entry['engine']}; precision: {entry['precision']}.", ""]
-    audit = _audit_markdown(root, manifest)
     if audit is not None:
-        out += ["## 5. Audit of the article's claims", "",
-                f"Reproduce: `{manifest['items']['audit']['command']}`.", "",
-                _demote_headings(audit.strip()), ""]
+        out += ['<a id="sec-audit"></a>', "", "## 5. Audit of the article's claims", "",
+                f"Reproduce: `{manifest['items']['audit']['command']}`. Claim texts paraphrase "
+                "the article.", "",
+                _md_formal_math(_demote_headings(audit.strip())), ""]
     if manifest["numbers"]:
-        out += ["## 6. Quoted numbers", "",
+        out += ['<a id="sec-numbers"></a>', "", "## 6. Quoted numbers", "",
                 "Each number is also a LaTeX macro in [`tex/numbers.tex`](tex/numbers.tex); the "
                 "manifest holds its full-precision value and provenance.", "",
                 "| ID | value | unit | description | macro |", "|---|---|---|---|---|"]
         for nid in sorted(manifest["numbers"]):
             num = manifest["numbers"][nid]
             out.append(f"| `{nid}` | {num['display']} | {num['unit']} | "
-                       f"{_md_inline(num['description'])} | `{num['macro']}` |")
+                       f"{_md_inline(num['description'], table=True)} | `{num['macro']}` |")
         out.append("")
+    out += ['<a id="sec-cite"></a>', "", "## 7. How to cite", ""]
+    for line in _cite_lines(manifest):
+        out += [line, ""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _demote_headings(md: str) -> str:
-    return re.sub(r"^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", md,
-                  flags=re.M)
+    """The audit's headings one level down (its ``##`` under the report's ``##`` section)."""
+    return re.sub(r"^(#{1,5}) ", lambda m: "#" * (len(m.group(1)) + 1) + " ", md, flags=re.M)
+
+
+_FORMAL = re.compile(r"^(\s*- Formal: )`([^`]+)`\s*$", re.M)
+
+
+def _md_formal_math(md: str) -> str:
+    """The audit's formal statements (TeX in a code span) as inline math, $`...`$."""
+    return _FORMAL.sub(lambda m: f"{m.group(1)}$`{m.group(2)}`$", md)
 
 
 # ----------------------------------------------------------------------------- HTML
 
-_CSS = """
-body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
-h1,h2,h3{font-family:Helvetica,Arial,sans-serif}
-code,pre{font-family:Menlo,Consolas,monospace;font-size:0.9em}
-pre{background:#f6f6f6;padding:0.5em;overflow-x:auto;white-space:pre-wrap}
-.step{margin:0.8em 0 1.2em 0}
-.verdict{font-family:Helvetica,Arial,sans-serif;font-size:0.85em;padding:0 0.4em;border-radius:0.3em}
-.verified{background:#d8f0d8}.refuted{background:#f6d0d0}.undecided{background:#f3ecc8}.conditional{background:#dde8f6}.sampled{background:#f3e0c8}.definition{background:#e4e4ee}
-.method{color:#555;font-size:0.85em}
-math[display=block]{overflow-x:auto;max-width:100%;padding:0.3em 0}
-table{border-collapse:collapse;margin:0.6em 0}td,th{border:1px solid #ccc;padding:0.25em 0.5em;vertical-align:top}
-figure{margin:1.5em 0}figure img{width:100%;height:auto}figcaption{font-size:0.92em}
-.provenance{display:block;color:#555;font-size:0.85em;margin-top:0.3em}
-table.side{table-layout:fixed;width:100%}table.side td{width:50%}
-.cell{overflow-x:auto;max-width:100%}
-""".strip()
+from gradproof.reports.html_layout import CSS as _CSS  # noqa: E402  (kept under its old name)
 
 
 def _html_text(text: str) -> str:
     """Escaped text with ``$...$`` pieces as inline MathML."""
+    from gradproof.reports.html_layout import breakable_math
+
     parts = []
     for is_math, piece in split_math(text):
-        mml = latex_to_mathml(piece) if is_math else None
+        mml = breakable_math(piece, latex_to_mathml) if is_math else None
         if is_math and mml is not None:
             parts.append(mml)
         else:
@@ -311,14 +418,11 @@ def _html_text(text: str) -> str:
     return "".join(parts)
 
 
-def _html_equation(latex: str, item_id: str) -> str:
-    if len(latex) > MAX_DISPLAY_LATEX:
-        return (f"<p><em>(equation of {len(latex)} characters, too long to display: see "
-                f"<a href=\"tex/{item_id}.tex\">tex/{item_id}.tex</a>)</em></p>")
-    mml = latex_to_mathml(latex, display=True)
-    if mml is None:
-        return f"<pre class=\"latex\">{html.escape(latex)}</pre>"
-    return mml
+def _html_equation(rows: list) -> str:
+    """A display equation (its rows, ``html_layout.equation_html``)."""
+    from gradproof.reports.html_layout import equation_html
+
+    return equation_html(rows, latex_to_mathml)
 
 
 def _html_markdownish(md: str) -> str:
@@ -335,7 +439,7 @@ def _html_markdownish(md: str) -> str:
             "<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{_html_inline_md(c)}"
                              f"</{'th' if i == 0 else 'td'}>" for c in row) + "</tr>"
             for i, row in enumerate(cells))
-        out.append(f"<table>{body}</table>")
+        out.append(f'<table class="wide">{body}</table>')
         table.clear()
 
     for line in md.splitlines():
@@ -349,9 +453,16 @@ def _html_markdownish(md: str) -> str:
             continue
         flush_table()
         m = re.match(r"^(#{1,6}) (.*)", line)
+        formal = re.match(r"^\s*[-*] Formal: `([^`]+)`\s*$", line)
         if m:
-            level = min(len(m.group(1)) + 2, 6)
+            level = min(len(m.group(1)) + 1, 6)
             out.append(f"<h{level}>{_html_inline_md(m.group(2))}</h{level}>")
+        elif formal:  # a claim's formal statement: TeX, shown as math that may wrap
+            from gradproof.reports.html_layout import breakable_math
+
+            mml = breakable_math(formal.group(1), latex_to_mathml)
+            body = mml if mml is not None else f"<code>{html.escape(formal.group(1))}</code>"
+            out.append(f"<ul><li>Formal: {body}</li></ul>")
         elif line.strip().startswith(("- ", "* ")):
             out.append(f"<ul><li>{_html_inline_md(line.strip()[2:])}</li></ul>")
         elif line.strip():
@@ -384,16 +495,29 @@ def html_report(root: Path, manifest: dict) -> str:
     ders = _load_derivations(root, manifest)
     figs = _figures(manifest)
     version = manifest["package"]["version"]
+    audit = _audit_markdown(root, manifest)
+    sections = _sections(ders, figs, audit, manifest)
+    anchors = {num: anchor for num, anchor, _ in sections}
+    subs: dict[str, list[tuple[str, str]]] = {}
+    for section, _, ids, _ in _derivation_sections(ders):
+        subs[str(section)] = [(i, manifest["items"][i]["title"]) for i in ids]
+    subs["4"] = [(i, f"Figure {n}: {e['title']}") for n, (i, e) in enumerate(figs, 1)]
+    from gradproof.reports.html_layout import toc_html
+
     b = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
          f"<title>gradproof report (gradproof {html.escape(version)})</title>",
-         f"<style>\n{_CSS}\n</style>", "</head>", "<body>", "<h1>gradproof report</h1>",
+         f"<style>\n{_CSS}\n</style>", "</head>", "<body>", "<h1 id=\"top\">gradproof report</h1>",
          f"<p>Generated by <code>gradproof report</code> (gradproof {html.escape(version)}); do "
          "not edit by hand. Equations are printed from the derivation records and shown as "
          "MathML; figures and numbers are computed by package functions. "
          "<a href=\"manifest.json\">manifest.json</a> records how each was made; LaTeX fragments "
-         "are in <a href=\"tex/\">tex/</a>.</p>"]
+         "are in <a href=\"tex/\">tex/</a> (<code>\\usepackage{gradproof}</code>, see "
+         "<a href=\"tex/gradproof.sty\">tex/gradproof.sty</a>).</p>",
+         f"<p id=\"article\">{html.escape(ARTICLE_NOTE)}</p>",
+         toc_html([(num, anchor, title, subs.get(num, [])) for num, anchor, title in sections])]
     for section, heading, ids, side_by_side in _derivation_sections(ders):
-        b.append(f"<h2>{section}. {heading} derivations</h2>")
+        b.append(f"<h2 id=\"{anchors[str(section)]}\">{section}. {heading} derivations</h2>")
         if side_by_side:
             b.append(_html_side_by_side(ders[_LSTM_PAIR[0]], ders[_LSTM_PAIR[1]]))
         for item_id in ids:
@@ -405,58 +529,74 @@ def html_report(root: Path, manifest: dict) -> str:
                      f"</code>; LaTeX: <a href=\"tex/{hid}.tex\">tex/{hid}.tex</a>.</p>")
             for i, step in enumerate(der["derivation"], 1):
                 v = step["verdict"]
-                b.append(f"<div class=\"step\"><p><strong>{i}. {html.escape(step['name'])}</strong> "
+                anchor = step_anchor(item_id, step["name"])
+                rows, where = step_rows(step)
+                where_html = (f"<p class=\"where\">where</p>{_html_equation(where)}" if where else "")
+                b.append(f"<div class=\"step\" id=\"{anchor}\"><p><strong>{i}. "
+                         f"{html.escape(step['name'])}</strong> "
                          f"<span class=\"verdict {html.escape(v)}\">{_verdict_badge(v)}</span> "
-                         f"<span class=\"method\">{html.escape(step['method'])}</span><br>"
+                         f"<span class=\"method\">{html.escape(step['method'])}</span>"
+                         f"<a class=\"anchor\" href=\"#{anchor}\">#</a><br>"
                          f"{_html_text(step['justification'])}</p>"
-                         f"{_html_equation(step['latex'], hid)}</div>")
+                         f"{_html_equation(rows)}{where_html}</div>")
             for note in der.get("notes", []):
                 b.append(f"<p><em>Note:</em> {_html_text(note)}</p>")
     if figs:
-        b.append("<h2>4. Figures</h2>")
+        b.append("<h2 id=\"sec-figures\">4. Figures</h2>")
         for n, (item_id, entry) in enumerate(figs, 1):
+            from gradproof.reports.latex import figure_is_column
+
             item_id = html.escape(item_id)
-            b.append(f"<figure id=\"{item_id}\"><img src=\"figures/{item_id}.svg\" "
+            size = " class=\"column\"" if figure_is_column(entry) else ""
+            b.append(f"<figure id=\"{item_id}\"{size}><img src=\"figures/{item_id}.svg\" "
                      f"alt=\"{html.escape(entry['title'])}\">"
                      f"<figcaption><strong>Figure {n} ({item_id}).</strong> "
                      f"{_html_text(entry['caption'])}<span class=\"provenance\">Files: "
                      f"<a href=\"figures/{item_id}.pdf\">PDF</a>, "
                      f"<a href=\"figures/{item_id}.svg\">SVG</a>, "
-                     f"<a href=\"figures/{item_id}.png\">PNG</a>. Reproduce: "
+                     f"<a href=\"figures/{item_id}.png\">PNG</a>; LaTeX: "
+                     f"<a href=\"tex/figure-{item_id}.tex\">tex/figure-{item_id}.tex</a>. Reproduce: "
                      f"<code>{html.escape(entry['command'])}</code>. Engine: "
                      f"{html.escape(entry['engine'])}; precision: "
                      f"{html.escape(entry['precision'])}.</span></figcaption></figure>")
-    audit = _audit_markdown(root, manifest)
     if audit is not None:
-        b.append("<h2>5. Audit of the article's claims</h2>")
+        b.append("<h2 id=\"sec-audit\">5. Audit of the article's claims</h2>")
+        b.append("<p>Claim texts paraphrase the article.</p>")
         b.append(_html_markdownish(audit))
     if manifest["numbers"]:
-        b.append("<h2>6. Quoted numbers</h2><table><tr><th>ID</th><th>value</th><th>unit</th>"
-                 "<th>description</th><th>LaTeX macro</th></tr>")
+        b.append("<h2 id=\"sec-numbers\">6. Quoted numbers</h2><table class=\"wide\"><tr><th>ID</th>"
+                 "<th>value</th><th>unit</th><th>description</th><th>LaTeX macro</th></tr>")
         for nid in sorted(manifest["numbers"]):
             num = manifest["numbers"][nid]
             b.append(f"<tr><td><code>{html.escape(nid)}</code></td><td>{html.escape(num['display'])}"
                      f"</td><td>{html.escape(num['unit'])}</td><td>{_html_text(num['description'])}"
                      f"</td><td><code>{html.escape(num['macro'])}</code></td></tr>")
         b.append("</table>")
+    b.append("<h2 id=\"sec-cite\">7. How to cite</h2>")
+    for line in _cite_lines(manifest):
+        b.append(f"<p>{_html_inline_md(line)}</p>")
     b += ["</body>", "</html>"]
     return "\n".join(b) + "\n"
 
 
 def _html_side_by_side(left: dict, right: dict) -> str:
+    ids = {id(left): _LSTM_PAIR[0], id(right): _LSTM_PAIR[1]}
     rows = ["<p>The article's version beside the corrected one (a step <code>article_X</code> "
             "beside <code>X</code>; the shared model definitions are listed below):</p>",
             "<table class=\"side\"><tr><th>article</th><th>corrected</th></tr>"]
     for pair in _paired_steps(left, right):
         cells = []
-        for s in pair:
+        for s, item_id in zip(pair, (ids[id(left)], ids[id(right)])):
             if s is None:
                 cells.append("&#8212;")
                 continue
             v = s["verdict"]
-            mml = latex_to_mathml(s["latex"]) if len(s["latex"]) <= MAX_DISPLAY_LATEX // 3 else None
-            body = mml if mml is not None else "(long; in full below)"
-            cells.append(f"<code>{html.escape(s['name'])}</code> "
+            # the step in full: its rows fit half the column (layout.ROW_WIDTH)
+            step_display, where = step_rows(s)
+            body = _html_equation(step_display) + (
+                f"<p class=\"where\">where</p>{_html_equation(where)}" if where else "")
+            cells.append(f"<a href=\"#{step_anchor(item_id, s['name'])}\"><code>"
+                         f"{html.escape(s['name'])}</code></a> "
                          f"<span class=\"verdict {html.escape(v)}\">{_verdict_badge(v)}</span>"
                          f"<div class=\"cell\">{body}</div>")
         rows.append(f"<tr><td>{cells[0]}</td><td>{cells[1]}</td></tr>")
@@ -466,43 +606,62 @@ def _html_side_by_side(left: dict, right: dict) -> str:
 
 # ----------------------------------------------------------------------------- LaTeX
 
+def figure_file_tex(item_id: str, entry: dict) -> str:
+    """``tex/figure-<id>.tex``: the figure's float alone (``reports.latex.figure_tex``)."""
+    from gradproof.reports.latex import figure_tex
+
+    return figure_tex(item_id, entry, escape_latex_text(entry["caption"]))
+
+
 def figures_tex(manifest: dict) -> str:
-    out = ["% Figures of the gradproof report: \\input{figures.tex} (needs \\usepackage{graphicx}).",
-           "% Generated by `gradproof report`; do not edit. Set \\gpfiguredir to the folder",
-           "% holding the PDFs (default ../figures, relative to this file's folder).",
-           "\\providecommand{\\gpfiguredir}{../figures}"]
+    out = ["% Figures of the gradproof report, all of them: \\input{figures.tex}; each alone is in",
+           "% figure-<id>.tex. Needs \\usepackage{gradproof} (tex/gradproof.sty: graphicx, and",
+           "% \\gpfiguredir, default figures). Generated by `gradproof report`; do not edit.",
+           "% Path rule: LaTeX resolves \\includegraphics paths from the folder of the MAIN .tex file",
+           "% (where pdflatex runs), not from this file's folder: set \\gpfiguredir to the path from",
+           "% your main file to the report's figures/ folder.",
+           "\\providecommand{\\gpfiguredir}{figures}"]
     for item_id, entry in _figures(manifest):
-        out += ["", f"% {entry['command']}",
-                "\\begin{figure}[htbp]", "  \\centering",
-                f"  \\includegraphics[width=\\linewidth]{{\\gpfiguredir/{item_id}.pdf}}",
-                f"  \\caption{{{escape_latex_text(entry['caption'])}}}",
-                f"  \\label{{fig:{item_id}}}", "\\end{figure}"]
+        out += [""] + figure_file_tex(item_id, entry).rstrip("\n").splitlines()[2:]
     return "\n".join(out) + "\n"
 
 
 def numbers_tex(manifest: dict) -> str:
+    from gradproof.reports.latex import number_macro
+
     out = ["% Every number quoted by the gradproof report, one macro each: \\input{numbers.tex}.",
            "% Generated by `gradproof report`; do not edit. Full-precision values and provenance",
-           "% (command, parameters, seed, engine, precision) are in manifest.json under \"numbers\"."]
+           "% (command, parameters, seed, engine, precision) are in manifest.json under \"numbers\".",
+           "% Values are typeset in math mode (a true minus sign); a number without a value prints",
+           "% an en dash and warns.",
+           "\\providecommand{\\gpnovalue}[1]{\\PackageWarning{gradproof}{number #1 has no value}\\textendash}"]
     for nid in sorted(manifest["numbers"]):
         num = manifest["numbers"][nid]
         unit = f" [{num['unit']}]" if num["unit"] else ""
         comment = " ".join(f"{nid}: {num['description']}{unit}; {num['command']}".split())
         out += [f"% {comment}",
-                f"\\newcommand{{{num['macro']}}}{{{num['display']}}}"]
+                number_macro(num["macro"], nid, num["display"])]
     return "\n".join(out) + "\n"
 
 
 def assemble_documents(root: Path, manifest: dict) -> list[str]:
-    """Write report.md, report.html, tex/figures.tex, tex/numbers.tex; return their paths."""
+    """Write report.md, report.html and the tex/ files (gradproof.sty, figures.tex, one
+    figure-<id>.tex per figure, numbers.tex, gradproof.bib); return their paths."""
+    from gradproof.reports.citation import bibtex
+    from gradproof.reports.latex import GRADPROOF_STY
+
     root = Path(root)
     (root / "tex").mkdir(parents=True, exist_ok=True)
     docs = {
         "report.md": markdown_report(root, manifest),
         "report.html": html_report(root, manifest),
+        "tex/gradproof.sty": GRADPROOF_STY,
         "tex/figures.tex": figures_tex(manifest),
-        "tex/numbers.tex": numbers_tex(manifest),
     }
+    for item_id, entry in _figures(manifest):
+        docs[f"tex/figure-{item_id}.tex"] = figure_file_tex(item_id, entry)
+    docs["tex/numbers.tex"] = numbers_tex(manifest)
+    docs["tex/gradproof.bib"] = bibtex(manifest)
     for rel, text in docs.items():
         (root / rel).write_text(text, encoding="utf-8")
     return list(docs)

@@ -8,6 +8,7 @@ Shape (keys sorted when written)::
      "environment": {"python", "platform", "machine", "cpu_model", "blas", "simd",
                      "threadpools", "lock_file", "lock_sha256"},
      "reproduce": "gradproof report",
+     "source": {"git_commit": "<git rev-parse HEAD, or unknown>"},   (informational)
      "items": {ID: {"kind", "title", "caption", "command", "parameters", "seed",
                     "engine", "precision", "versions", "files": {relpath: sha256}}},
      "numbers": {NUMBER_ID: {"item", "value", "display", "digits", "basis", "unit",
@@ -23,7 +24,7 @@ are certain (``exact``, ``certified``, ``float64, tolerance 1e-9``, ``mpmath ...
 environment. Strings (captions, displays, commands) and exact numbers (parameters, seeds,
 exact values) must be equal; the ``value`` of a float64/mpmath number must agree within its
 tolerance (1e-9 relative), that of a residual published as a bound is not compared (its
-display is); ``versions`` and ``environment`` are never compared (``version_notes`` lists
+display is); ``versions``, ``environment`` and ``source`` (the git commit) are never compared (``version_notes`` lists
 them), nor the hashes of PNG/PDF files (rasteriser/zlib builds) or, when the committed
 figures were drawn by another matplotlib, of SVG files -- binary files are checked against
 their own recorded hash instead. SVG hashes are not compared either: the SVG files themselves
@@ -193,6 +194,8 @@ def _is_number(x) -> bool:
 def _ignored(path: tuple, skip_svg: bool) -> bool:
     """Environment-dependent manifest entries that --check does not compare."""
     if "versions" in path or (path and path[0] == "environment"):
+        return True
+    if path[:1] == ("source",):  # the git commit of the build: informational only
         return True
     # hashes of binary files (rasteriser/zlib dependent); checked against the files instead
     if len(path) >= 2 and path[-2] in ("files", "documents"):

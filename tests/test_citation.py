@@ -37,3 +37,30 @@ def test_cff_parser_would_notice_a_different_version():
     """The check above can fail: a CFF text with another version is read as such."""
     fields = _cff_fields('cff-version: 1.2.0\nversion: "9.9.9"\n')
     assert fields["version"] == "9.9.9"
+
+
+def test_citation_names_date_repository_and_matches_the_bibtex_data():
+    from gradproof.reports import citation
+
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    fields = _cff_fields(text)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", fields["date-released"])
+    assert fields["date-released"] == citation.RELEASE_DATE
+    assert fields["repository-code"] == citation.REPOSITORY_URL
+    for author in citation.AUTHORS:
+        assert f'- name: "{author}"' in text
+    assert "Arbel" in text  # the audited article is named
+
+
+def test_figure_bibtex_keys_are_stable_and_change_with_the_content():
+    from gradproof.reports import citation
+
+    entry = {"kind": "figure", "title": "T", "caption": "c", "parameters": {"a": 1},
+             "command": "gradproof report --only f"}
+    key = citation.figure_key("0.1.0", "f", entry)
+    assert key == citation.figure_key("0.1.0", "f", dict(entry))
+    assert re.fullmatch(r"gradproof-0\.1\.0-f-[0-9a-f]{8}", key)
+    assert key != citation.figure_key("0.1.0", "f", {**entry, "caption": "d"})
+    bib = citation.bibtex({"package": {"version": "0.1.0"}, "items": {"f": entry}})
+    assert "@software{gradproof-0.1.0," in bib and f"@misc{{{key}," in bib
+    assert "year = {" in bib and "version = {0.1.0}" in bib

@@ -44,6 +44,90 @@ def _assert_labelled(fig):
         assert ax.get_xlabel().strip()
         assert "(" in ax.get_xlabel() or "$k$" in ax.get_xlabel() or "$t$" in ax.get_xlabel()
     assert any("(" in ax.get_ylabel() and ")" in ax.get_ylabel() for ax in axes)  # units
+    _assert_print_ready(fig)
+
+
+def _ink(fig, show) -> np.ndarray:
+    """Boolean mask of the pixels drawn when only the artists for which ``show(artist)`` is
+    true are visible (Agg rendering of the whole figure at 100 dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    artists = [a for ax in fig.axes for a in (*ax.get_lines(), *ax.texts, *ax.collections,
+                                              *ax.patches)]
+    # titles and figure texts are neither data nor labels: hidden in both renderings
+    hidden = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title)]
+    hidden += list(fig.texts) + ([fig._suptitle] if fig._suptitle is not None else [])
+    hidden_state = {t: t.get_visible() for t in hidden}
+    state = {a: a.get_visible() for a in artists}
+    frame = {ax: (ax.axison, ax.patch.get_visible()) for ax in fig.axes}
+    fig_patch = fig.patch.get_visible()
+    legends = [(lg, lg.get_visible()) for lg in fig.legends + [ax.get_legend() for ax in fig.axes
+                                                             if ax.get_legend()]]
+    engine = fig.get_layout_engine()
+    fig.set_layout_engine("none")  # keep the saved layout: hiding artists must not move axes
+    try:
+        for t in hidden:
+            t.set_visible(False)
+        for a in artists:
+            a.set_visible(state[a] and show(a))
+        for ax in fig.axes:
+            ax.set_axis_off()
+            ax.patch.set_visible(False)
+        for lg, _ in legends:
+            lg.set_visible(False)
+        fig.patch.set_visible(False)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        rgba = np.asarray(canvas.buffer_rgba())
+        return rgba[..., 3] > 40
+    finally:
+        for a, v in {**state, **hidden_state}.items():
+            a.set_visible(v)
+        for ax, (on, patch) in frame.items():
+            ax.set_axis_on() if on else ax.set_axis_off()
+            ax.patch.set_visible(patch)
+        for lg, v in legends:
+            lg.set_visible(v)
+        fig.patch.set_visible(fig_patch)
+        fig.set_layout_engine(engine)
+
+
+def _assert_labels_clear_of_data(fig):
+    """No reference-line label covers data: the pixels of the data lines drawn alone and of
+    the labels drawn alone are disjoint (the rendering is the oracle, not the placement code)."""
+    from gradproof.reports.figures.placement import LEVEL_LABEL_GID, LEVEL_LINE_GID
+
+    labels = [t for ax in fig.axes for t in ax.texts if t.get_gid() == LEVEL_LABEL_GID]
+    if not labels:
+        return
+    data = _ink(fig, lambda a: a in {l for ax in fig.axes for l in ax.get_lines()}
+                and a.get_gid() != LEVEL_LINE_GID)
+    text = _ink(fig, lambda a: a.get_gid() == LEVEL_LABEL_GID and a in labels)
+    assert data.any() and text.any()
+    overlap = int(np.count_nonzero(data & text))
+    assert overlap == 0, f"{overlap} pixels of labels over data"
+
+
+def _assert_print_ready(fig):
+    """Drawn at the page width of a two-column article (printed at 100 %), every text at
+    least 7 pt, every line in an Okabe-Ito colour or a grey (colour-blind safe)."""
+    import matplotlib.colors as mcolors
+    from matplotlib.text import Text
+
+    from gradproof.reports.figures import style
+
+    width = fig.get_size_inches()[0]
+    assert width == pytest.approx(style.PAGE_WIDTH_IN) or width == pytest.approx(style.COLUMN_WIDTH_IN)
+    _assert_labels_clear_of_data(fig)
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    assert sizes and min(sizes) >= style.MIN_FONT_PT, min(sizes)
+    allowed = {mcolors.to_hex(c) for c in style.OKABE_ITO.values()}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            r, g, b, _ = mcolors.to_rgba(line.get_color())
+            grey = abs(r - g) < 1e-6 and abs(g - b) < 1e-6
+            assert grey or mcolors.to_hex(line.get_color()) in allowed, line.get_color()
 
 
 def test_the_figure_registry_is_the_issue_list_with_unique_ids():
@@ -148,7 +232,7 @@ def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_
     # oracle 3: float32 scalar arithmetic (rounding per operation rather than per entry)
     assert num["float32-first-zero-step"] == _float32_scalar_loop_zero_step(J)
     # every format's min-normal AND min-subnormal level is drawn (oracles.md powers of two)
-    zoom, full = captured[0].axes[:2]
+    full, zoom = captured[0].axes[:2]  # the full range left, the first steps right
     assert _level_lines(full) >= {-14, -24, -126, -133, -149, -1022, -1074}
     assert _level_lines(zoom) >= {-14, -24, -126, -133, -149}
     texts = [t.get_text() for ax in (zoom, full) for t in ax.texts]
@@ -220,12 +304,12 @@ def test_lstm_forget_bias_draws_and_names_the_format_levels(tmp_path, monkeypatc
 
     monkeypatch.setattr(lfb, "PARAMS", dict(lfb.PARAMS, steps=30))
     res = lfb.build(ItemContext(tmp_path))
-    left, right, twin = captured[0].axes
+    left, right = captured[0].axes
     for ax in (left, right):
         assert _level_lines(ax) >= {-14, -24, -126, -133, -149}
-    named = [t.get_text() for t in left.texts] + [t.get_text() for t in twin.get_yticklabels()]
+    named = [t.get_text() for t in right.texts]  # labelled once, outside the right panel
     for words in ("float16 min normal $2^{-14}$", "float16 min subnormal $2^{-24}$",
                   "bfloat16 & float32 min normal $2^{-126}$", "float32 min subnormal $2^{-149}$"):
         assert words in named, words
-    assert twin.get_ylim() == right.get_ylim()  # tick labels sit at the lines they name
+    assert left.get_ylim() == right.get_ylim()  # shared axis: the labels name both panels
     assert "smallest normal (dashed) and subnormal (dotted)" in res.caption

@@ -918,7 +918,6 @@ def test_header_sizes_agree_with_numpys_loader(tmp_path):
 @pytest.mark.parametrize("model", ["rnn", "lstm"])
 def test_memory_estimate_is_at_least_the_measured_peak(model):
     """Oracle: the kernel's peak resident size of the child (getrusage RUSAGE_CHILDREN)."""
-    import resource
 
     from gradproof.numerics.limits import estimated_bytes
 

@@ -157,7 +157,7 @@ def test_every_quoted_number_is_a_macro_with_its_provenance(built):
     for nid, num in manifest["numbers"].items():
         assert num["item"] == nid.split("/")[0]
         assert num["command"] == f"gradproof report --only {num['item']}"
-        assert f"\\newcommand{{{num['macro']}}}{{{num['display']}}}" in numbers_tex
+        assert f"\\newcommand{{{num['macro']}}}{{\\ensuremath{{{num['display']}}}}}" in numbers_tex
         assert "parameters" in num and "precision" in num and "engine" in num
         assert num["versions"]["sympy"] and num["files"] == manifest["items"][num["item"]]["files"]
 

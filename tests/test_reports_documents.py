@@ -46,13 +46,16 @@ def _records(root):
 
 def test_markdown_prints_every_step_from_the_records_with_its_verdict(lstm_report):
     root, _, written = lstm_report
-    assert written == ["report.md", "report.html", "tex/figures.tex", "tex/numbers.tex"]
+    assert written == ["report.md", "report.html", "tex/gradproof.sty", "tex/figures.tex",
+                       "tex/figure-fig-x.tex", "tex/numbers.tex", "tex/gradproof.bib"]
     md = (root / "report.md").read_text()
     for item_id, rec in _records(root).items():
         for i, step in enumerate(rec["derivation"], 1):
             assert f"**{i}. {step['name']}**" in md
-            if len(step["latex"]) <= docs.MAX_DISPLAY_LATEX:
-                assert f"$$\n{step['latex']}\n$$" in md
+            rows, where = docs.step_rows(step)
+            for lhs, rel, rhs in rows + where:  # every row of every step, in a math fence
+                assert rhs in md
+    assert "too long to display" not in md and "$$" not in md
     assert "| article (`derivation-lstm-article`) | corrected (`derivation-lstm-corrected`) |" in md
     table = md.split("| article (`derivation-lstm-article`)")[1].split("\n\n")[0]
     assert "| `article_D_t` *REFUTED*" in table and "| `D_t` *verified*" in table.replace("| `article_D_t`", "")
@@ -88,16 +91,22 @@ def test_html_is_self_contained_with_mathml(lstm_report):
     assert '<pre class="latex">' not in html  # every equation converted to MathML
     assert "<mfrac>" in html
     # the caption's $10^{-3}$ became MathML, its text was escaped
-    assert "Decay of 50% at <math" in html and "&amp; more_x" in html
+    assert "Decay of 50% at <span class=\"mathrun\"><math" in html and "&amp; more_x" in html
+    assert '<nav class="toc"' in html and 'id="sec-lstm"' in html
+    for item_id, rec in _records(root).items():  # an id on every step
+        for step in rec["derivation"]:
+            assert f'id="{docs.step_anchor(item_id, step["name"])}"' in html
 
 
 def test_html_shows_the_audit_markdown_as_tables_and_anchors():
     md = ("## Claims audit\n\n| claim | verdict |\n|---|---|\n| [c-1](#claim-c-1) | refuted |\n\n"
-          '<a id="claim-c-1"></a>\n### c-1: refuted\n\n- Formal: `a | b` and $x^2$\n')
+          '<a id="claim-c-1"></a>\n### c-1: refuted\n\n- Formal: `\\sup_z x^2 = 1`\n'
+          "- Method: `a | b` and $x^2$\n")
     out = docs._html_markdownish(md)
     assert '<a href="#claim-c-1">c-1</a>' in out and '<a id="claim-c-1"></a>' in out
-    assert "<table>" in out and "<h5>c-1: refuted</h5>" in out
-    assert "<code>a | b</code>" in out and "<math" in out
+    assert "<table" in out and "<h4>c-1: refuted</h4>" in out  # a claim heading under h3
+    assert "Formal: <span class=\"mathrun\"><math" in out  # the formal statement as math
+    assert "<code>a | b</code>" in out and "<msup>" in out
     bad = docs._html_markdownish('<a id="x" onclick="evil()"></a>')
     assert "onclick" not in bad or "&quot;" in bad  # never passed through raw
 
@@ -105,11 +114,30 @@ def test_html_shows_the_audit_markdown_as_tables_and_anchors():
 def test_latex_fragments_have_labels_captions_and_macros(lstm_report):
     root, manifest, _ = lstm_report
     figs = (root / "tex/figures.tex").read_text()
-    assert "\\includegraphics[width=\\linewidth]{\\gpfiguredir/fig-x.pdf}" in figs
+    # no width recorded: drawn for the page, so both columns of a two-column paper
+    assert "\\includegraphics[width=\\textwidth]{\\gpfiguredir/fig-x.pdf}" in figs
+    assert "\\begin{figure*}" in figs
     assert "\\label{fig:fig-x}" in figs
     assert "\\caption{Decay of 50\\% at $10^{-3}$ \\& more\\_x}" in figs
     nums = (root / "tex/numbers.tex").read_text()
-    assert "\\newcommand{\\gpFigXFirstZero}{412}" in nums
+    assert "\\newcommand{\\gpFigXFirstZero}{\\ensuremath{412}}" in nums
+    alone = (root / "tex/figure-fig-x.tex").read_text()
+    assert alone.count("\\begin{figure*}") == 1 and "\\label{fig:fig-x}" in alone
+    from gradproof.reports.latex import figure_tex
+
+    column = figure_tex("c", {"command": "c", "parameters": {"width_in": 3.3}}, "cap")
+    assert "\\begin{figure}[tbp]" in column and "width=\\columnwidth" in column
+    bib = (root / "tex/gradproof.bib").read_text()
+    assert "@software{gradproof-0.1.0," in bib and "@misc{gradproof-0.1.0-fig-x-" in bib
+
+
+def test_number_macros_use_math_minus_and_never_none():
+    from gradproof.reports.latex import number_macro, tex_number
+
+    assert number_macro("\\gpA", "a/b", "-0.08") == "\\newcommand{\\gpA}{\\ensuremath{-0.08}}"
+    assert tex_number("1.5e-05") == "1.5\\times 10^{-5}"
+    assert "none" not in number_macro("\\gpB", "a/c", "none")
+    assert "\\gpnovalue{a/c}" in number_macro("\\gpB", "a/c", "none")
 
 
 def test_escape_latex_and_split_math():
@@ -118,10 +146,33 @@ def test_escape_latex_and_split_math():
     assert docs.latex_to_mathml("\\frac{1}{4}").count("<mfrac>") == 1
 
 
-def test_long_equations_are_referred_to_the_tex_file():
-    rec = {"hidden": 2, "steps": 2, "activation": "tanh", "gamma": "1",
-           "derivation": [{"name": "big", "latex": "x + " * 1000 + "y", "verdict": "verified",
-                           "method": "m", "justification": "j"}]}
-    md = "\n".join(docs._md_derivation("derivation-x", {"title": "T", "command": "c"}, rec))
-    assert "too long to display" in md and "tex/derivation-x.tex" in md
-    assert "$$" not in md
+def test_long_equations_are_shown_in_rows_not_elided():
+    """A sum of 1001 terms is shown in full, in rows that each fit the row width."""
+    import sympy as sp
+
+    from gradproof.derivations.layout import ROW_WIDTH, layout_derivation, visible_width
+    from gradproof.derivations.records import Derivation, DerivationStep
+
+    xs = sp.symbols("x_1:1002")
+    der = Derivation("rnn", "tanh", 2, 2, None,
+                     (DerivationStep("big", sp.Add(*xs), "j", lhs_latex="S"),))
+    rows = layout_derivation(der).steps[0].rows
+    text = " ".join(r.rhs for r in rows)
+    assert all(f"x_{{{i}}}" in text for i in range(1, 1002))  # every term is there
+    assert all(visible_width(" ".join((r.lhs, r.rel, r.rhs))) <= ROW_WIDTH + 0.01 for r in rows)
+    assert len(rows) > 50
+
+
+def test_long_function_arguments_are_named_once_and_reused():
+    import sympy as sp
+
+    from gradproof.derivations.layout import layout_derivation
+    from gradproof.derivations.records import Derivation, DerivationStep
+
+    a, b, c, d, e = sp.symbols("a_{long} b_{long} c_{long} d_{long} e_{long}")
+    arg = a * b + c * d + e * a + b * c + d * e
+    steps = (DerivationStep("s1", sp.tanh(arg) * sp.tanh(arg + 1) * a, "j", lhs_latex="u"),
+             DerivationStep("s2", sp.tanh(arg) + b, "j", lhs_latex="v"))
+    lay = layout_derivation(Derivation("rnn", "tanh", 1, 1, None, steps))
+    assert lay.steps[0].where and "\\zeta_{1}" in lay.steps[0].where[0].lhs
+    assert "\\zeta_{1}" in lay.steps[1].rows[0].rhs and not lay.steps[1].where  # reused

@@ -21,8 +21,9 @@ def test_committed_output_has_every_item_and_matching_hashes():
     assert sorted(manifest["items"]) == sorted(rb.ITEMS)
     for item_id, entry in manifest["items"].items():
         if entry["kind"] == "figure":
-            assert sorted(entry["files"]) == [f"data/{item_id}.json"] + [
-                f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
+            figure_files = [f for f in entry["files"] if f.startswith("figures/")]
+            assert sorted(figure_files) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
+            assert f"data/{item_id}.json" in entry["files"]
         for rel, digest in {**entry["files"]}.items():
             assert hashlib.sha256((GENERATED / rel).read_bytes()).hexdigest() == digest, rel
     for rel, digest in manifest["documents"].items():
@@ -40,7 +41,10 @@ def test_committed_report_quotes_the_manifest_numbers():
     numbers_tex = (GENERATED / "tex/numbers.tex").read_text()
     for nid, num in manifest["numbers"].items():
         assert f"| `{nid}` | {num['display']} |" in md
-        assert f"\\newcommand{{{num['macro']}}}{{{num['display']}}}" in numbers_tex
+        if num["value"] is None:  # no value: an en dash and a warning, never "none"
+            assert f"\\newcommand{{{num['macro']}}}{{\\gpnovalue{{{nid}}}}}" in numbers_tex
+        else:  # math mode: a true minus sign
+            assert f"\\newcommand{{{num['macro']}}}{{\\ensuremath{{{num['display']}}}}}" in numbers_tex
     zero = manifest["numbers"]["underflow-vs-vanishing/float32-first-zero-step"]
     assert f"float32 at {zero['display']}" in manifest["items"]["underflow-vs-vanishing"]["caption"]
 
@@ -51,3 +55,16 @@ def test_gradproof_report_check_passes_on_the_committed_output():
     res = subprocess.run([sys.executable, "-m", "gradproof.reports.cli", "report", "--check", "-q"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr
+
+
+def test_manifest_records_the_git_commit_as_information_only():
+    from gradproof.reports.manifest import compare_manifests
+
+    manifest = json.loads((GENERATED / "manifest.json").read_text())
+    commit = manifest["source"]["git_commit"]
+    assert commit == "unknown" or len(commit) == 40
+    other = json.loads(json.dumps(manifest))
+    other["source"]["git_commit"] = "unknown"  # a fresh clone or an installed wheel
+    assert compare_manifests(other, manifest) == []
+    other["reproduce"] = "something else"  # ... while real differences are still found
+    assert compare_manifests(other, manifest)

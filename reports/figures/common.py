@@ -15,13 +15,14 @@ from pathlib import Path
 
 from gradproof.numerics.published import Published, float64, limit_text, publish, rounded
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
+from gradproof.reports.figures.placement import LEVEL_LABEL_GID, LEVEL_LINE_GID
 
 __all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "save_figure_data", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
-FIGURE_WIDTH_IN = 6.4  # inches; fits a one-column paper at 100 % and an A4 text width
-FORMAT_COLOURS = {"float16": "tab:red", "bfloat16": "tab:orange", "float32": "tab:green",
-                  "float64": "tab:blue"}
+from gradproof.reports.figures.style import FORMAT_COLOURS, PAGE_WIDTH_IN  # noqa: E402
+
+FIGURE_WIDTH_IN = PAGE_WIDTH_IN  # inches: \textwidth of a two-column article (figure*), 100 %
 
 
 def format_number(value, digits: int = 6) -> str:
@@ -94,6 +95,9 @@ def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
     """Write ``figures/<id>.{pdf,svg,png}`` (PNG at 300 dpi) with date-free metadata."""
     import matplotlib.pyplot as plt
 
+    from gradproof.reports.figures.placement import clear_labels
+
+    clear_labels(fig)  # reference-line labels outside the plotting area (placement.py)
     files = []
     for fmt in FIGURE_FORMATS:
         rel = f"figures/{item_id}.{fmt}"
@@ -172,14 +176,17 @@ def power_of_two_latex(level: float) -> str:
 
 def draw_format_levels(ax, formats, names, *, log10: bool = True,
                        which=("min_normal", "min_subnormal"), x_text=0.995, ha="right",
-                       fontsize: float = 6.0, labels: bool = True, colour: str | None = None) -> None:
+                       fontsize: float = 7.0, labels: bool = True, colour: str | None = None) -> None:
     """Labelled horizontal lines at the formats' smallest normal (dashed) and smallest
     subnormal (dotted) magnitudes (``formats`` is ``numerics.formats.FORMATS``).
 
     With ``log10`` the lines are drawn at log10 of the level (for axes that plot log10 of a
     norm). A min-normal label sits above its line and a min-subnormal label below, so the two
     levels of one format never cover each other; each label states the level as a power of two.
-    ``x_text`` (axes fraction) and ``ha`` may be dicts keyed by format name; ``colour``
+    Before saving, ``placement.clear_labels`` moves every label outside the right edge of its
+    axes (at its line's height, spread from its neighbours, with a leader), so that no label
+    covers a curve; ``x_text`` and ``ha`` (axes fraction, alignment; dicts keyed by format name
+    allowed) only matter for a figure drawn without ``save_figure``. ``colour``
     overrides the formats' colours (for figures whose curves use those colours already).
     """
     for level, attr, group in format_levels(formats, names, which):
@@ -187,19 +194,19 @@ def draw_format_levels(ax, formats, names, *, log10: bool = True,
                                  else "dimgrey")
         y = math.log10(level) if log10 else level
         ax.axhline(y, color=line_colour, linestyle=_LEVEL_STYLES[attr], linewidth=_LEVEL_LINEWIDTH,
-                   alpha=0.9, zorder=1)
+                   alpha=0.9, zorder=1, gid=LEVEL_LINE_GID)
         if not labels:
             continue
         x = x_text.get(group[0], 0.995) if isinstance(x_text, dict) else x_text
         align = ha.get(group[0], "right") if isinstance(ha, dict) else ha
         ax.annotate(_level_label(level, attr, group), xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
                     va="bottom" if attr == "min_normal" else "top", fontsize=fontsize,
-                    color=line_colour, zorder=5,
+                    color=line_colour, zorder=5, gid=LEVEL_LABEL_GID,
                     bbox={"boxstyle": "square,pad=0.05", "facecolor": "white",
                           "edgecolor": "none", "alpha": 0.75})
 
 
-def label_format_levels_right(ax, formats, names, *, fontsize: float = 5.5,
+def label_format_levels_right(ax, formats, names, *, fontsize: float = 7.0,
                               colour: str = "dimgrey") -> None:
     """Name the levels of ``names`` (log10 axis) as tick labels on the right edge of ``ax``,
     for levels whose in-plot labels would cross the curves; lines are drawn by

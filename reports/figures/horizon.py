@@ -31,15 +31,18 @@ def build(ctx):
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, ItemResult, Number,
-                                                  save_figure, save_figure_data)
+    from gradproof.reports.figures.common import FORMAT_COLOURS, ItemResult, Number, save_figure, save_figure_data
     from gradproof.reports.figures.numerics_api import horizon
+    from gradproof.reports.figures.style import FORMAT_MARKERS
 
     from gradproof.numerics.published import parameter
 
     p = PARAMS
     rho = factor_grid(p["factors"])
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
+
+    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 4.1), layout="constrained")
     numbers = []
     data = {}
     tag = f"{parameter(p['quoted_factor'])}".replace(".", "p")
@@ -50,7 +53,8 @@ def build(ctx):
             data[f"{name}, {'flush to zero' if ftz else 'gradual underflow'}, exact"] = {
                 "rho": rho, "first_zero_step": steps}
             ax.plot(rho, np.array([np.nan if s is None else s for s in steps], dtype=float), style,
-                    color=colour, linewidth=1.2)
+                    color=colour, linewidth=1.2, marker=FORMAT_MARKERS[name], markevery=0.1,
+                    markersize=3.5, markerfacecolor="white", markeredgewidth=0.9)
             q = horizon(p["quoted_factor"], name, ftz, simulate=False).exact_first_zero_step
             mode = "ftz" if ftz else "gradual"
             numbers.append(Number(f"{name}-{mode}-exact-zero-step-rho-{tag}", q,
@@ -76,12 +80,13 @@ def build(ctx):
                                       "subnormal value without reaching 0 (none: it reaches 0)",
                                       "steps"))
         data[f"{name}, gradual underflow, simulated"] = simulated
-        ax.plot([], [], color=colour, linewidth=2.5, label=name)
-    ax.plot([], [], "-", color="black", label="exact $\\rho^k$ rounds to 0 (gradual underflow)")
-    ax.plot([], [], "--", color="black", label="exact $\\rho^k$ flushed to 0 (FTZ)")
-    ax.plot([], [], "o", color="black", label="step-by-step product reaches 0")
+        ax.plot([], [], color=colour, linewidth=1.6, marker=FORMAT_MARKERS[name], markersize=3.5,
+                markerfacecolor="white", label=name)
+    ax.plot([], [], "-", color="black", label="exact $\\rho^k$, gradual")
+    ax.plot([], [], "--", color="black", label="exact $\\rho^k$, FTZ")
+    ax.plot([], [], "o", color="black", label="product reaches 0")
     ax.plot([], [], "x", color="black", markeredgewidth=1.4,
-            label="step-by-step product stagnates here, never 0")
+            label="product stagnates")
     ax.set_xscale("logit")
     ticks = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98]
     ax.set_xticks(ticks, [f"{parameter(t)}" for t in ticks])
@@ -90,22 +95,24 @@ def build(ctx):
     ax.set_yscale("log")
     ax.set_xlabel("per-step factor $\\rho$ (logit scale)")
     ax.set_ylabel("first step $k$ at which the product is 0 (steps)")
-    ax.set_title("underflow horizon of $\\rho^k$ per float format")
-    ax.legend(loc="upper left", ncol=2, fontsize=6.5, framealpha=0.9)
+    ax.set_title("underflow horizon of $\\rho^k$")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=7,
+               handlelength=1.8, columnspacing=0.8)
     files = save_figure(ctx, fig, ID)
     files.append(save_figure_data(ctx, ID, data))
     num = {n.key: n for n in numbers}
     caption = ("First step $k$ at which the product of a constant per-step factor $\\rho$ is "
                "exactly 0 in each float format. Lines: the exact $\\rho^k$ (with $\\rho$ rounded "
                "to the format) rounded once to the format, with gradual underflow (solid) and "
-               "flush to zero as on many GPU kernels (dashed). Markers: the format's own "
+               "flush to zero as on many GPU kernels (dashed); open markers tell the formats apart. "
+               "Filled circles and crosses: the format's own "
                "step-by-step product with gradual underflow, which for $\\rho > 1/2$ stops at a "
                "subnormal value and never reaches 0 (crosses). For $\\rho = "
                f"{parameter(p['quoted_factor'])}$ the exact horizons are "
                + ", ".join(f"{name} {num[f'{name}-gradual-exact-zero-step-rho-{tag}'].display} "
                            f"(FTZ {num[f'{name}-ftz-exact-zero-step-rho-{tag}'].display})"
                            for name in p["formats"]) + " steps.")
-    return ItemResult(files=files, parameters=dict(p), seed=None,
+    return ItemResult(files=files, parameters={**p, "width_in": COLUMN_WIDTH_IN}, seed=None,
                       engine="gradproof.numerics.horizon.horizon_steps (exact and simulated)",
                       precision="exact: rational (integer) arithmetic confirming mpmath "
                                 "logarithms; simulated: the format's round-to-nearest-even "

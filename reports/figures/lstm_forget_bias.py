@@ -14,7 +14,9 @@ TITLE = "LSTM products for several forget-gate biases"
 REQUIRES = ("gradproof.numerics.cells", "gradproof.numerics.engines")
 PARAMS = {"hidden": 4, "input_size": 2, "steps": 200, "seed": 0, "spectral_norm": 1.0,
           "forget_biases": [0.0, 1.0, 2.0, 3.0], "format_levels": ["float16", "bfloat16", "float32"]}
-_COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:blue")
+# Okabe-Ito vermillion, reddish purple, bluish green, blue, each with its own line style
+_COLOURS = ("#D55E00", "#CC79A7", "#009E73", "#0072B2")
+_LINESTYLES = ("-", (0, (5, 1.5)), (0, (1.5, 1.2)), (0, (5, 1.5, 1.5, 1.5)))
 
 
 def build(ctx):
@@ -23,7 +25,7 @@ def build(ctx):
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
     from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, draw_format_levels,
-                                        label_format_levels_right, level_legend_entries,
+                                        level_legend_entries,
                                         save_figure, save_figure_data)
     from gradproof.reports.figures.numerics_api import FORMATS, fast_statement, log10_norm_series
 
@@ -45,7 +47,8 @@ def build(ctx):
                                 (axes[1], "article_cell_path", "article's cell path")):
             series = np.asarray(log10_norm_series(getattr(jac, field)), dtype=float)
             statement = fast_statement(getattr(jac, field))
-            ax.plot(k, series, color=colour, label=label)
+            ax.plot(k, series, color=colour, label=label,
+                    linestyle=_LINESTYLES[_COLOURS.index(colour)])
             data[f"forget bias {parameter(bias)}, {what}"] = {"k": k, "log10_norm": series}
             tag = f"bias-{parameter(bias)}-{field.replace('_', '-')}"
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(series[-1]),
@@ -57,19 +60,14 @@ def build(ctx):
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
     axes[0].set_ylabel("$\\log_{10}$ of the product's $\\|\\cdot\\|_2$ (decades)")
-    # float formats' levels in both panels; labels where no curve passes: float16's on the
-    # right edge of the right panel, bfloat16's and float32's on the left of the left panel
-    small = [n for n in p["format_levels"] if n != "float16"]
-    draw_format_levels(axes[0], FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
-                       labels=False)
-    draw_format_levels(axes[0], FORMATS, small, fontsize=5.5, colour="dimgrey", x_text=0.02,
-                       ha="left")
-    draw_format_levels(axes[1], FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
-                       labels=False)
-    axes[1].set_ylim(axes[0].get_ylim())
-    label_format_levels_right(axes[1], FORMATS, ["float16"])
+    # float formats' levels in both panels (shared y axis), labelled once, outside the right
+    # panel (placement.clear_labels)
+    draw_format_levels(axes[0], FORMATS, p["format_levels"], colour="dimgrey", labels=False)
+    draw_format_levels(axes[1], FORMATS, p["format_levels"], colour="dimgrey")
     level_legend_entries(axes[1])
-    axes[1].legend(loc="lower left", framealpha=0.9, fontsize=6.2)
+    # below the panels, not over the curves
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="outside lower center", ncol=3,
+               frameon=False, fontsize=7)
     files = save_figure(ctx, fig, ID)
     files.append(save_figure_data(ctx, ID, data, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}

@@ -24,8 +24,7 @@ def build(ctx):
     import numpy as np
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, save_figure,
-                                                  save_figure_data)
+    from gradproof.reports.figures.common import ItemResult, Number, save_figure, save_figure_data
     from gradproof.reports.figures.numerics_api import log10_block_norm_series, product_engine
 
     from gradproof.numerics.published import parameter
@@ -33,7 +32,10 @@ def build(ctx):
     p = PARAMS
     n = p["hidden"]
     k = np.arange(1, p["steps"] + 1)
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6), layout="constrained")
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
+
+    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
     numbers = []
     data = {}
     for j, seed in enumerate(p["seeds"]):
@@ -41,24 +43,26 @@ def build(ctx):
                                     spectral_norm=p["spectral_norm"], forget_bias=p["forget_bias"])
         jac = lstm_jacobians(params, random_inputs(p["steps"], p["input_size"], seed=seed))
         true_cc = log10_block_norm_series(jac.full, slice(n, 2 * n), slice(n, 2 * n))
-        for field, colour, what in (("article_cell_path", "tab:red", "article's terms"),
-                                    ("cell_path", "tab:blue", "corrected terms")):
+        # Okabe-Ito vermillion squares (article) and blue circles (corrected); seeds by style
+        for field, colour, marker, what in (("article_cell_path", "#D55E00", "s", "article's terms"),
+                                            ("cell_path", "#0072B2", "o", "corrected terms")):
             ratio = log10_block_norm_series(getattr(jac, field)) - true_cc
             data[f"{what}, seed {seed}"] = {"k": k, "log10_ratio": ratio}
             ax.plot(k, ratio, color=colour, linestyle=("-", "--", ":")[j % 3], linewidth=1.1,
-                    label=f"{what}, seed {seed}")
+                    marker=marker, markevery=(0.05 * j, 0.15), markersize=3.5,
+                    markerfacecolor="white", markeredgewidth=0.9, label=f"{what}, seed {seed}")
             numbers.append(Number(f"seed-{seed}-{field.replace('_', '-')}-log10-ratio-at-k{p['steps']}",
                                   float(ratio[-1]),
                                   f"seed {seed}: log10 of ||product of {what}|| / ||true dc_k/dc_0|| "
                                   f"after {p['steps']} steps", "decades"))
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.annotate("ratio 1 (no error)", xy=(0.99, -0.12), xycoords=("axes fraction", "data"),
-                ha="right", va="top", fontsize=7)
+    # named in the legend, not by a label over the curves
+    ax.axhline(0.0, color="black", linewidth=0.8, label="ratio 1 (no error)")
     ax.set_xlabel("steps back in time $k$")
-    ax.set_ylabel("$\\log_{10}$ (cell-path product norm / true norm) (decades)")
+    ax.set_ylabel("$\\log_{10}$ (product norm / true norm)\n(decades)")
     ax.set_xlim(1, p["steps"])
-    ax.set_title("product of one-step cell terms vs. true $\\partial c_k/\\partial c_0$")
-    ax.legend(loc="best", fontsize=6.5, ncol=2, framealpha=0.9)
+    ax.set_title("cell-term product vs. true $\\partial c_k/\\partial c_0$")
+    fig.legend(loc="outside lower center", fontsize=7, ncol=2, frameon=False,
+               handlelength=2.2, columnspacing=0.8)
     files = save_figure(ctx, fig, ID)
     files.append(save_figure_data(ctx, ID, data, atol={"log10_ratio": 1e-9}))
     s = p["steps"]
@@ -68,14 +72,14 @@ def build(ctx):
                "the true $\\partial c_k/\\partial c_0$ (the cell block of the product of "
                f"full-state Jacobians), for a random LSTM (hidden size {n}, forget bias "
                f"{parameter(p['forget_bias'])}, $U$ blocks at spectral norm {parameter(p['spectral_norm'])}, seeds "
-               f"{', '.join(str(x) for x in p['seeds'])}). Red: the article's terms (its $D_t$ with "
-               "$\\sigma'$ in place of $\\tanh'$; the $U$ blocks kept so that shapes agree); blue: the "
+               f"{', '.join(str(x) for x in p['seeds'])}; line style per seed). Red squares: the article's terms (its $D_t$ with "
+               "$\\sigma'$ in place of $\\tanh'$; the $U$ blocks kept so that shapes agree); blue circles: the "
                "corrected terms, whose only error is the dropped path through the previous "
                f"output gate. At $k={s}$, seed {s0}: $10^{{"
                f"{num[f'seed-{s0}-article-cell-path-log10-ratio-at-k{s}'].display}}}$ (article) "
                f"and $10^{{{num[f'seed-{s0}-cell-path-log10-ratio-at-k{s}'].display}}}$ "
                "(corrected).")
-    return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
+    return ItemResult(files=files, parameters={**p, "width_in": COLUMN_WIDTH_IN}, seed=list(p["seeds"]),
                       engine=f"gradproof.numerics.cells.lstm_jacobians; {product_engine()}",
                       precision="float64 one-step Jacobians; products as stated by the engine",
                       caption=caption, numbers=numbers)

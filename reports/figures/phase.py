@@ -55,7 +55,7 @@ def build(ctx):
     fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
     numbers = []
     data = {}
-    for ax, act, colour in zip(axes, p["activations"], ("tab:orange", "tab:blue")):
+    for ax, act, colour in zip(axes, p["activations"], ("#E69F00", "#0072B2")):
         gamma = derive_gamma(get_activation(act)).gamma
         sigmas = rel / float(gamma)
         lam = np.empty((len(p["seeds"]), len(sigmas)))
@@ -86,7 +86,7 @@ def build(ctx):
         ax.set_title(f"{act} RNN ($\\gamma = {gamma}$)")
         ax.set_xlabel("$\\sigma_{max}(W_{rec})$ (dimensionless)")
         ax.set_ylim(min(-3.6, float(lam.min()) - 0.2), 1.0)
-        ax.legend(loc="lower right", fontsize=6.5, framealpha=0.9)
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
         positive = np.nonzero(mean > 0)[0]
         crossing = float(sigmas[positive[0]]) if positive.size else None
         numbers.append(Number(f"{act}-first-sigma-with-positive-exponent", crossing,

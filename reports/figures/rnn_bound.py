@@ -16,7 +16,8 @@ REQUIRES = ("gradproof.numerics.cells", "gradproof.derivations.rnn", "gradproof.
 PARAMS = {"hidden": 8, "input_size": 2, "steps": 120, "seed": 0,
           "activations": ["sigmoid", "tanh"], "sigma_max_times_gamma": [0.5, 1.0, 1.5],
           "format_levels": ["float16", "bfloat16", "float32"]}
-_COLOURS = ("tab:blue", "tab:purple", "tab:red")
+_COLOURS = ("#0072B2", "#D55E00", "#009E73")  # Okabe-Ito blue, vermillion, bluish green
+_MARKERS = ("o", "s", "^")  # a second cue besides colour (greyscale, colour blindness)
 
 
 def build(ctx):
@@ -36,7 +37,8 @@ def build(ctx):
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
     inputs = random_inputs(p["steps"], p["input_size"], seed=p["seed"])
-    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained",
+                             sharey=True)
     numbers = []
     series = {}
     gammas = {act: derive_gamma(get_activation(act)).gamma for act in p["activations"]}
@@ -56,8 +58,13 @@ def build(ctx):
                                   for j in k])
             series[f"{act}, sigma_max(W_rec) = {parameter(rel)}/gamma"] = {
                 "k": k, "log10_measured": measured, "log10_bound": bound}
-            ax.plot(k, measured, color=colour)
-            ax.plot(k, bound, "--", color=colour, linewidth=1.0)
+            marker = _MARKERS[_COLOURS.index(colour)]
+            ax.plot(k, measured, color=colour, marker=marker, markevery=0.12, markersize=3.5,
+                    markerfacecolor="white", markeredgewidth=0.9)
+            # the bound carries its curve's marker too (filled, offset), so that in greyscale
+            # each bound is matched to its curve
+            ax.plot(k, bound, "--", color=colour, linewidth=1.0, marker=marker,
+                    markevery=(0.06, 0.12), markersize=3.0)
             tag = f"{act}-sigma-{parameter(rel)}-over-gamma".replace(".", "p")
             numbers.append(Number(f"{tag}-log10-norm-at-k{p['steps']}", float(measured[-1]),
                                   f"{act} RNN, sigma_max(W_rec) = {parameter(sigma)}: log10 of the "
@@ -68,22 +75,23 @@ def build(ctx):
                                   "decades"))
         # where a float format would lose the product (the curves are exact: no underflow)
         # float16's labels on the right, the others' on the left, clear of the curves
-        draw_format_levels(ax, FORMATS, p["format_levels"], fontsize=5.5, colour="dimgrey",
-                           x_text={n: 0.99 if n == "float16" else 0.02 for n in p["format_levels"]},
-                           ha={n: "right" if n == "float16" else "left" for n in p["format_levels"]})
+        # labelled once, outside the right panel (the panels share the y axis)
+        draw_format_levels(ax, FORMATS, p["format_levels"], colour="dimgrey",
+                           labels=ax is axes[-1])
         ax.set_title(f"{act}: $\\gamma={gamma}$, $1/\\gamma={1 / gamma}$")
         ax.set_xlabel("steps back in time $k$")
         ax.set_xlim(1, p["steps"])
     sigmas = {act: 1 / float(gamma) for act, gamma in gammas.items()}
     for colour, rel in zip(_COLOURS, p["sigma_max_times_gamma"]):
-        axes[0].plot([], [], color=colour, linewidth=2.5,
+        axes[0].plot([], [], color=colour, linewidth=1.6, marker=_MARKERS[_COLOURS.index(colour)],
+                     markersize=3.5, markerfacecolor="white",
                      label=f"$\\sigma_{{max}}(W_{{rec}}) = {parameter(rel)}/\\gamma$ ("
                            + ", ".join(f"{act} {parameter(rel * s)}" for act, s in sigmas.items()) + ")")
     axes[0].plot([], [], color="black", label="measured product norm")
     axes[0].plot([], [], "--", color="black", linewidth=1.0,
                  label="bound $(\\gamma\\|W_{rec}\\|_2)^k$")
     level_legend_entries(axes[0])
-    fig.legend(loc="outside lower center", ncol=3, fontsize=6.5, frameon=False)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=7, frameon=False)
     axes[0].set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     files = save_figure(ctx, fig, ID)
     files.append(save_figure_data(ctx, ID, series, atol={"log10_measured": 1e-9, "log10_bound": 1e-9}))

@@ -34,6 +34,7 @@ def build(ctx):
                                         draw_format_levels, format_levels,
                                         level_legend_entries, power_of_two_latex, save_figure,
                                         save_figure_data)
+    from gradproof.reports.figures.style import FORMAT_MARKERS
     from gradproof.reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                               reference_log10_norm, simulate)
 
@@ -47,9 +48,11 @@ def build(ctx):
     curve = np.asarray(log10_norm_series(jac), dtype=float)
     ref_last, ref_statement = reference_log10_norm(jac, dps=p["reference_dps"])
     floor = math.floor(min(curve.min(), math.log10(float(FORMATS["float64"].min_subnormal))) / 50) * 50 - 20
-    fig, (zoom, ax) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
-                                   width_ratios=(1.0, 1.3))
-    # left: the first steps, where float16, bfloat16 and float32 reach their levels (on the full
+    # the full range on the left, the enlarged first steps on the right, so that the zoom's
+    # level labels (outside its right edge, placement.clear_labels) take the figure's margin
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
+                                   width_ratios=(1.1, 1.0))
+    # right: the first steps, where float16, bfloat16 and float32 reach their levels (on the full
     # axis their levels lie within 41 decades of each other and their labels would collide)
     zoom_top, zoom_floor = 3.0, -52.0
     sims = {name: simulate(jac, name) for name in p["formats"]}
@@ -70,9 +73,9 @@ def build(ctx):
             if sim.first_zero_step is not None and sim.first_zero_step <= last:
                 z = sim.first_zero_step
                 a.plot([z, z], [curve[z - 1], bottom], color=colour, linewidth=1.6, zorder=4)
-                a.plot([z], [bottom], "v", color=colour, markersize=6,
+                a.plot([z], [bottom], FORMAT_MARKERS[name], color=colour, markersize=5,
                        clip_on=False, zorder=6)
-        ax.plot([], [], color=colour, linewidth=1.6,
+        ax.plot([], [], color=colour, linewidth=1.6, marker=FORMAT_MARKERS[name], markersize=5,
                 label=f"{name}: subnormal from step {sim.first_subnormal_step}, "
                       f"exactly 0 from step {sim.first_zero_step}")
         numbers.append(Number(f"{name}-first-subnormal-step", sim.first_subnormal_step,
@@ -91,14 +94,14 @@ def build(ctx):
     draw_format_levels(ax, FORMATS, ["float64"], x_text=0.83)  # left of the curve's crossing
     draw_format_levels(ax, FORMATS, small, labels=False)
     # left: float16's labels on the right (the curve is far below there), the rest on the left
-    draw_format_levels(zoom, FORMATS, small, fontsize=5.8,
+    draw_format_levels(zoom, FORMATS, small, fontsize=7,
                        x_text={n: (0.98 if n == "float16" else 0.02) for n in small},
                        ha={n: ("right" if n == "float16" else "left") for n in small})
     zoom.set_xlim(1, zoom_k)
     zoom.set_ylim(zoom_floor, zoom_top)
     zoom.set_title(f"first {zoom_k} steps (linear $k$)")
     zoom.set_xlabel("steps back in time $k$")
-    zoom.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
+    ax.set_ylabel("$\\log_{10}\\|J_k\\cdots J_1\\|_2$ (decades)")
     ax.set_xscale("log")
     ax.set_xlabel("steps back in time $k$ (log scale)")
     ax.set_xlim(1, p["steps"])
@@ -108,7 +111,7 @@ def build(ctx):
                  "the same product in four float formats", fontsize=9.5)
     level_legend_entries(ax, colour="grey", normal="a format's smallest normal number",
                          subnormal="a format's smallest subnormal number")
-    fig.legend(loc="outside lower center", ncol=2, fontsize=6.8, frameon=False)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7, frameon=False)
     files = save_figure(ctx, fig, ID)
     series = {"true value": {"k": k, "log10_norm": curve}}
     for name, sim in sims.items():
@@ -133,7 +136,7 @@ def build(ctx):
                          f"${power_of_two_latex(level)}$)"
                          for level, _, group in format_levels(FORMATS, p["formats"], ("min_normal",))
                          if len(group) > 1)
-               + "; left: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
+               + "; right: the first steps enlarged (linear $k$). A zero in a float format is underflow of "
                "the representation, not a zero gradient.")
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="gradproof.numerics.formats.simulate_matrix_product per format; curve: "
