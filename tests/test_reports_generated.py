@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gradproof.reports.latex import tex_number
+
 from gradproof.reports import build as rb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,8 +45,8 @@ def test_committed_report_quotes_the_manifest_numbers():
         assert f"| `{nid}` | {num['display']} |" in md
         if num["value"] is None:  # no value: an en dash and a warning, never "none"
             assert f"\\newcommand{{{num['macro']}}}{{\\gpnovalue{{{nid}}}}}" in numbers_tex
-        else:  # math mode: a true minus sign
-            assert f"\\newcommand{{{num['macro']}}}{{\\ensuremath{{{num['display']}}}}}" in numbers_tex
+        else:  # math mode: a true minus sign; a bound "< 1e-9" as < 1\times 10^{-9}
+            assert f"\\newcommand{{{num['macro']}}}{{\\ensuremath{{{tex_number(num['display'])}}}}}" in numbers_tex
     zero = manifest["numbers"]["underflow-vs-vanishing/float32-first-zero-step"]
     assert f"float32 at {zero['display']}" in manifest["items"]["underflow-vs-vanishing"]["caption"]
 
@@ -68,3 +70,12 @@ def test_manifest_records_the_git_commit_as_information_only():
     assert compare_manifests(other, manifest) == []
     other["reproduce"] = "something else"  # ... while real differences are still found
     assert compare_manifests(other, manifest)
+
+
+@pytest.mark.parametrize("display, tex", [
+    ("-0.0807", "-0.0807"), ("12", "12"), ("6.736e-07", r"6.736\times 10^{-7}"),
+    ("< 1e-9", r"< 1\times 10^{-9}"), ("<= 2.5e+3", r"\le 2.5\times 10^{3}"),
+    ("< 1e-9 (log10 norms)", r"\text{\textless{} 1e-9 (log10 norms)}"),
+])
+def test_number_displays_in_math_mode(display, tex):
+    assert tex_number(display) == tex
