@@ -1,0 +1,475 @@
+r"""Float64 midpoint-radius ball matrices and their long products, with a double-double midpoint tier.
+
+A ball matrix <m, r> 2^e (m, r float64 n x n, r >= 0, e an integer) is the set of real matrices X
+with |X - m 2^e| <= r 2^e entrywise. Products follow Rump, "Fast and parallel interval
+arithmetic", BIT 39 (1999), and Rump, "Verification methods: rigorous results using floating-point
+arithmetic", Acta Numerica 19 (2010), sec. 10: the midpoint is a floating-point product and the
+radius an upper bound of everything the midpoint misses, computed with round-to-nearest only
+(numpy cannot switch rounding modes) and rounded upward by inflation with a priori factors.
+
+Constants: u = 2^-53, eta = 2^-1074 (smallest subnormal), gamma_k = k u / (1 - k u). Facts used
+(Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., ch. 2-3, with gradual
+underflow): fl(x op y) = (x op y)(1 + d) + a, |d| <= u, a = 0 for + and -, |a| <= eta/2 for *;
+for a length-k dot product evaluated in ANY order (blocked, FMA or not)
+|fl(x.y) - x.y| <= gamma_k |x|.|y| + k eta; for nonnegative terms therefore
+x.y <= (fl(x.y) + k eta) / (1 - gamma_k); and a chain of m nonnegative +/* operations with
+at most a absolute underflow error satisfies exact <= (computed + a) / (1 - u)^m.
+
+*float tier* (``_mul_float``): C = <fl(mA mB), R> with
+R >= |mA|(gamma_n |mB| + rB) + rA(|mB| + rB) + n eta, evaluated as
+K = fl(|mA| Y1) + fl(rA Y2), Y1 = fl(g |mB|) + rB, Y2 = |mB| + rB, then inflated:
+R = inflate(K, 1 / ((1 - gamma_n)(1 - u)^3) - 1, 4 n eta / (1 - gamma_n)(1 - u)^2).
+Three matmuls per product (two when the factors are points, i.e. radius 0).
+
+*double-double tier* (``_mul_dd``): midpoints hi + lo (an unevaluated sum). hi is split error-free
+by rows of A and columns of B (Ozaki, Ogita, Oishi & Rump, "Error-free transformations of matrix
+multiplication by using fast routines of matrix multiplication", Numer. Algorithms 59, 2012):
+A1 = fl((A + s) - s) with s_i = 2^(E_i + beta), 2^E_i >= max_j |A_ij|, beta = ceil((53 + ceil(log2 n)) / 2),
+so A1 holds 53 - beta leading bits, A2 = A - A1 exactly, and fl(A1 B1) = A1 B1 EXACTLY in any
+summation order (every partial sum is an integer multiple of 2^(E_i + E_k + 2 beta - 106) below
+2^53 of them; E_i >= -400 keeps the grid above eta). With At = fl(A2 + Alo), Bt = fl(B2 + Blo):
+mid(C) = TwoSum(A1 B1, fl(fl(A1 Bt) + fl(At Bhi))) (exact, Dekker/Knuth) and
+|mA mB - mid(C)| <= c (|A1||Bt| + |At||Bhi|) + (1 + u)|At||Blo| + 2 n eta (1 + u),
+c = gamma_n + 2u + u gamma_n; the three products of absolute values are bounded by rank-one
+outer products (row sums times column maxima, O(n^2)), so the midpoint error costs no matmul.
+The midpoint error is ~ n 2^-(53 + 53 - beta) relative instead of n 2^-53: about 20-24 more bits.
+
+Balls are kept scaled, max(|m|, r) in [1/2, 1), by exact powers of two (np.ldexp); entries that
+lose bits to gradual underflow while scaled down are detected exactly (scaling back must
+reproduce them) and their radius is enlarged by eta. Products are associated as a balanced
+binary tree, one batched ``np.matmul`` per tree level on a (chunk, n, n) stack, and chunks are
+combined by a binary counter: memory O(n^2 chunk + n^2 log T), never O(n^2 T). The sequential
+chain wraps (Moore's wrapping effect: |A||B| >> |AB| at every step), the tree wraps log2 T times.
+
+The spectral norm of the final ball (``norm_enclosure``): with V the float64 right singular
+vectors of the midpoint, W = X V and H = W^T W enclosed by ball products, delta >= ||V^T V - I||_2
+(Frobenius bound of a ball product), Gershgorin's discs for the symmetric H(X) and Ostrowski's
+theorem (lambda_k(V^T G V) = theta_k lambda_k(G), theta_k in [1 - delta, 1 + delta]) give
+max_i low(H_ii) / (1 + delta) <= ||X||_2^2 <= max_i (H_ii + sum_{j != i} |H_ij|) / (1 - delta)
+for every X in the ball; also always ||X||_2 <= sqrt(||N||_1 ||N||_inf), N = |m| + r, and
+||X||_2 >= max_ij (|m_ij| - r_ij); the tighter of each pair is returned.
+
+All functions assume the environment of :mod:`gradproof.numerics.fpenv` (round-to-nearest,
+gradual underflow, classical matmul); the tier driver checks it at run time first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = [
+    "BallMatrix",
+    "ball_tree_product",
+    "norm_enclosure",
+    "float_up",
+    "float_down",
+    "gamma",
+    "inflate",
+    "default_chunk",
+    "TIERS",
+]
+
+TIERS = ("float", "dd")
+_U = Fraction(1, 2 ** 53)
+_ETA = Fraction(1, 2 ** 1074)
+ETA = 2.0 ** -1074
+_MIN_SPLIT_EXP = -400  # split grids stay above 2^-500: A1 B1 cannot underflow
+
+
+def gamma(k: int) -> Fraction:
+    """gamma_k = k u / (1 - k u) exactly (u = 2^-53)."""
+    k = int(k)
+    if k * _U >= Fraction(1, 2):
+        raise ValueError("dimension too large for the a priori bounds")
+    return k * _U / (1 - k * _U)
+
+
+def float_up(q: Fraction) -> float:
+    """The smallest float64 >= q (q a Fraction)."""
+    f = float(q)
+    if Fraction(f) < q:
+        f = math.nextafter(f, math.inf)
+    return f
+
+
+def float_down(q: Fraction) -> float:
+    """The largest float64 <= q."""
+    f = float(q)
+    if Fraction(f) > q:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def inflate(R: np.ndarray, rel: Fraction, tau: Fraction) -> np.ndarray:
+    r"""An array >= R (1 + rel) + tau entrywise (R >= 0), computed with round-to-nearest.
+
+    Computed as fl(fl(R f) + t), f = up((1 + rel) / (1 - u)^2), t = up(tau / (1 - u) + eta / 2):
+    fl(R f) >= R f (1 - u) - eta/2 and fl(y + t) >= (y + t)(1 - u), so the result is
+    >= R f (1 - u)^2 + (t - eta/2)(1 - u) >= R (1 + rel) + tau.
+    """
+    f = float_up((1 + rel) / (1 - _U) ** 2)
+    t = float_up(tau / (1 - _U) + _ETA / 2)
+    with np.errstate(over="ignore"):
+        out = R * f
+        out += t
+    return out
+
+
+def _sum_up_rel(k: int) -> Fraction:
+    """rel such that a nonnegative float sum of k terms satisfies exact <= fl (1 + rel)."""
+    return 1 / (1 - gamma(k)) - 1
+
+
+@dataclass
+class _Balls:
+    """A stack of K scaled ball matrices: (hi + lo) 2^exp +- rad 2^exp; lo/rad None mean zero."""
+
+    hi: np.ndarray  # (K, n, n)
+    lo: np.ndarray | None
+    rad: np.ndarray | None
+    exp: np.ndarray  # (K,) int64
+
+    def __len__(self):
+        return self.hi.shape[0]
+
+    def take(self, sl):
+        return _Balls(self.hi[sl], None if self.lo is None else self.lo[sl],
+                      None if self.rad is None else self.rad[sl], self.exp[sl])
+
+
+@dataclass(frozen=True)
+class BallMatrix:
+    """A single ball matrix X in (hi + lo) 2^exponent2 +- rad 2^exponent2 (lo = 0 in the float tier)."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    rad: np.ndarray
+    exponent2: int
+    tier: str
+    steps: int
+
+    def float_ball(self):
+        """(m, r) with the double-double low part folded into the radius (m = hi)."""
+        if not np.any(self.lo):
+            return self.hi, self.rad
+        s = self.rad + np.abs(self.lo)  # exact <= (1 + u) fl(...)
+        return self.hi, inflate(s, _U, Fraction(0))
+
+
+def _mm(a, b):
+    """The product of stacks; n = 1 as an elementwise product (one rounding, the same bounds)."""
+    if a.shape[-1] == 1:
+        return a * b
+    return np.matmul(a, b)
+
+
+def _amax(x):
+    return np.max(np.abs(x), axis=(1, 2))
+
+
+def _rescale(hi, lo, rad, exp):
+    """Scale each matrix by 2^-e so that max(|hi|, rad) lies in [1/2, 1); exact, or radius + eta."""
+    m = _amax(hi)
+    if rad is not None:
+        m = np.maximum(m, np.max(rad, axis=(1, 2)))
+    _, e32 = np.frexp(m)  # int32 exponents: np.ldexp is ~10x slower with int64 ones
+    e = e32.astype(np.int64)
+    sh = -e32[:, None, None]
+    hi2 = np.ldexp(hi, sh)
+    lo2 = None if lo is None else np.ldexp(lo, sh)
+    rad2 = None if rad is None else np.ldexp(rad, sh)
+    down = e > 0  # scaling down may round in the subnormal range; scaling up is exact
+    if np.any(down):
+        idx = np.nonzero(down)[0]
+        es = e32[idx][:, None, None]
+        lossy = np.ldexp(hi2[idx], es) != hi[idx]
+        if lo is not None:
+            lossy |= np.ldexp(lo2[idx], es) != lo[idx]
+        if rad is not None:
+            lossy |= np.ldexp(rad2[idx], es) != rad[idx]
+        if np.any(lossy):
+            # each lossy scaled value is within eta/2 of the exact one: radius + eta (>= 3 eta/2 needed
+            # when both midpoint parts and the radius were rounded: + 2 eta via inflate's tau)
+            if rad2 is None:
+                rad2 = np.zeros_like(hi2)
+            sub = rad2[idx]
+            fixed = np.where(lossy, inflate(sub, Fraction(0), 2 * _ETA), sub)
+            rad2[idx] = fixed
+    return hi2, lo2, rad2, exp + e
+
+
+def normalise(mid, rad):
+    """Scaled balls of a chunk of Jacobian enclosures (mid, rad) (K, n, n); rad None = points."""
+    K = mid.shape[0]
+    return _Balls(*_rescale(mid, None, rad, np.zeros(K, dtype=np.int64)))
+
+
+# ----------------------------------------------------------------------------- float tier
+def _float_consts(n):
+    g = gamma(n)
+    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
+    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + 2 * n * _ETA
+    return float_up(g), rel, tau
+
+
+def _mul_float(A: _Balls, B: _Balls) -> _Balls:
+    """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound."""
+    n = A.hi.shape[-1]
+    g, rel, tau = _float_consts(n)
+    mC = _mm(A.hi, B.hi)
+    aB = np.abs(B.hi)
+    Y1 = aB * g
+    if B.rad is not None:
+        Y1 += B.rad
+    K = _mm(np.abs(A.hi), Y1)
+    if A.rad is not None:
+        Y2 = aB if B.rad is None else aB + B.rad
+        K += _mm(A.rad, Y2)
+    R = inflate(K, rel, tau)
+    return _Balls(*_rescale(mC, None, R, A.exp + B.exp))
+
+
+# ----------------------------------------------------------------------------- double-double tier
+def _beta(n):
+    L = max(0, math.ceil(math.log2(n))) if n > 1 else 0
+    while 2 ** L < n:
+        L += 1
+    b = (53 + L + 1) // 2
+    assert 2 * b - 53 >= L and b <= 52
+    return b
+
+
+def _split(X, axis, beta):
+    """Error-free split X = X1 + X2 by rows (axis=2: max over j of X_ij) or columns (axis=1)."""
+    mu = np.max(np.abs(X), axis=axis, keepdims=True)
+    _, E = np.frexp(mu)  # mu <= 2^E (mu = f 2^E, f in [1/2, 1)); mu = 0 gives E = 0
+    E = np.maximum(E, _MIN_SPLIT_EXP)
+    sigma = np.ldexp(np.ones_like(mu), E + beta)
+    X1 = (X + sigma) - sigma
+    X2 = X - X1
+    return X1, X2
+
+
+def _dd_consts(n):
+    """(cm, rel, tau): the radius is inflate(W, rel, tau), W computed as in ``_mul_dd``.
+
+    With float row/column sums (exact <= fl / (1 - gamma_n)) and c4 = (1 + u)^2 / (1 - gamma_n)
+    from the two radius matmuls, the required radius is
+    <= c4 [cm (ra cb + ma sb) + sa mb + K1 + K2] + tau0 for any cm >= c / (1 + u)^2 (cm = up(c)),
+    tau0 = 2 n eta (1 + u) + 2 n eta c4; W is a chain of at most 6 nonnegative operations with
+    at most (n + 6) eta of underflow error, so exact <= (W + (n + 6) eta) / (1 - u)^6.
+    """
+    g = gamma(n)
+    c_mid = g + 2 * _U + _U * g
+    c4 = (1 + _U) ** 2 / (1 - g)
+    rel = c4 / (1 - _U) ** 6 - 1
+    tau0 = 2 * n * _ETA * (1 + _U) + 2 * n * _ETA * c4
+    tau = c4 * (n + 6) * _ETA / (1 - _U) ** 6 + tau0
+    return float_up(c_mid), rel, tau
+
+
+def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
+    """C ⊇ A B with a double-double midpoint (module docstring)."""
+    n = A.hi.shape[-1]
+    beta = _beta(n)
+    cm, rel, tau = _dd_consts(n)
+    A1, A2 = _split(A.hi, 2, beta)
+    B1, B2 = _split(B.hi, 1, beta)
+    P1 = _mm(A1, B1)  # exact
+    At = A2 if A.lo is None else A2 + A.lo
+    Bt = B2 if B.lo is None else B2 + B.lo
+    S = _mm(A1, Bt)
+    S += _mm(At, B.hi)
+    Ch = P1 + S  # TwoSum (Knuth): Ch + Cl = P1 + S exactly
+    bb = Ch - P1
+    Cl = (P1 - (Ch - bb)) + (S - bb)
+    # midpoint error, rank-one bounds: |A1||Bt| <= rowsum|A1| colmax|Bt|, |At||Bhi| <= rowmax|At| colsum|Bhi|
+    aB = np.abs(B.hi)
+    ra = np.sum(np.abs(A1), axis=2) * cm
+    cb = np.max(np.abs(Bt), axis=1)
+    ma = np.max(np.abs(At), axis=2) * cm
+    sb = np.sum(aB, axis=1)
+    W = ra[:, :, None] * cb[:, None, :]
+    W += ma[:, :, None] * sb[:, None, :]
+    if B.lo is not None:
+        sa = np.sum(np.abs(At), axis=2)
+        mb = np.max(np.abs(B.lo), axis=1)
+        W += sa[:, :, None] * mb[:, None, :]
+    else:
+        W += 0.0  # keep the operation count of the bound (one addition) uniform
+    Ahat = np.abs(A.hi) if A.lo is None else np.abs(A.hi) + np.abs(A.lo)
+    if B.rad is not None:
+        W += _mm(Ahat, B.rad)
+    if A.rad is not None:
+        Bhat = aB if B.lo is None else aB + np.abs(B.lo)
+        Y = Bhat if B.rad is None else Bhat + B.rad
+        W += _mm(A.rad, Y)
+    R = inflate(W, rel, tau)
+    return _Balls(*_rescale(Ch, Cl, R, A.exp + B.exp))
+
+
+_MUL = {"float": _mul_float, "dd": _mul_dd}
+
+
+# ----------------------------------------------------------------------------- tree product
+def default_chunk(n: int) -> int:
+    """Factors per batch: a power of two with about 2^19 float64 entries per (chunk, n, n) array."""
+    k = max(1, (1 << 19) // (n * n))
+    return max(2, min(1 << 16, 1 << (k.bit_length() - 1)))
+
+
+def _reduce_chunk(balls: _Balls, mul) -> _Balls:
+    """Product of a stack (index 0 = oldest) by pairwise levels, newer @ older, one batch per level."""
+    while len(balls) > 1:
+        K = len(balls)
+        even = K - (K % 2)
+        prod = mul(balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2)))
+        if K % 2:
+            last = balls.take(slice(K - 1, K))
+            prod = _concat(prod, last)
+        balls = prod
+    return balls
+
+
+def _concat(a: _Balls, b: _Balls) -> _Balls:
+    def cat(x, y, like_x, like_y):
+        if x is None and y is None:
+            return None
+        x = np.zeros_like(like_x) if x is None else x
+        y = np.zeros_like(like_y) if y is None else y
+        return np.concatenate([x, y])
+
+    return _Balls(np.concatenate([a.hi, b.hi]), cat(a.lo, b.lo, a.hi, b.hi), cat(a.rad, b.rad, a.hi, b.hi),
+                  np.concatenate([a.exp, b.exp]))
+
+
+def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
+    """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
+
+    Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
+    discarded; chunk products are combined by a binary counter (equal-size blocks first), so
+    the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
+    """
+    if tier not in _MUL:
+        raise ValueError(f"unknown tier {tier!r}")
+    mul = _MUL[tier]
+    stack = []  # [(count, _Balls of one matrix)], older blocks below
+    steps = 0
+    with np.errstate(under="ignore"):
+        for mid, rad in chunks:
+            K = mid.shape[0]
+            if K == 0:
+                continue
+            steps += K
+            b = _reduce_chunk(normalise(mid, rad), mul)
+            count = K
+            while stack and stack[-1][0] == count:
+                c_old, older = stack.pop()
+                b = mul(b, older)
+                count += c_old
+            stack.append((count, b))
+        if not stack:
+            raise ValueError("no factors")
+        _, P = stack.pop()
+        while stack:
+            _, older = stack.pop()
+            P = mul(P, older)
+    hi = P.hi[0]
+    lo = np.zeros_like(hi) if P.lo is None else P.lo[0]
+    rad = np.zeros_like(hi) if P.rad is None else P.rad[0]
+    return BallMatrix(hi=hi, lo=lo, rad=rad, exponent2=int(P.exp[0]), tier=tier, steps=steps)
+
+
+# ----------------------------------------------------------------------------- spectral norm
+def _ball_mul_single(mA, rA, mB, rB, abound):
+    """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm)."""
+    n = mA.shape[-1]
+    g = gamma(n)
+    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
+    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * max(Fraction(abound), Fraction(1)) * _ETA
+    mC = mA @ mB
+    aB = np.abs(mB)
+    Y1 = aB * float_up(g)
+    if rB is not None:
+        Y1 += rB
+    K = np.abs(mA) @ Y1
+    if rA is not None:
+        Y2 = aB if rB is None else aB + rB
+        K += rA @ Y2
+    return mC, inflate(K, rel, tau)
+
+
+def _sqrt_up(x: float) -> float:
+    return math.nextafter(math.sqrt(x), math.inf) if x > 0 else 0.0
+
+
+def _sqrt_down(x: float) -> float:
+    return max(0.0, math.nextafter(math.sqrt(x), 0.0)) if x > 0 else 0.0
+
+
+def _simple_bounds(M, R):
+    """||X||_2 <= sqrt(||N||_1 ||N||_inf), N = |M| + R; ||X||_2 >= max_ij (|M_ij| - R_ij)."""
+    n = M.shape[0]
+    N = inflate(np.abs(M) + R, _U, Fraction(0))
+    rel = _sum_up_rel(n)
+    c1 = float(np.max(inflate(np.sum(N, axis=0), rel, Fraction(0))))
+    ci = float(np.max(inflate(np.sum(N, axis=1), rel, Fraction(0))))
+    hi = _sqrt_up(float_up(Fraction(c1) * Fraction(ci)))
+    D = np.abs(M) - R
+    i, j = np.unravel_index(int(np.argmax(D)), D.shape)
+    lo = float_down(max(Fraction(0), Fraction(abs(float(M[i, j]))) - Fraction(float(R[i, j]))))
+    return lo, hi
+
+
+def norm_enclosure(M: np.ndarray, R: np.ndarray):
+    """(lo, hi, method) floats with lo <= ||X||_2 <= hi for every X with |X - M| <= R (max|M| <= 1)."""
+    n = M.shape[0]
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        if n == 1:
+            m, r = Fraction(abs(float(M[0, 0]))), Fraction(float(R[0, 0]))
+            return float_down(max(Fraction(0), m - r)), float_up(m + r), "|m| +- r (n = 1, exact)"
+        lo, hi = _simple_bounds(M, R)
+        method = "max |entry| and sqrt(||.||_1 ||.||_inf)"
+        try:
+            _, _, Vt = np.linalg.svd(M)
+        except np.linalg.LinAlgError:
+            return lo, hi, method
+        V = Vt.T.copy()
+        if not np.all(np.isfinite(V)):
+            return lo, hi, method
+        Wm, Wr = _ball_mul_single(M, R, V, None, 1.0)
+        wb = float(np.max(np.abs(Wm)))
+        Hm, Hr = _ball_mul_single(Wm.T.copy(), Wr.T.copy(), Wm, Wr, wb)
+        Em, Er = _ball_mul_single(Vt, None, V, None, 1.0)
+        Ed = Em - np.eye(n)  # only the diagonal rounds: |x - 1 - fl(x - 1)| <= u |fl(x - 1)|
+        D = inflate(np.abs(Ed) + Er, 2 * _U + _U * _U, Fraction(0))
+        d2 = float(np.sum(D * D))  # n^2 squares and sums: exact <= (fl + n^2 eta) / (1 - u)^(n^2 + 1)
+        k = n * n + 1  # (1 - u)^k >= 1 - k u
+        if not math.isfinite(d2) or k * _U >= Fraction(1, 2):
+            return lo, hi, method
+        d2_up = (Fraction(d2) + n * n * _ETA) / (1 - k * _U)
+        delta = Fraction(_sqrt_up(float_up(d2_up)))
+        if delta >= Fraction(1, 2):
+            return lo, hi, method
+        # Gershgorin upper bound per row: max(Hm_ii, 0) + Hr_ii + sum_{j != i} (|Hm_ij| + Hr_ij)
+        Off = np.abs(Hm) + Hr
+        np.fill_diagonal(Off, 0.0)
+        diag = np.maximum(np.diag(Hm), 0.0) + np.diag(Hr)
+        rows = np.sum(Off, axis=1) + diag  # chain of <= n + 2 nonnegative additions
+        up = float(np.max(rows))
+        lam_hi = Fraction(up) / (1 - (n + 2) * _U) / (1 - delta)
+        low_diag = np.diag(Hm) - np.diag(Hr)
+        i = int(np.argmax(low_diag))
+        lam_lo_h = Fraction(float(Hm[i, i])) - Fraction(float(Hr[i, i]))
+        lam_lo = lam_lo_h / (1 + delta) if lam_lo_h > 0 else Fraction(0)
+        hi2 = _sqrt_up(float_up(lam_hi))
+        lo2 = _sqrt_down(float_down(lam_lo))
+        if hi2 < hi:
+            hi, method = hi2, "Gershgorin discs of V^T X^T X V (V float64 SVD) and Ostrowski's theorem"
+        if lo2 > lo:
+            lo = lo2
+        return lo, hi, method
