@@ -74,51 +74,49 @@ def _underflow_numpy() -> bool:
                 and np.ldexp(np.array([1.0]), -1074)[0] == 2.0 ** -1074)
 
 
-def _variants(A, B):
+def _variants(A, B, mm):
     """The ways the tiers call matmul: single, stacked, stacked with strided batch views."""
-    yield A @ B
+    yield mm(A, B)
     SA = np.stack([A, A, A, A])
     SB = np.stack([B, B, B, B])
-    yield from np.matmul(SA, SB)
-    yield from np.matmul(SA[1::2], SB[0::2])
+    yield from mm(SA, SB)
+    yield from mm(SA[1::2], SB[0::2])
 
 
-def _matmul_rounding(n) -> bool:
+def _matmul_rounding(n, mm) -> bool:
     A = np.zeros((n, n))
     B = np.ones((n, n))
     A[:, 0] = 1.0
     A[:, -1] = 2.0 ** -60  # every entry of A B is 1 + 2^-60 (n >= 2) -> 1 in RN, 1 + 2^-52 upward
-    if n == 1:
-        A[0, 0] = 1.0
     ok = True
-    for C in _variants(A, B):
+    for C in _variants(A, B, mm):
         ok &= bool(np.all(C == 1.0))
-    for C in _variants(-A, B):
+    for C in _variants(-A, B, mm):
         ok &= bool(np.all(C == -1.0))
     return ok
 
 
-def _matmul_underflow(n) -> bool:
+def _matmul_underflow(n, mm) -> bool:
     A = np.eye(n) * 2.0 ** -537
     B = np.full((n, n), 3.0 * 2.0 ** -537)  # exact products 3 * 2^-1074 (subnormal): FTZ gives 0
     D = np.eye(n) * 2.0 ** -1070  # subnormal inputs: DAZ gives 0
     E = np.full((n, n), 2.0 ** 60)
     ok = True
-    for C in _variants(A, B):
+    for C in _variants(A, B, mm):
         ok &= bool(np.all(C == 3.0 * 2.0 ** -1074))
-    for C in _variants(D, E):
+    for C in _variants(D, E, mm):
         ok &= bool(np.all(C == 2.0 ** -1010))
     return ok
 
 
-def _matmul_classical(n) -> bool:
+def _matmul_classical(n, mm) -> bool:
     rng = np.random.default_rng(12345)
     ok = True
     # exact integer case: |entries| <= 2^8, n <= 2^20 keeps every partial sum below 2^53
     Ai = rng.integers(-256, 257, size=(n, n))
     Bi = rng.integers(-256, 257, size=(n, n))
     exact = Ai @ Bi  # int64 matmul: numpy's own integer loop, not BLAS
-    for C in _variants(Ai.astype(np.float64), Bi.astype(np.float64)):
+    for C in _variants(Ai.astype(np.float64), Bi.astype(np.float64), mm):
         ok &= bool(np.array_equal(C, exact.astype(np.float64)))
     if n >= 2:  # block test against Strassen-type schemes: small block and 2^60 block
         k = n // 2
@@ -131,21 +129,26 @@ def _matmul_classical(n) -> bool:
         want = np.zeros((n, n))
         want[:k, :k] = (A[:k, :k].astype(np.int64) @ B[:k, :k].astype(np.int64)).astype(np.float64)
         want[k:, k:] = (n - k) * 2.0 ** 120
-        for C in _variants(A, B):
+        for C in _variants(A, B, mm):
             ok &= bool(np.array_equal(C, want))
     return ok
 
 
-def check_float_environment(n: int) -> FloatEnvironment:
-    """Test the three assumptions (module docstring) for numpy and for matmul at size n."""
+def check_float_environment(n: int, matmul=np.matmul) -> FloatEnvironment:
+    """Test the three assumptions (module docstring) for numpy and for matmul at size n.
+
+    ``matmul`` is the product under test (np.matmul, which the tiers call; the tests pass
+    deliberately wrong products to show that each check can fail). n = 1 uses no matmul (the
+    tiers multiply 1 x 1 factors elementwise), so only the numpy checks apply.
+    """
     n = int(n)
     with np.errstate(all="ignore"):
         checks = (
             ("round-to-nearest (numpy)", _rounding_numpy()),
             ("gradual underflow, no FTZ/DAZ (numpy)", _underflow_numpy()),
-            (f"round-to-nearest (matmul, n = {n})", _matmul_rounding(n) if n >= 2 else True),
-            (f"gradual underflow, no FTZ/DAZ (matmul, n = {n})", _matmul_underflow(n) if n >= 2 else True),
+            (f"round-to-nearest (matmul, n = {n})", _matmul_rounding(n, matmul) if n >= 2 else True),
+            (f"gradual underflow, no FTZ/DAZ (matmul, n = {n})", _matmul_underflow(n, matmul) if n >= 2 else True),
             (f"classical product (matmul, n = {n}, exact integer and block cases)",
-             _matmul_classical(n) if n >= 2 else True),
+             _matmul_classical(n, matmul) if n >= 2 else True),
         )
     return FloatEnvironment(ok=all(p for _, p in checks), hidden=n, checks=checks)

@@ -55,6 +55,7 @@ gradual underflow, classical matmul); the tier driver checks it at run time firs
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -124,21 +125,39 @@ def _sum_up_rel(k: int) -> Fraction:
     return 1 / (1 - gamma(k)) - 1
 
 
+# Lazy scaling: a product is rescaled only when some max(|hi|, radius) leaves [2^-64, 2^32];
+# the bounds below therefore allow |hi| <= _AMAX (the eta terms grow with it, harmlessly).
+_AMAX_EXP = 33
+_AMAX = Fraction(2 ** _AMAX_EXP)
+_LAZY_LO, _LAZY_HI = 2.0 ** -64, 2.0 ** 32
+
+
 @dataclass
 class _Balls:
-    """A stack of K scaled ball matrices: (hi + lo) 2^exp +- rad 2^exp; lo/rad None mean zero."""
+    """A stack of K ball matrices: (hi + lo) 2^exp +- rad 2^exp; lo/rad None mean zero.
+
+    Invariant: max |hi| <= 2^33 (``_AMAX``) and ``ab`` >= |hi| + |lo| entrywise (cached, computed
+    as fl(|hi| + |lo|), so |hi| + |lo| <= (1 + u) ab).
+    """
 
     hi: np.ndarray  # (K, n, n)
     lo: np.ndarray | None
     rad: np.ndarray | None
     exp: np.ndarray  # (K,) int64
+    ab: np.ndarray | None = None
 
     def __len__(self):
         return self.hi.shape[0]
 
+    def absval(self):
+        if self.ab is None:
+            self.ab = np.abs(self.hi) if self.lo is None else np.abs(self.hi) + np.abs(self.lo)
+        return self.ab
+
     def take(self, sl):
         return _Balls(self.hi[sl], None if self.lo is None else self.lo[sl],
-                      None if self.rad is None else self.rad[sl], self.exp[sl])
+                      None if self.rad is None else self.rad[sl], self.exp[sl],
+                      None if self.ab is None else self.ab[sl])
 
 
 @dataclass(frozen=True)
@@ -153,11 +172,15 @@ class BallMatrix:
     steps: int
 
     def float_ball(self):
-        """(m, r) with the double-double low part folded into the radius (m = hi)."""
+        """(m, r): m = fl(hi + lo) by TwoSum, the TwoSum error (|err| <= u |m|) folded into the radius."""
         if not np.any(self.lo):
             return self.hi, self.rad
-        s = self.rad + np.abs(self.lo)  # exact <= (1 + u) fl(...)
-        return self.hi, inflate(s, _U, Fraction(0))
+        m = self.hi + self.lo
+        bb = m - self.hi
+        err = (self.hi - (m - bb)) + (self.lo - bb)  # hi + lo = m + err exactly (Knuth)
+        s = self.rad + np.abs(err)  # exact <= (1 + u) fl(...)
+        with np.errstate(under="ignore"):
+            return m, inflate(s, _U, Fraction(0))
 
 
 def _mm(a, b):
@@ -167,22 +190,19 @@ def _mm(a, b):
     return np.matmul(a, b)
 
 
-def _amax(x):
-    return np.max(np.abs(x), axis=(1, 2))
-
-
 def _rescale(hi, lo, rad, exp):
-    """Scale each matrix by 2^-e so that max(|hi|, rad) lies in [1/2, 1); exact, or radius + eta."""
-    m = _amax(hi)
+    """Scale each matrix by 2^-e so that max(|hi|, rad) lies in [1/2, 1); exact, or radius + 2 eta
+    where scaling down rounded a value in the subnormal range (detected exactly: scaling back
+    must reproduce it)."""
+    m = np.max(np.abs(hi), axis=(1, 2))
     if rad is not None:
         m = np.maximum(m, np.max(rad, axis=(1, 2)))
     _, e32 = np.frexp(m)  # int32 exponents: np.ldexp is ~10x slower with int64 ones
-    e = e32.astype(np.int64)
     sh = -e32[:, None, None]
     hi2 = np.ldexp(hi, sh)
     lo2 = None if lo is None else np.ldexp(lo, sh)
     rad2 = None if rad is None else np.ldexp(rad, sh)
-    down = e > 0  # scaling down may round in the subnormal range; scaling up is exact
+    down = e32 > 0  # scaling down may round in the subnormal range; scaling up is exact
     if np.any(down):
         idx = np.nonzero(down)[0]
         es = e32[idx][:, None, None]
@@ -192,14 +212,53 @@ def _rescale(hi, lo, rad, exp):
         if rad is not None:
             lossy |= np.ldexp(rad2[idx], es) != rad[idx]
         if np.any(lossy):
-            # each lossy scaled value is within eta/2 of the exact one: radius + eta (>= 3 eta/2 needed
-            # when both midpoint parts and the radius were rounded: + 2 eta via inflate's tau)
+            # each rounded value is within eta/2 of the exact one: radius + 2 eta (>= 3 eta / 2)
             if rad2 is None:
                 rad2 = np.zeros_like(hi2)
             sub = rad2[idx]
-            fixed = np.where(lossy, inflate(sub, Fraction(0), 2 * _ETA), sub)
-            rad2[idx] = fixed
-    return hi2, lo2, rad2, exp + e
+            rad2[idx] = np.where(lossy, inflate(sub, Fraction(0), 2 * _ETA), sub)
+    return hi2, lo2, rad2, exp + e32.astype(np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def _finish_consts(rel: Fraction, tau: Fraction):
+    return float_up((1 + rel) / (1 - _U) ** 2), float_up(2 * tau)
+
+
+def _finish(mC, mL, K, rel: Fraction, tau: Fraction, exp) -> _Balls:
+    r"""Ball <mC + mL, R> 2^exp from a product whose radius is <= K (1 + rel) + tau, rescaled if needed.
+
+    If some max(|mC| + |mL|, K) leaves [2^-64, 2^32], every matrix is scaled by 2^-e, e from that
+    maximum (so |hi| <= 1 afterwards). Scaling loses at most eta/2 per value (gradual underflow,
+    only when scaling down) in hi, lo and K; it is charged as
+    t_e = fl(fl(up(2 tau) 2^-e) + 6 eta) >= tau 2^-e (1 + u) + 2.5 eta, added in the inflation
+    R = fl(fl(K_s f) + t_e), f = up((1 + rel) / (1 - u)^2): R >= K_s (1 + rel) + (t_e - eta/2)(1 - u)
+    >= (K 2^-e)(1 + rel) + tau 2^-e + 3 eta/2 (proof in ``inflate``; if fl(up(2 tau) 2^-e) is
+    subnormal the addition of 6 eta is exact, otherwise the product is exact). Without scaling
+    e = 0 and t = fl(up(2 tau) + 6 eta).
+    """
+    ab = np.abs(mC)
+    if mL is not None:
+        ab += np.abs(mL)
+    m = np.maximum(np.max(ab, axis=(1, 2)), np.max(K, axis=(1, 2)))
+    f, t2 = _finish_consts(rel, tau)
+    with np.errstate(over="ignore"):
+        if np.all((m >= _LAZY_LO) & (m <= _LAZY_HI)) or not np.all(np.isfinite(m)):
+            R = K * f
+            R += t2 + 6 * ETA
+            return _Balls(mC, mL, R, exp, ab)
+        _, e32 = np.frexp(m)
+        sh = -e32[:, None, None]
+        hi = np.ldexp(mC, sh)
+        lo = None if mL is None else np.ldexp(mL, sh)
+        ab = np.ldexp(ab, sh)  # still >= |hi| + |lo|: rounding is monotone and symmetric
+        R = np.ldexp(K, sh)
+        R *= f
+        t = np.ldexp(np.full(e32.shape, t2), -e32) + 6 * ETA
+        R += t[:, None, None]
+    if lo is not None:
+        ab = None  # |hi| + |lo| after rounding both: recompute when needed
+    return _Balls(hi, lo, R, exp + e32.astype(np.int64), ab)
 
 
 def normalise(mid, rad):
@@ -209,10 +268,12 @@ def normalise(mid, rad):
 
 
 # ----------------------------------------------------------------------------- float tier
+@functools.lru_cache(maxsize=None)
 def _float_consts(n):
+    """(g, rel, tau) for ``_mul_float``; |mA| <= 2^33 bounds the eta term of |mA| (g|mB| + rB)."""
     g = gamma(n)
     rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
-    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + 2 * n * _ETA
+    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * _AMAX * _ETA
     return float_up(g), rel, tau
 
 
@@ -221,21 +282,21 @@ def _mul_float(A: _Balls, B: _Balls) -> _Balls:
     n = A.hi.shape[-1]
     g, rel, tau = _float_consts(n)
     mC = _mm(A.hi, B.hi)
-    aB = np.abs(B.hi)
+    aB = B.absval()
     Y1 = aB * g
     if B.rad is not None:
         Y1 += B.rad
-    K = _mm(np.abs(A.hi), Y1)
+    K = _mm(A.absval(), Y1)
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
         K += _mm(A.rad, Y2)
-    R = inflate(K, rel, tau)
-    return _Balls(*_rescale(mC, None, R, A.exp + B.exp))
+    return _finish(mC, None, K, rel, tau, A.exp + B.exp)
 
 
 # ----------------------------------------------------------------------------- double-double tier
+@functools.lru_cache(maxsize=None)
 def _beta(n):
-    L = max(0, math.ceil(math.log2(n))) if n > 1 else 0
+    L = 0
     while 2 ** L < n:
         L += 1
     b = (53 + L + 1) // 2
@@ -243,73 +304,82 @@ def _beta(n):
     return b
 
 
-def _split(X, axis, beta):
-    """Error-free split X = X1 + X2 by rows (axis=2: max over j of X_ij) or columns (axis=1)."""
-    mu = np.max(np.abs(X), axis=axis, keepdims=True)
-    _, E = np.frexp(mu)  # mu <= 2^E (mu = f 2^E, f in [1/2, 1)); mu = 0 gives E = 0
-    E = np.maximum(E, _MIN_SPLIT_EXP)
+def _split(X, aX, axis, beta):
+    """Error-free split X = X1 + X2 by rows (axis=2: max over j of |X_ij|) or columns (axis=1).
+
+    aX >= |X| entrywise; s = 2^(E + beta) with max |X| <= max aX < 2^E, E >= -400; X1 = fl((X + s) - s)
+    is a multiple of 2^(E + beta - 53) with |X1| <= 2^E (Sterbenz), X2 = X - X1 exactly.
+    """
+    mu = np.max(aX, axis=axis, keepdims=True)
+    _, E = np.frexp(mu)  # mu < 2^E; mu = 0 gives E = 0
+    np.maximum(E, _MIN_SPLIT_EXP, out=E)
     sigma = np.ldexp(np.ones_like(mu), E + beta)
-    X1 = (X + sigma) - sigma
+    X1 = X + sigma
+    X1 -= sigma
     X2 = X - X1
     return X1, X2
 
 
+@functools.lru_cache(maxsize=None)
 def _dd_consts(n):
-    """(cm, rel, tau): the radius is inflate(W, rel, tau), W computed as in ``_mul_dd``.
+    r"""(cm, rel, tau) for ``_mul_dd``: the radius is inflate(W, rel, tau).
 
-    With float row/column sums (exact <= fl / (1 - gamma_n)) and c4 = (1 + u)^2 / (1 - gamma_n)
-    from the two radius matmuls, the required radius is
-    <= c4 [cm (ra cb + ma sb) + sa mb + K1 + K2] + tau0 for any cm >= c / (1 + u)^2 (cm = up(c)),
-    tau0 = 2 n eta (1 + u) + 2 n eta c4; W is a chain of at most 6 nonnegative operations with
-    at most (n + 6) eta of underflow error, so exact <= (W + (n + 6) eta) / (1 - u)^6.
+    Required radius (module docstring, with the float row/column sums ra, sb, sa, exact <=
+    fl / (1 - gamma_n), and c4 = (1 + u)^2 / (1 - gamma_n) from the two radius matmuls):
+    Z <= c4 [cm (ra cb + ma sb) + sa mb + K1 + K2] + tau0, any cm >= c / (1 + u)^2 (cm = up(c)),
+    tau0 = 2 n eta (1 + u) + 2 n eta c4. The three rank-one terms are one length-3 dot product
+    X Y (X = [fl(cm ra), fl(cm ma), sa], Y = [cb; sb; mb] <= 2 n 2^33 each); with the underflow of
+    the two products cm ra, cm ma (eta/2 each, times Y) and W = fl(fl(fl(XY) + K1) + K2):
+    bracket <= W / ((1 - gamma_3)(1 - u)^3) + (3 eta / (1 - gamma_3) + eta 2 n 2^33) / (1 - u).
     """
     g = gamma(n)
-    c_mid = g + 2 * _U + _U * g
+    g3 = gamma(3)
+    c_mid = g + 3 * _U + _U * _U + _U * g
     c4 = (1 + _U) ** 2 / (1 - g)
-    rel = c4 / (1 - _U) ** 6 - 1
+    rel = c4 / ((1 - g3) * (1 - _U) ** 3) - 1
     tau0 = 2 * n * _ETA * (1 + _U) + 2 * n * _ETA * c4
-    tau = c4 * (n + 6) * _ETA / (1 - _U) ** 6 + tau0
+    tau = c4 * (3 * _ETA / (1 - g3) + _ETA * 2 * n * _AMAX) / (1 - _U) + tau0
     return float_up(c_mid), rel, tau
 
 
 def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
-    """C ⊇ A B with a double-double midpoint (module docstring)."""
+    """C ⊇ A B with a double-double midpoint hi + lo = A1 B1 + S (module docstring).
+
+    hi = A1 B1 is exact and lo = S is the float remainder; the unevaluated sum is not
+    renormalised (no TwoSum per product: its exactness needs no |lo| <= u |hi|); the final
+    matrix is renormalised once by ``BallMatrix.float_ball``.
+    """
     n = A.hi.shape[-1]
     beta = _beta(n)
     cm, rel, tau = _dd_consts(n)
-    A1, A2 = _split(A.hi, 2, beta)
-    B1, B2 = _split(B.hi, 1, beta)
+    aA = A.absval()
+    aB = B.absval()
+    A1, A2 = _split(A.hi, aA, 2, beta)
+    B1, B2 = _split(B.hi, aB, 1, beta)
     P1 = _mm(A1, B1)  # exact
-    At = A2 if A.lo is None else A2 + A.lo
-    Bt = B2 if B.lo is None else B2 + B.lo
-    S = _mm(A1, Bt)
-    S += _mm(At, B.hi)
-    Ch = P1 + S  # TwoSum (Knuth): Ch + Cl = P1 + S exactly
-    bb = Ch - P1
-    Cl = (P1 - (Ch - bb)) + (S - bb)
-    # midpoint error, rank-one bounds: |A1||Bt| <= rowsum|A1| colmax|Bt|, |At||Bhi| <= rowmax|At| colsum|Bhi|
-    aB = np.abs(B.hi)
-    ra = np.sum(np.abs(A1), axis=2) * cm
-    cb = np.max(np.abs(Bt), axis=1)
-    ma = np.max(np.abs(At), axis=2) * cm
-    sb = np.sum(aB, axis=1)
-    W = ra[:, :, None] * cb[:, None, :]
-    W += ma[:, :, None] * sb[:, None, :]
+    if A.lo is not None:
+        A2 += A.lo  # At = fl(A2 + Alo)
     if B.lo is not None:
-        sa = np.sum(np.abs(At), axis=2)
-        mb = np.max(np.abs(B.lo), axis=1)
-        W += sa[:, :, None] * mb[:, None, :]
-    else:
-        W += 0.0  # keep the operation count of the bound (one addition) uniform
-    Ahat = np.abs(A.hi) if A.lo is None else np.abs(A.hi) + np.abs(A.lo)
+        B2 += B.lo  # Bt = fl(B2 + Blo)
+    At, Bt = A2, B2
+    Bs = B.hi if B.lo is None else B.hi + B.lo  # Bs = fl(Bhi + Blo)
+    S = _mm(A1, Bt)
+    S += _mm(At, Bs)
+    # midpoint error, rank-one bounds: |A1||Bt| <= rowsum|A1| colmax|Bt|, |At||Bs| <= rowmax|At| colsum|Bs|
+    # (|Bs| <= (1 + u)^2 aB, folded into c), as one batched product of (K, n, 2) by (K, 2, n)
+    X = np.empty(A.hi.shape[:-1] + (2,))
+    X[..., 0] = np.sum(np.abs(A1), axis=2) * cm
+    X[..., 1] = np.max(np.abs(At), axis=2) * cm
+    Y = np.empty((B.hi.shape[0], 2, n))
+    Y[:, 0, :] = np.max(np.abs(Bt), axis=1)
+    Y[:, 1, :] = np.sum(aB, axis=1)
+    W = np.matmul(X, Y)
     if B.rad is not None:
-        W += _mm(Ahat, B.rad)
+        W += _mm(aA, B.rad)
     if A.rad is not None:
-        Bhat = aB if B.lo is None else aB + np.abs(B.lo)
-        Y = Bhat if B.rad is None else Bhat + B.rad
-        W += _mm(A.rad, Y)
-    R = inflate(W, rel, tau)
-    return _Balls(*_rescale(Ch, Cl, R, A.exp + B.exp))
+        Y2 = aB if B.rad is None else aB + B.rad
+        W += _mm(A.rad, Y2)
+    return _finish(P1, S, W, rel, tau, A.exp + B.exp)
 
 
 _MUL = {"float": _mul_float, "dd": _mul_dd}
@@ -317,8 +387,8 @@ _MUL = {"float": _mul_float, "dd": _mul_dd}
 
 # ----------------------------------------------------------------------------- tree product
 def default_chunk(n: int) -> int:
-    """Factors per batch: a power of two with about 2^19 float64 entries per (chunk, n, n) array."""
-    k = max(1, (1 << 19) // (n * n))
+    """Factors per batch: a power of two with about 2^17 float64 entries per (chunk, n, n) array."""
+    k = max(1, (1 << 17) // (n * n))
     return max(2, min(1 << 16, 1 << (k.bit_length() - 1)))
 
 
@@ -343,8 +413,9 @@ def _concat(a: _Balls, b: _Balls) -> _Balls:
         y = np.zeros_like(like_y) if y is None else y
         return np.concatenate([x, y])
 
+    ab = None if a.ab is None or b.ab is None else np.concatenate([a.ab, b.ab])
     return _Balls(np.concatenate([a.hi, b.hi]), cat(a.lo, b.lo, a.hi, b.hi), cat(a.rad, b.rad, a.hi, b.hi),
-                  np.concatenate([a.exp, b.exp]))
+                  np.concatenate([a.exp, b.exp]), ab)
 
 
 def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
@@ -353,13 +424,14 @@ def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
     Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
     discarded; chunk products are combined by a binary counter (equal-size blocks first), so
     the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
+    The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
     mul = _MUL[tier]
     stack = []  # [(count, _Balls of one matrix)], older blocks below
     steps = 0
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore", invalid="ignore"):
         for mid, rad in chunks:
             K = mid.shape[0]
             if K == 0:
@@ -378,10 +450,11 @@ def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
         while stack:
             _, older = stack.pop()
             P = mul(P, older)
-    hi = P.hi[0]
-    lo = np.zeros_like(hi) if P.lo is None else P.lo[0]
-    rad = np.zeros_like(hi) if P.rad is None else P.rad[0]
-    return BallMatrix(hi=hi, lo=lo, rad=rad, exponent2=int(P.exp[0]), tier=tier, steps=steps)
+        hi, lo, rad, exp = _rescale(P.hi, P.lo, P.rad, P.exp)
+    hi = hi[0]
+    lo = np.zeros_like(hi) if lo is None else lo[0]
+    rad = np.zeros_like(hi) if rad is None else rad[0]
+    return BallMatrix(hi=hi, lo=lo, rad=rad, exponent2=int(exp[0]), tier=tier, steps=steps)
 
 
 # ----------------------------------------------------------------------------- spectral norm
