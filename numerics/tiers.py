@@ -11,8 +11,8 @@ certify ``bits`` bits of ||P_T||_2 (P_T = J_T ... J_1):
 1. ``float``: float64 midpoint-radius products (:mod:`gradproof.numerics.midrad`, Rump 1999),
    balanced tree, one batched matmul per level; costs about 3 matmuls per factor;
 2. ``dd``: the same with a double-double midpoint (error-free Ozaki split and TwoSum); about 5;
-3. ``arb``: python-flint Arb balls, adaptive precision (``engines.product_certified`` for point
-   Jacobians, an Arb ball tree with the given radii otherwise).
+3. ``arb``: python-flint Arb balls with the given radii, tree association, precision doubled
+   until ``bits`` are certified (norm by ``engines.spectral_norm_enclosure``).
 
 "Certified bits" b means sigma_hi / sigma_lo - 1 <= 2^-b for the returned enclosure
 sigma_lo <= ||P_T||_2 <= sigma_hi (the same definition as ``engines.product_certified``).
@@ -250,27 +250,57 @@ def _arb_ball_tree(src: JacobianSource, bits: int, chunk: int):
                         E = e if E is None or e > E else E
             E = 0 if E is None else E
             Ps = P * arb((1, -E))
-            if n == 1:
+            if all(Ps[i, j].is_zero() for i in range(n) for j in range(n)):
+                lo2 = hi2 = arb(0)  # every entry is an exact zero ball: P_T = 0 exactly
+                method = "exact zero matrix"
+            elif n == 1:
                 a = abs(Ps[0, 0])
                 lo2, hi2, method = a * a, a * a, "absolute value of the ball"
             else:
-                lo2, hi2, method = spectral_norm_enclosure(Ps, flint)
+                try:
+                    lo2, hi2, method = spectral_norm_enclosure(Ps, flint)
+                except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+                    # max |entry|^2 <= ||P||_2^2 <= ||P||_F^2 (rigorous, in Arb)
+                    ent = [Ps[i, j] for i in range(n) for j in range(n)]
+                    fro = sum((x * x for x in ent), arb(0))
+                    lo2 = max((abs(x).lower() for x in ent), key=lambda v: float(v)) ** 2
+                    hi2, method = fro, "max |entry| and Frobenius norm (eigensolver failed)"
             lo_low, hi_up = lo2.lower(), hi2.upper()
             lo = math.nextafter(float(lo_low.sqrt().lower()), 0.0) if lo_low > 0 else 0.0
-            hi = math.nextafter(float(hi_up.sqrt().upper()), math.inf) if hi_up.is_finite() else math.inf
+            ln10 = arb(10).log()
+            l2 = arb(2).log() / ln10
+            llo = (math.nextafter(float(((lo_low.log() / ln10) / 2 + E * l2).lower()), -math.inf)
+                   if lo_low > 0 else -math.inf)
+            if not hi_up.is_finite():
+                hi, lhi = math.inf, math.inf
+            elif not hi_up > 0:
+                hi, lhi = 0.0, -math.inf  # ||P||_2^2 <= 0: P_T = 0 exactly
+            else:
+                hi = math.nextafter(float(hi_up.sqrt().upper()), math.inf)
+                lhi = math.nextafter(float(((hi_up.log() / ln10) / 2 + E * l2).upper()), math.inf)
+            # bits from the balls, not from the rounded floats: sigma_hi / sigma_lo - 1 <= (l_hi - l_lo) / (2 l_lo)
+            if hi == 0.0:
+                b = math.inf
+            elif lo_low > 0 and hi_up.is_finite():
+                rel = ((hi_up - lo_low) / (2 * lo_low)).upper()
+                b = math.inf if not rel > 0 else max(0.0, math.floor(-math.log2(float(rel)) * 1000) / 1000 - 0.001)
+            else:
+                b = 0.0
         finally:
             flint.ctx.prec = old
-        b = _bits(lo, hi) if hi > 0 else math.inf
-        out = (lo, hi, E, method, prec, b)
+        out = (lo, hi, E, method, prec, b, llo, lhi)
         if b >= bits:
             break
         prec *= 2
     return out
 
 
-def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=None):
-    b = _bits(lo, hi) if hi > 0 else math.inf
-    llo, lhi = _log10_bounds(lo, hi, e)
+def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=None, arb_logs=None):
+    if arb_logs is None:
+        b = _bits(lo, hi) if hi > 0 else math.inf
+        llo, lhi = _log10_bounds(lo, hi, e)
+    else:  # computed on the Arb balls themselves (more than the ~52 bits two floats can show)
+        llo, lhi, b = arb_logs
     if math.isfinite(llo) and math.isfinite(lhi):
         mid = 0.5 * (llo + lhi)
     elif hi == 0:
@@ -337,24 +367,12 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
             if res.certified:
                 return res
         else:  # arb
-            if src.point and src.arrays is not None:
-                from gradproof.numerics.engines import product_certified
-
-                r = product_certified(src.arrays[0], target_bits=bits)
-                b = float(r.certified_bits)
-                lo = r.extra["scaled_norm_lower"]
-                hi = r.extra["scaled_norm_upper"]
-                res = TieredProduct(tier="arb", requested_bits=bits, certified_bits=b, certified=b >= bits,
-                                    log10_norm_lower=r.log10_norm_lower, log10_norm_upper=r.log10_norm_upper,
-                                    log10_norm=r.log10_norm, scaled_norm_lower=lo, scaled_norm_upper=hi,
-                                    exponent2=r.exponent2, norm_method="engines.product_certified",
-                                    steps=src.steps, hidden=n, attempts=(), assumptions=(), environment=env,
-                                    statement=r.precision_statement)
-            else:
-                lo, hi, e, method, prec, b = _arb_ball_tree(src, bits, chunk)
-                res = _result("arb", bits, lo, hi, e, method, src, attempts, env,
-                              f"Arb ball arithmetic at {prec} bits (tree association, the given radii); "
-                              f"norm: {method}", extra={"precision_bits": prec})
+            # the Arb midpoint's own exponent scales the product (engines.product_certified scales by
+            # the float64 pre-pass, which can be off by hundreds of binades for 1e+-300 entries)
+            lo, hi, e, method, prec, b, llo, lhi = _arb_ball_tree(src, bits, chunk)
+            res = _result("arb", bits, lo, hi, e, method, src, attempts, env,
+                          f"Arb ball arithmetic at {prec} bits (tree association, the given radii); "
+                          f"norm: {method}", extra={"precision_bits": prec}, arb_logs=(llo, lhi, b))
             attempts.append(TierAttempt("arb", res.certified_bits, "certified" if res.certified else "too few bits"))
             res = _with_attempts(res, attempts)
             if best is None or res.certified_bits >= best.certified_bits:

@@ -1,6 +1,6 @@
 """The float64 and double-double ball tiers against Arb, the run-time checks, and the tier driver.
 
-Oracle: python-flint Arb balls (``engines.product_certified`` at 80 target bits), an independent
+Oracle: python-flint Arb balls (the driver's Arb tier at 80 target bits), an independent
 implementation of ball arithmetic; exact rationals (fractions.Fraction) for the error-free split and
 for ``inflate``; mpmath SVD for the norm enclosure. Containment: the tier's enclosure of
 log10 ||P_T||_2 must intersect Arb's (a necessary condition for containing the truth, which lies in
@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradproof.numerics import midrad
-from gradproof.numerics.engines import product_certified
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.fpenv import check_float_environment
 from gradproof.numerics.tiers import certify_product, source_from_arrays, source_from_chunks
@@ -90,7 +89,9 @@ def ball_around(J, seed):
 
 
 def _arb(J):
-    return product_certified(J, target_bits=80)
+    """Arb at 80 bits on the point factors (the driver's Arb tier: an Arb ball tree and
+    engines.spectral_norm_enclosure, scaled by the Arb midpoint's own exponent)."""
+    return certify_product(J, bits=80, tiers=("arb",))
 
 
 def _consistent(ours, ref):
@@ -298,8 +299,8 @@ def test_error_free_split_product_is_exact():
         A = rng.standard_normal((1, n, n)) * 2.0 ** rng.integers(-30, 3, size=(1, n, 1))
         B = rng.standard_normal((1, n, n))
         beta = midrad._beta(n)
-        A1, A2 = midrad._split(A, np.abs(A), 2, beta)
-        B1, B2 = midrad._split(B, np.abs(B), 1, beta)
+        A1, A2 = midrad._split(A, np.abs(A), beta)
+        B1, B2 = midrad._split(B, np.abs(B), beta)
         assert np.array_equal(A1 + A2, A) and np.array_equal(B1 + B2, B)
         C = midrad._mm(A1, B1)[0]
         i, k = rng.integers(n, size=2)
