@@ -18,36 +18,45 @@ at most a absolute underflow error satisfies exact <= (computed + a) / (1 - u)^m
 *float tier* (``_mul_float``): C = <fl(mA mB), R> with
 R >= |mA|(gamma_n |mB| + rB) + rA(|mB| + rB) + n eta, evaluated as
 K = fl(|mA| Y1) + fl(rA Y2), Y1 = fl(g |mB|) + rB, Y2 = |mB| + rB, then inflated:
-R = inflate(K, 1 / ((1 - gamma_n)(1 - u)^3) - 1, 4 n eta / (1 - gamma_n)(1 - u)^2).
+R = inflate(K, 1 / ((1 - gamma_n)(1 - u)^3) - 1, 2 n eta / ((1 - gamma_n)(1 - u)^2) + n eta + n 2^33 eta).
 Three matmuls per product (two when the factors are points, i.e. radius 0).
 
 *double-double tier* (``_mul_dd``): midpoints hi + lo (an unevaluated sum). hi is split error-free
-by rows of A and columns of B (Ozaki, Ogita, Oishi & Rump, "Error-free transformations of matrix
-multiplication by using fast routines of matrix multiplication", Numer. Algorithms 59, 2012):
-A1 = fl((A + s) - s) with s_i = 2^(E_i + beta), 2^E_i >= max_j |A_ij|, beta = ceil((53 + ceil(log2 n)) / 2),
+(Ozaki, Ogita, Oishi & Rump, "Error-free transformations of matrix multiplication by using fast
+routines of matrix multiplication", Numer. Algorithms 59, 2012; here with one scale per matrix):
+A1 = fl((A + s) - s), s = 2^(E + beta), 2^E > max |A|, E >= -400, beta = ceil((53 + ceil(log2 n)) / 2),
 so A1 holds 53 - beta leading bits, A2 = A - A1 exactly, and fl(A1 B1) = A1 B1 EXACTLY in any
-summation order (every partial sum is an integer multiple of 2^(E_i + E_k + 2 beta - 106) below
-2^53 of them; E_i >= -400 keeps the grid above eta). With At = fl(A2 + Alo), Bt = fl(B2 + Blo):
-mid(C) = TwoSum(A1 B1, fl(fl(A1 Bt) + fl(At Bhi))) (exact, Dekker/Knuth) and
-|mA mB - mid(C)| <= c (|A1||Bt| + |At||Bhi|) + (1 + u)|At||Blo| + 2 n eta (1 + u),
-c = gamma_n + 2u + u gamma_n; the three products of absolute values are bounded by rank-one
-outer products (row sums times column maxima, O(n^2)), so the midpoint error costs no matmul.
-The midpoint error is ~ n 2^-(53 + 53 - beta) relative instead of n 2^-53: about 20-24 more bits.
+summation order (every partial sum is an integer multiple of 2^(E_A + E_B + 2 beta - 106), at most
+2^53 of them; E >= -400 keeps the grid above eta). With At = fl(A2 + Alo), Bt = fl(B2 + Blo),
+Bs = fl(Bhi + Blo): hi(C) = A1 B1 (exact), lo(C) = S = fl(fl(A1 Bt) + fl(At Bs)), and
+|mA mB - (hi + lo)| <= c (|A1||Bt| + |At||Bs|) + 2 n eta (1 + u), c = gamma_n + 3u + u^2 + u gamma_n;
+the two products of absolute values are bounded by rank-one outer products (row sums of |A1|
+times max |Bt|, max |At| times column sums of |B|), so the midpoint error costs no n^3 work.
+The pair (hi, lo) is renormalised (TwoSum, Dekker/Knuth) only once, at the end. The midpoint
+error is ~ n 2^-(53 + 53 - beta) relative instead of n 2^-53: 22-26 more bits.
 
-Balls are kept scaled, max(|m|, r) in [1/2, 1), by exact powers of two (np.ldexp); entries that
-lose bits to gradual underflow while scaled down are detected exactly (scaling back must
-reproduce them) and their radius is enlarged by eta. Products are associated as a balanced
-binary tree, one batched ``np.matmul`` per tree level on a (chunk, n, n) stack, and chunks are
-combined by a binary counter: memory O(n^2 chunk + n^2 log T), never O(n^2 T). The sequential
-chain wraps (Moore's wrapping effect: |A||B| >> |AB| at every step), the tree wraps log2 T times.
+Balls are rescaled by exact powers of two (np.ldexp) when some max(|hi|, radius) leaves
+[2^-64, 2^32] (lazy scaling: the bounds allow |hi| <= 2^33); values that round while scaled down
+(gradual underflow) are charged eta each in the radius. The input factors are scaled exactly (a
+value that rounds is detected by scaling back, and its radius enlarged). Products are associated
+as a balanced binary tree, one batched ``np.matmul`` per tree level on a (chunk, n, n) stack, and
+chunk products are combined by a binary counter: memory O(n^2 (chunk + log T)), never O(n^2 T).
+The sequential chain wraps (the wrapping effect: |A||B| >> |AB| at every step); the tree wraps
+log2 T times per factor, so the float tier keeps about 53 - log2(n) - log2(T)(1 + log2(0.8 sqrt n))
+bits on Gaussian factors (the radius of a product adds both children's radii, amplified by
+|A||B| / |AB| ~ 0.8 sqrt(n)).
 
 The spectral norm of the final ball (``norm_enclosure``): with V the float64 right singular
-vectors of the midpoint, W = X V and H = W^T W enclosed by ball products, delta >= ||V^T V - I||_2
-(Frobenius bound of a ball product), Gershgorin's discs for the symmetric H(X) and Ostrowski's
+vectors of the midpoint M, W = M V and H = W^T W enclosed by ball products, delta >= ||V^T V - I||_2
+(Frobenius bound of a ball product), Gershgorin's discs for the symmetric H and Ostrowski's
 theorem (lambda_k(V^T G V) = theta_k lambda_k(G), theta_k in [1 - delta, 1 + delta]) give
-max_i low(H_ii) / (1 + delta) <= ||X||_2^2 <= max_i (H_ii + sum_{j != i} |H_ij|) / (1 - delta)
-for every X in the ball; also always ||X||_2 <= sqrt(||N||_1 ||N||_inf), N = |m| + r, and
-||X||_2 >= max_ij (|m_ij| - r_ij); the tighter of each pair is returned.
+max_i low(H_ii) / (1 + delta) <= ||M||_2^2 <= max_i (H_ii + sum_{j != i} |H_ij|) / (1 - delta);
+then ||M||_2 -+ ||R||_2 encloses ||X||_2 for every X in the ball, with ||R||_2 bounded by the
+Collatz-Wielandt inequality rho(R^T R) <= max_i (R^T R x)_i / x_i (x > 0, a few power steps) and
+by sqrt(||R||_1 ||R||_inf). Always also ||X||_2 <= sqrt(||N||_1 ||N||_inf), N = |M| + R, and
+||X||_2 >= max_ij (|M_ij| - R_ij); the tighter of each pair is returned. This float64 enclosure
+is accurate to about n^2 u relative (Gershgorin on the rounding errors of H), i.e. 36-50 bits
+for n = 256..8: the cap of the float tiers.
 
 All functions assume the environment of :mod:`gradproof.numerics.fpenv` (round-to-nearest,
 gradual underflow, classical matmul); the tier driver checks it at run time first.
@@ -194,9 +203,9 @@ def _rescale(hi, lo, rad, exp):
     """Scale each matrix by 2^-e so that max(|hi|, rad) lies in [1/2, 1); exact, or radius + 2 eta
     where scaling down rounded a value in the subnormal range (detected exactly: scaling back
     must reproduce it)."""
-    m = np.max(np.abs(hi), axis=(1, 2))
+    m = _permax(np.abs(hi))
     if rad is not None:
-        m = np.maximum(m, np.max(rad, axis=(1, 2)))
+        m = np.maximum(m, _permax(rad))
     _, e32 = np.frexp(m)  # int32 exponents: np.ldexp is ~10x slower with int64 ones
     sh = -e32[:, None, None]
     hi2 = np.ldexp(hi, sh)
@@ -220,12 +229,19 @@ def _rescale(hi, lo, rad, exp):
     return hi2, lo2, rad2, exp + e32.astype(np.int64)
 
 
-@functools.lru_cache(maxsize=None)
 def _finish_consts(rel: Fraction, tau: Fraction):
+    """(f, t2) of ``_finish`` (computed once per size and tier: hashing these Fractions is slow)."""
     return float_up((1 + rel) / (1 - _U) ** 2), float_up(2 * tau)
 
 
-def _finish(mC, mL, K, rel: Fraction, tau: Fraction, exp) -> _Balls:
+def _permax(x):
+    """Largest entry of each matrix of a stack (n = 1: the entries themselves, no reduction)."""
+    if x.shape[1] * x.shape[2] == 1:
+        return x[:, 0, 0]
+    return np.max(x, axis=(1, 2))
+
+
+def _finish(mC, mL, K, consts, exp) -> _Balls:
     r"""Ball <mC + mL, R> 2^exp from a product whose radius is <= K (1 + rel) + tau, rescaled if needed.
 
     If some max(|mC| + |mL|, K) leaves [2^-64, 2^32], every matrix is scaled by 2^-e, e from that
@@ -240,8 +256,8 @@ def _finish(mC, mL, K, rel: Fraction, tau: Fraction, exp) -> _Balls:
     ab = np.abs(mC)
     if mL is not None:
         ab += np.abs(mL)
-    m = np.maximum(np.max(ab, axis=(1, 2)), np.max(K, axis=(1, 2)))
-    f, t2 = _finish_consts(rel, tau)
+    m = np.maximum(_permax(ab), _permax(K))
+    f, t2 = consts
     with np.errstate(over="ignore"):
         if np.all((m >= _LAZY_LO) & (m <= _LAZY_HI)) or not np.all(np.isfinite(m)):
             K *= f  # K is a fresh array of the caller's
@@ -274,13 +290,13 @@ def _float_consts(n):
     g = gamma(n)
     rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
     tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * _AMAX * _ETA
-    return float_up(g), rel, tau
+    return float_up(g), _finish_consts(rel, tau)
 
 
 def _mul_float(A: _Balls, B: _Balls) -> _Balls:
     """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound."""
     n = A.hi.shape[-1]
-    g, rel, tau = _float_consts(n)
+    g, consts = _float_consts(n)
     mC = _mm(A.hi, B.hi)
     aB = B.absval()
     Y1 = aB * g
@@ -290,7 +306,7 @@ def _mul_float(A: _Balls, B: _Balls) -> _Balls:
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
         K += _mm(A.rad, Y2)
-    return _finish(mC, None, K, rel, tau, A.exp + B.exp)
+    return _finish(mC, None, K, consts, A.exp + B.exp)
 
 
 # ----------------------------------------------------------------------------- double-double tier
@@ -312,7 +328,7 @@ def _split(X, aX, beta):
     (Ozaki et al. split by rows of A and columns of B; one scale per matrix is the special case
     E_i = E for all rows, with the same exactness proof, and avoids slow per-row reductions.)
     """
-    mu = np.max(aX, axis=(1, 2))
+    mu = _permax(aX)
     _, E = np.frexp(mu)  # mu < 2^E; mu = 0 gives E = 0
     np.maximum(E, _MIN_SPLIT_EXP, out=E)
     sigma = np.ldexp(np.ones(mu.shape), E + beta)[:, None, None]
@@ -352,7 +368,7 @@ def _dd_consts(n):
     rel = c4 / ((1 - g3) * (1 - _U) ** 3) - 1
     tau0 = 2 * n * _ETA * (1 + _U) + 2 * n * _ETA * c4
     tau = c4 * (3 * _ETA / (1 - g3) + _ETA * 2 * n * _AMAX) / (1 - _U) + tau0
-    return float_up(c_mid), rel, tau
+    return float_up(c_mid), _finish_consts(rel, tau)
 
 
 def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
@@ -364,7 +380,7 @@ def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
     """
     n = A.hi.shape[-1]
     beta = _beta(n)
-    cm, rel, tau = _dd_consts(n)
+    cm, consts = _dd_consts(n)
     aA = A.absval()
     aB = B.absval()
     A1, A2 = _split(A.hi, aA, beta)
@@ -383,9 +399,9 @@ def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
     np.abs(A1, out=A1)
     X = np.empty(A.hi.shape[:-1] + (2,))
     X[..., 0] = _rowsums(A1) * cm
-    X[..., 1] = (np.max(np.abs(At), axis=(1, 2)) * cm)[:, None]
+    X[..., 1] = (_permax(np.abs(At)) * cm)[:, None]
     Y = np.empty((B.hi.shape[0], 2, n))
-    Y[:, 0, :] = np.max(np.abs(Bt), axis=(1, 2))[:, None]
+    Y[:, 0, :] = _permax(np.abs(Bt))[:, None]
     Y[:, 1, :] = _colsums(aB)
     W = np.matmul(X, Y)
     if B.rad is not None:
@@ -393,7 +409,7 @@ def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
         W += _mm(A.rad, Y2)
-    return _finish(P1, S, W, rel, tau, A.exp + B.exp)
+    return _finish(P1, S, W, consts, A.exp + B.exp)
 
 
 _MUL = {"float": _mul_float, "dd": _mul_dd}

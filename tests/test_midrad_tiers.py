@@ -332,3 +332,18 @@ def test_norm_enclosure_contains_the_mpmath_norm_and_is_narrow(n, seed, r):
         assert hi / lo - 1 < 2.0 ** -38  # the float64 enclosure is narrow for points
     else:
         assert float(hi) <= float(s) + 4 * n * r  # ||R||_2 = n r for a constant R: within a factor 4
+
+
+def test_subnormal_entry_lost_by_scaling_is_kept_in_the_radius():
+    """Scaling [[2^1000, 0], [0, 3 eta]] down by 2^-1001 flushes 3 eta to 0 (gradual underflow);
+    the next factor multiplies that entry by 2^1000, so the product's norm, 3 * 2^-74, comes
+    entirely through the lost entry: the radius must carry it."""
+    J = np.zeros((2, 2, 2))
+    J[0] = np.diag([2.0 ** 1000, 3 * 2.0 ** -1074])
+    J[1] = np.diag([0.0, 2.0 ** 1000])
+    truth = math.log10(3) - 74 * math.log10(2)
+    ref = _arb(J)
+    assert ref.log10_norm_lower <= truth <= ref.log10_norm_upper
+    for tier in ("float", "dd"):
+        r = certify_product(J, bits=1, tiers=(tier,))
+        assert r.log10_norm_lower <= truth <= r.log10_norm_upper
