@@ -1,7 +1,10 @@
 """Numerics: long Jacobian products (reference, fast, certified), float formats, verdicts, horizons.
 
-Modules: engines (the three product engines), formats (float16/bfloat16/float32/float64 and
-step-by-step simulation), verdicts (representable / underflow / absorbed / vanishing), horizon
+Modules: network (the truth: the network's forward pass, derivatives and Jacobian product in
+mpmath for the reference engine and in Arb balls for the certified one), engines (the product
+engines on given Jacobians, the Arb norm enclosure and tree product), reliability (the fast
+engine's own reliability statement), activations (cancellation-free derivatives), formats (float16/bfloat16/float32/float64 and
+step-by-step simulation), verdicts (representable / cancellation / underflow / absorbed / vanishing / undecided), horizon
 (steps to subnormal and to 0), lyapunov (QR method), models (Jacobians of the models and the work
 budget), product_report (the ``gradproof product`` report), cells (forward passes and one-step
 Jacobians), weights (PyTorch state_dict import), errors (``InputError``).

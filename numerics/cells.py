@@ -10,7 +10,12 @@ Models (PyTorch conventions, Paszke et al. 2019; see shared/oracles.md):
 
 * Vanilla RNN (the article's model, Pascanu, Mikolov & Bengio 2013, eq. 2):
   z_t = W_rec c_{t-1} + W_in x_t + b,  c_t = act(z_t),
-  J_t = \partial c_t / \partial c_{t-1} = diag(act'(z_t)) W_rec.
+  J_t = \partial c_t / \partial c_{t-1} = diag(act'(z_t)) W_rec,
+  act in tanh, relu (nn.RNN's two nonlinearities; relu'(0) = 0 as in PyTorch), sigmoid (the
+  article's) and the identity. A state_dict does not record the nonlinearity: it must be given.
+
+Every activation derivative is evaluated cancellation-free (numerics.activations), not as
+s (1 - s) or 1 - t^2, so a saturated unit keeps its tiny but non-zero derivative.
   (Pascanu et al. print W_rec^T: a known erratum; it is W_rec.)
 
 * LSTM (nn.LSTMCell, gates in row-block order i, f, g, o; Hochreiter & Schmidhuber 1997 with the
@@ -62,7 +67,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradproof.numerics.activations import np_sigmoid
+from gradproof.numerics.activations import (
+    RNN_ACTIVATIONS,
+    framework_derivative,
+    np_activation,
+    np_derivative,
+    np_sigmoid,
+    scaled_derivative,
+)
 from gradproof.numerics.errors import InputError
 
 __all__ = [
@@ -75,6 +87,7 @@ __all__ = [
     "gru_step",
     "rnn_states",
     "rnn_jacobians",
+    "rnn_jacobians_scaled",
     "lstm_jacobians",
     "gru_jacobians",
     "random_rnn_params",
@@ -82,19 +95,19 @@ __all__ = [
     "random_gru_params",
     "random_inputs",
     "np_sigmoid",
+    "derivative_arguments",
 ]
 
-RNN_ACTIVATIONS = ("tanh", "sigmoid")
+
+def _dsigmoid(x, fmt=None):
+    """sigma'(x): cancellation-free e^{-|x|}/(1+e^{-|x|})^2 (fmt None), or the framework's
+    s (1 - s) rounded to the training format fmt (numerics.activations)."""
+    return np_derivative("sigmoid", x) if fmt is None else framework_derivative("sigmoid", x, fmt)
 
 
-def _dsigmoid(x):
-    s = np_sigmoid(x)
-    return s * (1.0 - s)
-
-
-def _dtanh(x):
-    t = np.tanh(x)
-    return 1.0 - t * t
+def _dtanh(x, fmt=None):
+    """tanh'(x): cancellation-free sech^2 x (fmt None), or the framework's 1 - t^2 in fmt."""
+    return np_derivative("tanh", x) if fmt is None else framework_derivative("tanh", x, fmt)
 
 
 def _check_finite(name: str, arr: np.ndarray) -> None:
@@ -157,7 +170,7 @@ class RNNParams(_Sizes):
         n = _set_weights(self, "RNN", 1)
         object.__setattr__(self, "b", _as_matrix("b", self.b, (n,)))
         if self.activation not in RNN_ACTIVATIONS:
-            raise InputError(f"unknown RNN activation {self.activation!r}; choose tanh or sigmoid")
+            raise InputError(f"unknown RNN activation {self.activation!r}; choose {', '.join(RNN_ACTIVATIONS)}")
 
 
 @dataclass(frozen=True)
@@ -226,15 +239,10 @@ def _initial(name, v, n):
     return _as_matrix(name, v, (n,))
 
 
-def _act(name):
-    return (np.tanh, _dtanh) if name == "tanh" else (np_sigmoid, _dsigmoid)
-
-
 # ----------------------------------------------------------------------------- forward steps
 def rnn_step(params: RNNParams, c_prev, x):
     """One RNN step c_t = act(W_rec c_{t-1} + W_in x_t + b) (for finite-difference checks)."""
-    act, _ = _act(params.activation)
-    return act(params.W_rec @ c_prev + params.W_in @ x + params.b)
+    return np_activation(params.activation, params.W_rec @ c_prev + params.W_in @ x + params.b)
 
 
 def lstm_step(params: LSTMParams, h_prev, c_prev, x):
@@ -263,7 +271,7 @@ def rnn_states(params: RNNParams, inputs, c0=None):
     """Forward pass: (pre-activations z (T,n), states c (T+1,n) with c[0] = c0)."""
     x = _check_inputs(inputs, params.input_size)
     n = params.hidden
-    act, _ = _act(params.activation)
+    act = params.activation
     T = x.shape[0]
     drive = x @ params.W_in.T + params.b  # (T, n), vectorised input part
     z = np.empty((T, n))
@@ -271,19 +279,47 @@ def rnn_states(params: RNNParams, inputs, c0=None):
     c[0] = _initial("c0", c0, n)
     for t in range(T):
         z[t] = params.W_rec @ c[t] + drive[t]
-        c[t + 1] = act(z[t])
+        c[t + 1] = np_activation(act, z[t])
     return z, c
 
 
-def rnn_jacobians(params: RNNParams, inputs, c0=None) -> np.ndarray:
-    """J_t = diag(act'(z_t)) W_rec for t = 1..T, shape (T, n, n)."""
+def rnn_jacobians(params: RNNParams, inputs, c0=None, derivative=None) -> np.ndarray:
+    """J_t = diag(act'(z_t)) W_rec for t = 1..T, shape (T, n, n).
+
+    ``derivative=None``: act' cancellation-free in float64 (entries below the float64 range
+    underflow here; :func:`rnn_jacobians_scaled` keeps them). ``derivative=FMT``: act' by the
+    framework's formula in the training format FMT (see numerics.activations)."""
     z, _ = rnn_states(params, inputs, c0)
-    _, dact = _act(params.activation)
-    return dact(z)[:, :, None] * params.W_rec[None, :, :]
+    if derivative is None:
+        M, k = rnn_jacobians_scaled(params, inputs, c0, _z=z)
+        with np.errstate(under="ignore"):
+            return np.ldexp(M, k[:, None, None])
+    return framework_derivative(params.activation, z, derivative)[:, :, None] * params.W_rec[None, :, :]
 
 
-def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None) -> LSTMJacobians:
-    """One-step LSTM Jacobians (full (h,c) state, corrected and article cell-path terms)."""
+def rnn_jacobians_scaled(params: RNNParams, inputs, c0=None, _z=None):
+    """(M, k) with J_t = M_t 2^{k_t} exactly as in :func:`rnn_jacobians`, for every z_t.
+
+    act'(z_t,i) = m_i 2^{e_i} (numerics.activations.scaled_derivative); k_t = max_i e_i over the
+    units with act' != 0 and M_t = diag(m_i 2^{e_i - k_t}) W_rec, so saturated steps whose
+    derivatives lie far below the float64 range (sigma'(800) = 10^-347.4) keep their digits.
+    A row more than 2^-1074 below the step's largest row still underflows to 0 in M_t; such rows
+    are counted by ``numerics.reliability``."""
+    z = rnn_states(params, inputs, c0)[0] if _z is None else _z
+    m, e = scaled_derivative(params.activation, z)
+    big = np.where(m != 0.0, e, np.iinfo(np.int64).min)
+    k = np.max(big, axis=1)
+    k = np.where(k == np.iinfo(np.int64).min, 0, k)
+    with np.errstate(under="ignore"):
+        d = np.ldexp(m, np.maximum(e - k[:, None], -1100))
+    return d[:, :, None] * params.W_rec[None, :, :], k.astype(np.int64)
+
+
+def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None) -> LSTMJacobians:
+    """One-step LSTM Jacobians (full (h,c) state, corrected and article cell-path terms).
+
+    ``derivative``: None for cancellation-free float64 derivatives, or a format name for the
+    framework's formulas in that training format (see :func:`rnn_jacobians`)."""
     x = _check_inputs(inputs, params.input_size)
     n = params.hidden
     T = x.shape[0]
@@ -304,19 +340,20 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None) -> LSTMJacobian
     c_prev, c_t = c[:-1], c[1:]
     U_i, U_f, U_g, U_o = (params.block(k)[None] for k in "ifgo")
     tanh_ct = np.tanh(c_t)
-    dtanh_ct = 1.0 - tanh_ct ** 2
+    fmt = derivative
+    dtanh_ct = _dtanh(c_t, fmt)
 
-    term_f = (c_prev * _dsigmoid(a_f))[:, :, None] * U_f
-    term_i = (g * _dsigmoid(a_i))[:, :, None] * U_i
-    term_g = (i * _dtanh(a_g))[:, :, None] * U_g
-    term_g_article = (i * _dsigmoid(a_g))[:, :, None] * U_g
+    term_f = (c_prev * _dsigmoid(a_f, fmt))[:, :, None] * U_f
+    term_i = (g * _dsigmoid(a_i, fmt))[:, :, None] * U_i
+    term_g = (i * _dtanh(a_g, fmt))[:, :, None] * U_g
+    term_g_article = (i * _dsigmoid(a_g, fmt))[:, :, None] * U_g
     dc_dh = term_f + term_i + term_g
     dc_dc = np.zeros((T, n, n))
     idx = np.arange(n)
     dc_dc[:, idx, idx] = f
     dh_dc = np.zeros((T, n, n))
     dh_dc[:, idx, idx] = o * dtanh_ct * f
-    dh_dh = (tanh_ct * _dsigmoid(a_o))[:, :, None] * U_o + (o * dtanh_ct)[:, :, None] * dc_dh
+    dh_dh = (tanh_ct * _dsigmoid(a_o, fmt))[:, :, None] * U_o + (o * dtanh_ct)[:, :, None] * dc_dh
     full = np.empty((T, 2 * n, 2 * n))
     full[:, :n, :n] = dh_dh
     full[:, :n, n:] = dh_dc
@@ -336,8 +373,9 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None) -> LSTMJacobian
                          D_article=D_article, article_cell_path=A + B + C + D_article)
 
 
-def gru_jacobians(params: GRUParams, inputs, h0=None) -> np.ndarray:
-    """dh_t/dh_{t-1} of nn.GRUCell for t = 1..T, shape (T, n, n)."""
+def gru_jacobians(params: GRUParams, inputs, h0=None, derivative=None) -> np.ndarray:
+    """dh_t/dh_{t-1} of nn.GRUCell for t = 1..T, shape (T, n, n) (``derivative`` as in
+    :func:`lstm_jacobians`)."""
     x = _check_inputs(inputs, params.input_size)
     n = params.hidden
     T = x.shape[0]
@@ -350,7 +388,7 @@ def gru_jacobians(params: GRUParams, inputs, h0=None) -> np.ndarray:
         r = np_sigmoid(gi[t, :n] + gh[t, :n])
         z = np_sigmoid(gi[t, n:2 * n] + gh[t, n:2 * n])
         cand = np.tanh(gi[t, 2 * n:] + r * gh[t, 2 * n:])
-        h[t + 1] = (1.0 - z) * cand + z * h[t]
+        h[t + 1] = np_sigmoid(-(gi[t, n:2 * n] + gh[t, n:2 * n])) * cand + z * h[t]  # 1 - z = sigma(-a_z)
     a_r = gi[:, :n] + gh[:, :n]
     a_z = gi[:, n:2 * n] + gh[:, n:2 * n]
     hn = gh[:, 2 * n:]  # W_hn h + b_hn
@@ -359,8 +397,9 @@ def gru_jacobians(params: GRUParams, inputs, h0=None) -> np.ndarray:
     a_n = gi[:, 2 * n:] + r * hn
     cand = np.tanh(a_n)
     W_hr, W_hz, W_hn = (params.W_hh[k * n:(k + 1) * n][None] for k in range(3))
-    dn_dh = _dtanh(a_n)[:, :, None] * (r[:, :, None] * W_hn + (hn * _dsigmoid(a_r))[:, :, None] * W_hr)
-    J = (1.0 - z)[:, :, None] * dn_dh + ((h[:-1] - cand) * _dsigmoid(a_z))[:, :, None] * W_hz
+    fmt = derivative
+    dn_dh = _dtanh(a_n, fmt)[:, :, None] * (r[:, :, None] * W_hn + (hn * _dsigmoid(a_r, fmt))[:, :, None] * W_hr)
+    J = np_sigmoid(-a_z)[:, :, None] * dn_dh + ((h[:-1] - cand) * _dsigmoid(a_z, fmt))[:, :, None] * W_hz
     idx = np.arange(n)
     J[:, idx, idx] += z
     return J
@@ -427,3 +466,41 @@ def random_inputs(steps: int, input_size: int, seed: int = 0) -> np.ndarray:
         raise InputError(f"steps must be a positive integer, got {steps!r}")
     _check_sizes(1, input_size)
     return np.random.default_rng([seed, 1]).standard_normal((steps, input_size))
+
+
+# ----------------------------------------------------------------------------- derivative arguments
+def derivative_arguments(params, inputs, s0=None) -> list:
+    """[(activation, array of arguments)] of every activation derivative the Jacobians use (float64
+    forward pass): RNN z_t; LSTM a_i, a_f, a_o (sigmoid), a_g and c_t (tanh); GRU a_r, a_z (sigmoid),
+    a_n (tanh). For the reliability statement (saturated and underflowed derivative factors)."""
+    x = _check_inputs(inputs, params.input_size)
+    n = params.hidden
+    if isinstance(params, RNNParams):
+        z, _ = rnn_states(params, x, s0)
+        return [(params.activation, z)]
+    if isinstance(params, LSTMParams):
+        s0 = np.zeros(2 * n) if s0 is None else np.asarray(s0, dtype=np.float64)
+        h, c = s0[:n].copy(), s0[n:].copy()
+        A, C = [], []
+        for t in range(x.shape[0]):
+            a = params.W_ih @ x[t] + params.W_hh @ h + params.b
+            ai, af, ag, ao = (a[k * n:(k + 1) * n] for k in range(4))
+            c = np_sigmoid(af) * c + np_sigmoid(ai) * np.tanh(ag)
+            h = np_sigmoid(ao) * np.tanh(c)
+            A.append(a)
+            C.append(c)
+        A, C = np.array(A), np.array(C)
+        return [("sigmoid", np.concatenate([A[:, :2 * n], A[:, 3 * n:]], axis=1)),
+                ("tanh", np.concatenate([A[:, 2 * n:3 * n], C], axis=1))]
+    h = np.zeros(n) if s0 is None else np.asarray(s0, dtype=np.float64)
+    S, N = [], []
+    for t in range(x.shape[0]):
+        gi = params.W_ih @ x[t] + params.b_ih
+        gh = params.W_hh @ h + params.b_hh
+        ar, az = gi[:n] + gh[:n], gi[n:2 * n] + gh[n:2 * n]
+        r, z = np_sigmoid(ar), np_sigmoid(az)
+        an = gi[2 * n:] + r * gh[2 * n:]
+        h = np_sigmoid(-az) * np.tanh(an) + z * h
+        S.append(np.concatenate([ar, az]))
+        N.append(an)
+    return [("sigmoid", np.array(S)), ("tanh", np.array(N))]

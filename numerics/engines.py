@@ -1,4 +1,11 @@
-r"""Long products P_T = J_T ... J_1 of n x n Jacobians with three engines, one interface.
+r"""Long products P_T = J_T ... J_1 of *given* n x n Jacobians with three engines, one interface.
+
+These functions multiply the factors they are given, exactly or rigorously; they do not know
+the network. When the factors are float64 Jacobians computed from a float64 trajectory, the
+exact product of those factors is not the network's Jacobian product (chaos, cancelled
+derivatives): the ``product`` report's reference and certified engines therefore evaluate the
+network itself (numerics.network, which uses :class:`TreeProduct` and :func:`enclose_log10_norm`
+from here). ``product_fast`` is the fast engine of the report.
 
 Every engine returns a :class:`ProductResult`: log10 ||P_T||_2, the product in scaled form
 P_T = mantissa * 2^exponent2 (mantissa's largest entry in [1/2, 1), so nothing under- or
@@ -52,6 +59,10 @@ __all__ = [
     "jacobian_product",
     "log10_norm_series",
     "spectral_norm_enclosure",
+    "enclose_log10_norm",
+    "NormEnclosure",
+    "ball_tree_product",
+    "TreeProduct",
     "ENGINES",
 ]
 
@@ -222,8 +233,22 @@ def _fast_matrix_core(J):
     return P, exp2
 
 
-def product_fast(jacobians) -> ProductResult:
-    """float64 product with exact power-of-two rescaling; see the module docstring."""
+def product_fast(jacobians, exponents2=None) -> ProductResult:
+    """float64 product with exact power-of-two rescaling; see the module docstring.
+
+    ``exponents2`` (optional, integers k_t): the factors are J_t 2^{k_t} (scaled form, for factors
+    whose entries lie outside the float64 range, e.g. saturated derivatives); the powers of two
+    are summed exactly into the result's exponent."""
+    if exponents2 is not None:
+        k = np.asarray(exponents2, dtype=np.int64).ravel()
+        res = product_fast(jacobians)
+        if res.is_zero:
+            return res
+        shift = int(k.sum())
+        return ProductResult(engine="fast", log10_norm=res.log10_norm + shift * LOG10_2, mantissa=res.mantissa,
+                             exponent2=res.exponent2 + shift, precision_bits=53,
+                             precision_statement=res.precision_statement + "; factors in scaled form J_t 2^k_t "
+                             "(powers of two summed exactly)", steps=res.steps, hidden=res.hidden)
     J = as_jacobian_stack(jacobians, check_finite=False)
     T, n, _ = J.shape
     if n == 1:
@@ -513,26 +538,121 @@ def _ball_product_sequential(J, arb_mat):
     return P
 
 
-def _ball_product_tree(J, arb_mat):
-    """J_T ... J_1 associated as a balanced binary tree (a binary counter: O(log T) memory).
+class TreeProduct:
+    """M_T ... M_1 of ball matrices pushed one at a time (M_1 first), associated as a balanced
+    binary tree: a binary counter holding O(log T) partial products, so the factors can be
+    generated on the fly. ``finish`` (optional) is applied to every partial product (the
+    reference engine drops the radii there: plain p-bit floating point).
 
     Ball arithmetic over-estimates |A B| by |A| |B| at every multiplication (the wrapping
     effect); along the sequential chain that happens T times, along a tree only log2 T times
     per leaf, and products of long blocks are close to rank one, where |A| |B| ~ |A B|.
     """
-    stack = []  # (level, product of a block of consecutive factors, older blocks below)
-    for t in range(J.shape[0]):
-        level, M = 0, arb_mat(J[t].tolist())
-        while stack and stack[-1][0] == level:
-            _, older = stack.pop()
-            M = M * older  # newer block times older block
+
+    def __init__(self, finish=None):
+        self._stack = []  # (level, product of a block of consecutive factors)
+        self._finish = finish
+
+    def _mul(self, newer, older):
+        M = newer * older
+        return M if self._finish is None else self._finish(M)
+
+    def push(self, M) -> None:
+        level = 0
+        while self._stack and self._stack[-1][0] == level:
+            _, older = self._stack.pop()
+            M = self._mul(M, older)
             level += 1
-        stack.append((level, M))
-    _, P = stack.pop()
-    while stack:
-        _, older = stack.pop()
-        P = P * older
-    return P
+        self._stack.append((level, M))
+
+    def result(self):
+        if not self._stack:
+            raise InputError("need at least one Jacobian factor (T >= 1)")
+        _, P = self._stack[-1]
+        for _, older in reversed(self._stack[:-1]):
+            P = self._mul(P, older)
+        return P
+
+
+def ball_tree_product(factors, finish=None):
+    """M_T ... M_1 for an iterable M_1, M_2, ... of ball matrices (see :class:`TreeProduct`)."""
+    tree = TreeProduct(finish)
+    for M in factors:
+        tree.push(M)
+    return tree.result()
+
+
+def _ball_product_tree(J, arb_mat):
+    """J_T ... J_1 of float64 factors (exact balls of radius 0), see :func:`ball_tree_product`."""
+    return ball_tree_product(arb_mat(J[t].tolist()) for t in range(J.shape[0]))
+
+
+@dataclass(frozen=True)
+class NormEnclosure:
+    """Rigorous enclosure of log10 ||P||_2 for a ball matrix P (see :func:`enclose_log10_norm`)."""
+
+    scaled: Any  # P 2^-e, the ball matrix whose norm was enclosed
+    scale_exponent2: int
+    log10_lower: float  # -inf when the enclosure contains 0
+    log10_upper: float  # -inf when P = 0 is proven, +inf when unbounded
+    bits: float  # certified relative accuracy of ||P||_2 in bits (inf for a proven zero)
+    proven_zero: bool
+    method: str
+    scaled_norm_lower: float
+    scaled_norm_upper: float
+
+
+def enclose_log10_norm(Pb, e: int, flint) -> NormEnclosure:
+    """Enclose ||Pb||_2 for an arb_mat Pb at the current precision, after scaling by the exact
+    power of two 2^-e (so that midpoints fit a float64); outward-rounded float bounds.
+
+    The ball P = 0 (every entry an exact zero, upper bound 0) is the only proof of P_T = 0; a
+    ball that merely contains 0 gives lower bound -inf and 0 certified bits."""
+    arb = flint.arb
+    n = Pb.nrows()
+    Ps = Pb * arb((1, -e))
+    if not all(Ps[i, j].is_finite() for i in range(n) for j in range(n)):
+        return NormEnclosure(scaled=Ps, scale_exponent2=int(e), log10_lower=-math.inf, log10_upper=math.inf,
+                             bits=0.0, proven_zero=False, method="not finite: the balls overflowed their exponent "
+                             "range or grew without bound", scaled_norm_lower=0.0, scaled_norm_upper=math.inf)
+    if n == 1:
+        absp = abs(Ps[0, 0])
+        lo2 = absp * absp
+        hi2 = lo2
+        method = "absolute value of the ball"
+    else:
+        lo2, hi2, method = spectral_norm_enclosure(Ps, flint)
+    ln10 = arb(10).log()
+    ln2 = arb(2).log()
+    lo_low = lo2.lower()  # exact arb point: a lower bound of ||P_T / 2^e||_2^2
+    hi_up = hi2.upper()  # exact arb point (+inf or nan if the ball is not finite)
+    hi_finite = hi_up.is_finite()
+    proven_zero = bool(hi_finite and not hi_up > 0)  # ||P||_2^2 <= 0: P_T = 0 exactly
+    if lo_low > 0:
+        log10_lo = _arb_lower((lo_low.log() / ln10) / 2 + e * (ln2 / ln10))
+    else:  # the enclosure contains 0: no lower bound, never a claim of vanishing
+        log10_lo = -math.inf
+    if not hi_finite:
+        log10_hi = math.inf
+    elif proven_zero:
+        log10_hi = -math.inf
+    else:
+        log10_hi = _arb_upper((hi_up.log() / ln10) / 2 + e * (ln2 / ln10))
+    sn_lo = _arb_lower(lo_low.sqrt()) if lo_low > 0 else 0.0
+    sn_hi = (_arb_upper(hi_up.sqrt()) if hi_finite else math.inf) if not proven_zero else 0.0
+    # relative accuracy of the norm, computed on the balls (not on rounded floats):
+    # sigma_hi / sigma_lo - 1 <= (lambda_hi - lambda_lo) / (2 lambda_lo)
+    if proven_zero:
+        bits = math.inf  # the zero matrix, exactly
+    elif log10_lo == -math.inf or not hi_finite:
+        bits = 0.0
+    else:
+        rel = (hi_up - lo_low) / (2 * lo_low)
+        rel_up = _arb_upper(rel.upper())  # rounded up: the bits are never overstated
+        bits = math.inf if rel_up <= 0 else -math.log2(rel_up)
+    return NormEnclosure(scaled=Ps, scale_exponent2=int(e), log10_lower=log10_lo, log10_upper=log10_hi,
+                         bits=bits, proven_zero=proven_zero, method=method, scaled_norm_lower=max(sn_lo, 0.0),
+                         scaled_norm_upper=sn_hi)
 
 
 def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
@@ -588,42 +708,10 @@ def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
                 Pb = multiply(J, arb_mat)
             # scale by an exact power of two (from the float64 pre-pass) so midpoints fit a float64
             e = fast.exponent2 if not fast.is_zero else 0
-            Ps = Pb * arb((1, -e))
-            if n == 1:
-                absp = abs(Ps[0, 0])
-                lo2 = absp * absp
-                hi2 = lo2
-                method = "absolute value of the ball"
-            else:
-                lo2, hi2, method = spectral_norm_enclosure(Ps, flint)
-            ln10 = arb(10).log()
-            ln2 = arb(2).log()
-            lo_low = lo2.lower()  # exact arb point: a lower bound of ||P_T / 2^e||_2^2
-            hi_up = hi2.upper()  # exact arb point (+inf or nan if the ball is not finite)
-            hi_finite = hi_up.is_finite()
-            proven_zero = hi_finite and not hi_up > 0  # ||P||_2^2 <= 0: P_T = 0 exactly
-            if lo_low > 0:
-                log10_lo = _arb_lower((lo_low.log() / ln10) / 2 + e * (ln2 / ln10))
-            else:  # the enclosure contains 0: no lower bound, never a claim of vanishing
-                log10_lo = -math.inf
-            if not hi_finite:
-                log10_hi = math.inf
-            elif proven_zero:
-                log10_hi = -math.inf
-            else:
-                log10_hi = _arb_upper((hi_up.log() / ln10) / 2 + e * (ln2 / ln10))
-            sn_lo = _arb_lower(lo_low.sqrt()) if lo_low > 0 else 0.0
-            sn_hi = (_arb_upper(hi_up.sqrt()) if hi_finite else math.inf) if not proven_zero else 0.0
-            # relative accuracy of the norm, computed on the balls (not on rounded floats):
-            # sigma_hi / sigma_lo - 1 <= (lambda_hi - lambda_lo) / (2 lambda_lo)
-            if proven_zero:
-                bits = math.inf  # the zero matrix, exactly
-            elif log10_lo == -math.inf or not hi_finite:
-                bits = 0.0
-            else:
-                rel = (hi_up - lo_low) / (2 * lo_low)
-                rel_up = _arb_upper(rel.upper())  # rounded up: the bits are never overstated
-                bits = math.inf if rel_up <= 0 else -math.log2(rel_up)
+            enc = enclose_log10_norm(Pb, e, flint)
+            Ps, method, proven_zero = enc.scaled, enc.method, enc.proven_zero
+            log10_lo, log10_hi, bits = enc.log10_lower, enc.log10_upper, enc.bits
+            sn_lo, sn_hi = enc.scaled_norm_lower, enc.scaled_norm_upper
         finally:
             flint.ctx.prec = old
         attempts.append((prec, bits))

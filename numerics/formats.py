@@ -231,6 +231,14 @@ def simulate_matrix_product(jacobians, fmt, ftz: bool = False) -> ProductSimulat
 
 def simulate_all_formats(jacobians) -> dict[str, tuple[ProductSimulation, ProductSimulation]]:
     """{format: (gradual underflow, flush to zero)} :func:`simulate_matrix_product` for every format
-    in ``FORMATS`` (the per-format table of the ``product`` and ``horizon MODEL`` reports)."""
-    return {name: (simulate_matrix_product(jacobians, name, ftz=False),
-                   simulate_matrix_product(jacobians, name, ftz=True)) for name in FORMATS}
+    in ``FORMATS`` (the per-format table of the ``product`` and ``horizon MODEL`` reports).
+
+    ``jacobians`` is one (T, N, N) array for every format, or a function fmt -> array giving the
+    Jacobians as that format's framework computes them (ModelJacobians.framework_jacobians: the
+    derivative formulas s (1 - s), 1 - t^2 evaluated in the training format)."""
+    get = jacobians if callable(jacobians) else (lambda name: jacobians)
+    out = {}
+    for name in FORMATS:
+        J = get(name)
+        out[name] = (simulate_matrix_product(J, name, ftz=False), simulate_matrix_product(J, name, ftz=True))
+    return out

@@ -22,8 +22,9 @@ every format that it does not. Both step counts below belong to rho_f (not to th
   When rho_f is a power of two the per-step roundings are exact and the two agree; the tests
   check this against powers of two derived by hand.
 
-Model (``horizon MODEL``): the Jacobians over ``steps`` steps; per format the matrix product is
-simulated in the format (gradual and FTZ) for those steps, and the measured decay rate (largest
+Model (``horizon MODEL``): the Jacobians over ``steps`` steps, with the activation derivatives
+computed as a framework does in each format (s (1 - s), 1 - t^2 in the training dtype, see
+numerics.activations.framework_derivative); per format the matrix product is simulated in the format (gradual and FTZ) for those steps, and the measured decay rate (largest
 Lyapunov exponent, QR method) extrapolates the steps beyond them: estimated step
 = ceil(ln(threshold) / lambda_1) for lambda_1 < 0 (an estimate, labelled so).
 """
@@ -174,7 +175,7 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
     rate = largest_lyapunov(mj.jacobians)
     series = log10_norm_series(mj.jacobians)
     formats = {}
-    for name, (g, z) in simulate_all_formats(mj.jacobians).items():
+    for name, (g, z) in simulate_all_formats(mj.framework_jacobians).items():
         f = FORMATS[name]
         formats[name] = {
             "first_subnormal_step": g.first_subnormal_step,
@@ -195,7 +196,8 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
         "decay_rate_log10_per_step": rate / math.log(10.0) if math.isfinite(rate) else rate,
         "log10_norm_final": float(series[-1]),
         "formats": formats,
-        "method": ("simulated: the matrix product in each format for the given steps (inputs rounded to the format, "
+        "method": ("simulated: the matrix product in each format for the given steps (activation derivatives as the "
+                   "framework computes them in the format, s(1-s) and 1-t^2; Jacobians rounded to the format, "
                    "float64 accumulation, one rounding per entry; null if not reached within the steps); "
                    "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method)"),
     }

@@ -5,11 +5,11 @@ PyTorch-layout .npz via numerics.weights), the inputs ((T, d) .npy or seeded N(0
 d = n, or the file's d with imported weights) and zero initial states, and returns the one-step
 Jacobians. With ``inputs_path`` the horizon T is the number of rows of the file.
 
-Work budget (documented; beyond it InputError unless ``force``): the cost of a product is about
-N^3 T multiply-adds, N the state size (n for RNN/GRU, 2n for the LSTM's (h, c)). Limits:
-fast 2e9, certified 2e8, reference 2e6 (mpmath runs about 10^5-10^6 multiply-adds per second);
-and at most 10^6 steps, N <= 2048 and T N^2 <= 2e7 stored Jacobian entries (about 160 MB per
-array; the LSTM keeps several such arrays) for any engine.
+Work budget (beyond it InputError unless ``force``): a measured cost model per engine,
+seconds = passes * T (a + b N^2 + c N^3), N the state size (n for RNN/GRU, 2n for the LSTM's
+(h, c)), constants in ``COST_MODEL``; a run estimated above ``MAX_SECONDS`` (10 minutes) is
+refused with the estimate in the message. And at most 10^6 steps, N <= 2048 and T N^2 <= 2e7
+stored Jacobian entries (about 160 MB per array; the LSTM keeps several such arrays).
 """
 
 from __future__ import annotations
@@ -28,15 +28,25 @@ from gradproof.numerics.cells import (
     random_lstm_params,
     random_rnn_params,
     rnn_jacobians,
+    rnn_jacobians_scaled,
 )
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.formats import FORMATS
 
 __all__ = ["ModelJacobians", "model_jacobians", "budgeted_model_jacobians", "check_budget", "state_size",
-           "WORK_BUDGET", "MAX_STEPS", "MAX_STATE", "FORMAT_TABLE_PRODUCTS"]
+           "estimate_seconds", "engine_budgets", "COST_MODEL", "MAX_SECONDS", "MAX_STEPS", "MAX_STATE",
+           "FORMAT_TABLE_PRODUCTS"]
 
 MODELS = ("rnn", "lstm", "gru")
-WORK_BUDGET = {"fast": 2e9, "certified": 2e8, "reference": 2e6}
+#: seconds per step and pass = a + b N^2 + c N^3 (N the state size), fitted to wall-clock timings of
+#: benchmarks/bench_cost_model.py on this machine (2 shared cores; RNN; fast: the whole per-format
+#: table measured and divided by its passes). reference and certified include the network's forward
+#: pass at their starting precision; precision raised for chaos costs more (engine_budgets' passes).
+COST_MODEL = {"fast": (1.8e-5, 0.0, 1.5e-9), "reference": (8.6e-5, 5.5e-6, 5.4e-8),
+              "certified": (2.1e-5, 3.4e-7, 1.0e-8)}
+#: the gated cells' scalar forward pass does more work per N^2 than the RNN's (high-precision engines)
+_MODEL_FACTOR = {"rnn": 1.0, "gru": 2.0, "lstm": 3.0}
+MAX_SECONDS = 600.0  # refuse (without --force) what would take more than ~10 minutes
 MAX_STEPS = 1_000_000
 MAX_STATE = 2048
 MAX_ENTRIES = 2e7
@@ -61,15 +71,37 @@ class ModelJacobians:
     bound_factor: float | None = None
     bound_statement: str | None = None
     notes: list = field(default_factory=list)
+    inputs: np.ndarray | None = None  # (T, d): the inputs the Jacobians were computed on
+    exponents2: np.ndarray | None = None  # RNN: J_t = scaled_jacobians[t] 2^exponents2[t]
+    scaled_jacobians: np.ndarray | None = None
+
+    def framework_jacobians(self, fmt) -> np.ndarray:
+        """The Jacobians with every activation derivative computed as a framework does in the training
+        format ``fmt`` (s (1 - s), 1 - t^2 rounded to fmt; numerics.activations.framework_derivative),
+        the rest in float64: what the per-format simulation multiplies."""
+        if self.model == "rnn":
+            return rnn_jacobians(self.params, self.inputs, derivative=fmt)
+        if self.model == "lstm":
+            return lstm_jacobians(self.params, self.inputs, derivative=fmt).full
+        return gru_jacobians(self.params, self.inputs, derivative=fmt)
 
 
-def check_budget(state_size: int, steps: int, engine: str, force: bool, products: int = 1) -> float:
-    """Raise InputError if products * N^3 * T exceeds the engine's budget (unless force)."""
-    if engine not in WORK_BUDGET:
+def estimate_seconds(engine: str, state_size: int, steps: int, products: float = 1.0) -> float:
+    """Estimated wall time (s) of ``products`` passes of ``engine`` over T steps of N x N Jacobians:
+    T (a + b N^2 + c N^3) with the per-engine constants of ``COST_MODEL`` (measured, see there)."""
+    a, b, c = COST_MODEL[engine]
+    N, T = float(state_size), float(steps)
+    return float(products) * T * (a + b * N * N + c * N ** 3)
+
+
+def check_budget(state_size: int, steps: int, engine: str, force: bool, products: float = 1) -> float:
+    """Raise InputError if the estimated time exceeds ``MAX_SECONDS`` (or the step/size/memory
+    limits) unless force; returns the estimate in seconds."""
+    if engine not in COST_MODEL:
         raise InputError(f"unknown engine {engine!r}; choose fast, reference or certified")
-    work = float(products) * float(state_size) ** 3 * float(steps)
+    seconds = estimate_seconds(engine, state_size, steps, products)
     if force:
-        return work
+        return seconds
     if steps > MAX_STEPS:
         raise InputError(f"{steps} steps exceed the budget of {MAX_STEPS} steps (use --force)")
     if state_size > MAX_STATE:
@@ -77,10 +109,25 @@ def check_budget(state_size: int, steps: int, engine: str, force: bool, products
     if float(steps) * float(state_size) ** 2 > MAX_ENTRIES:
         raise InputError(f"{steps} steps of {state_size} x {state_size} Jacobians exceed the memory budget of "
                          f"{MAX_ENTRIES:.0e} entries (use --force)")
-    if work > WORK_BUDGET[engine]:
-        raise InputError(f"work {work:.3g} multiply-adds (N^3 T) exceeds the {engine} engine's budget "
-                         f"{WORK_BUDGET[engine]:.3g} (use --force)")
-    return work
+    if seconds > MAX_SECONDS:
+        raise InputError(f"the {engine} engine would take about {seconds:.3g} s here (N = {state_size}, "
+                         f"T = {steps}; cost model T (a + b N^2 + c N^3), numerics.models.COST_MODEL), more than "
+                         f"the budget of {MAX_SECONDS:.0f} s (use --force)")
+    return seconds
+
+
+def engine_budgets(model: str, engine: str, check_engines: bool = False) -> list:
+    """(engine, passes) pairs the ``product`` report costs: the chosen engine (a reference run is two
+    or more passes, the LSTM adds its two cell-path products), the fast per-format table, and the
+    certified cross-check of ``--check-engines``."""
+    f = _MODEL_FACTOR.get(model, 1.0)
+    passes = {"fast": 1.0, "reference": 3.5 * f, "certified": 4.0 * f}  # attempts at rising precision
+    out = [("fast", FORMAT_TABLE_PRODUCTS)]
+    if engine != "fast":
+        out.append((engine, passes[engine]))
+    if check_engines and engine != "certified":
+        out.append(("certified", passes["certified"]))
+    return out
 
 
 def state_size(model: str, hidden: int) -> int:
@@ -169,9 +216,11 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
         inputs_source = f"random N(0,1), default_rng([{seed}, 1])"
     T = x.shape[0]
     out = ModelJacobians(model=model, hidden=n, steps=T, input_size=d, jacobians=None, params=params,
-                         weights_source=weights_source, inputs_source=inputs_source, notes=notes)
+                         weights_source=weights_source, inputs_source=inputs_source, notes=notes, inputs=x)
     if model == "rnn":
-        out.jacobians = rnn_jacobians(params, x)
+        out.scaled_jacobians, out.exponents2 = rnn_jacobians_scaled(params, x)
+        with np.errstate(under="ignore"):
+            out.jacobians = np.ldexp(out.scaled_jacobians, out.exponents2[:, None, None])
         out.bound_log10, out.bound_factor = _rnn_bound(params, T)
         out.bound_statement = ("||J_T...J_1||_2 <= (gamma ||W_rec||_2)^T, gamma = sup|act'| (numerics.activations.GAMMA, "
                                "proven equal to SymPy's derive_gamma in the tests), ||W_rec||_2 enclosed with Arb (Pascanu et al. 2013)")

@@ -5,20 +5,11 @@ accepts arrays as well as file paths, and returns a typed, frozen result with ``
 the command line prints exactly that dictionary for ``--json``. Imports happen inside the
 functions, so ``gradproof.product`` and ``gradproof.horizon`` never import SymPy.
 
-Example (also run as a doctest by the tests, and shown in the README)::
-
-    >>> import gradproof
-    >>> d = gradproof.derive("rnn", activation="tanh", hidden=1, steps=2)
-    >>> d.step("one_step_jacobian").verdict
-    'verified'
-    >>> r = gradproof.product("rnn", hidden=2, steps=50, seed=0, spectral_norm=0.5)
-    >>> r.log10_norm < 50 * math.log10(0.5)   # ||prod J_t|| <= (gamma ||W_rec||)^T, gamma = 1
-    True
+The README's "Python API" section shows an example; ``tests/test_api.py`` runs it as a doctest.
 """
 
 from __future__ import annotations
 
-import math  # noqa: F401  (used by the doctest)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence

@@ -22,6 +22,7 @@ from gradproof.reports.manifest import package_version
 MODELS_DERIVE = ("rnn", "lstm", "gru")
 MODELS_PRODUCT = ("rnn", "lstm", "gru")
 ACTIVATION_CHOICES = ("sigmoid", "tanh")
+RNN_ACTIVATION_CHOICES = ("tanh", "sigmoid", "relu", "identity")
 LSTM_VARIANTS = ("article", "corrected", "full-state", "no-forget", "peephole")
 ENGINES = ("fast", "reference", "certified")
 
@@ -70,8 +71,10 @@ def _add_model_options(p: argparse.ArgumentParser, *, steps_default: int) -> Non
     p.add_argument("--steps", type=_positive_int, default=steps_default,
                    help=f"horizon T, number of Jacobian factors (default {steps_default})")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the random weights and inputs")
-    p.add_argument("--activation", choices=ACTIVATION_CHOICES, default="tanh",
-                   help="RNN hidden activation (default tanh)")
+    p.add_argument("--activation", choices=RNN_ACTIVATION_CHOICES, default="tanh",
+                   help="RNN hidden activation (default tanh; relu' (0) = 0 as in PyTorch). A state_dict does "
+                   "not record the nonlinearity: with --weights it must match the saved module "
+                   "(nn.RNN(nonlinearity=...))")
     p.add_argument("--spectral-norm", type=_finite_float, default=None, metavar="R",
                    help="scale W_rec (or each U block) to this largest singular value")
     p.add_argument("--forget-bias", type=_finite_float, default=None, metavar="B",
@@ -79,7 +82,8 @@ def _add_model_options(p: argparse.ArgumentParser, *, steps_default: int) -> Non
     p.add_argument("--weights", metavar="FILE.npz", default=None,
                    help="weights in PyTorch layout (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)")
     p.add_argument("--inputs", metavar="FILE.npy", default=None, help="inputs, a (T, d) array")
-    p.add_argument("--force", action="store_true", help="allow work beyond the documented budget")
+    p.add_argument("--force", action="store_true",
+                   help="allow work beyond the budget (about 10 minutes by the measured cost model)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,12 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=("text", "latex", "json"), default="text")
 
     p = sub.add_parser("product", help="long Jacobian products, float formats and verdicts",
-                       description="Evaluate ||J_T ... J_1||_2 for a model with the fast, reference "
-                       "(mpmath) or certified (Arb ball) engine and say, per float format, whether the "
-                       "product is representable, underflows, is absorbed or provably vanishes.")
+                       description="Evaluate ||J_T ... J_1||_2 = ||d s_T / d s_0||_2 of a model with the fast, "
+                       "reference (mpmath) or certified (Arb ball) engine and say, per float format, whether the "
+                       "product is representable, underflows, cancels in the derivative formula, is absorbed or "
+                       "provably vanishes. The truth is the exact Jacobian product of the network on its weights "
+                       "and inputs taken as exact binary numbers.")
     p.add_argument("model", choices=MODELS_PRODUCT)
     _add_model_options(p, steps_default=100)
-    p.add_argument("--engine", choices=ENGINES, default="fast")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast: float64; reference: the network in mpmath, precision raised until two agree to "
+                   "the printed digits; certified: the network in Arb balls, a rigorous enclosure of the truth")
+    p.add_argument("--check-engines", action="store_true",
+                   help="also run the certified engine and report how well fast agrees with it")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     h = sub.add_parser("horizon", help="steps at which a product goes subnormal and becomes 0",
@@ -166,9 +176,9 @@ def _cmd_product(args) -> int:
         model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
         activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        engine=args.engine, force=args.force,
+        engine=args.engine, force=args.force, check_engines=args.check_engines,
     )
-    print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_product_text(rep))
+    print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_product_text(rep))
     return 0
 
 

@@ -66,3 +66,14 @@ def test_verify_outcome_matches_cli(capsys):
     assert row["verdict"] == res.outcome("sigmoid-derivative-bound").verdict.value
     with pytest.raises(KeyError):
         res.outcome("other")
+
+
+def test_product_to_dict_equals_cli_json(capsys):
+    """The done-when check of the package issue: the API's number is the CLI's."""
+    r = gradproof.product("lstm", hidden=4, steps=100)
+    assert main(["product", "lstm", "--hidden", "4", "--steps", "100", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    assert cli == json.loads(json.dumps(r.to_dict()))
+    assert cli["log10_norm"] == r.log10_norm
+    with pytest.raises(Exception):
+        r.log10_norm = 0.0

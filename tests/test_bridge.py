@@ -253,7 +253,7 @@ def test_bad_shapes_and_values_raise_input_error():
     with pytest.raises(InputError):
         RNNParams(W_rec=np.eye(2), W_in=np.ones((2, 1)), b=np.array([0.0, np.nan]))
     with pytest.raises(InputError):
-        RNNParams(W_rec=np.eye(2), W_in=np.ones((2, 1)), b=np.zeros(2), activation="relu")
+        RNNParams(W_rec=np.eye(2), W_in=np.ones((2, 1)), b=np.zeros(2), activation="relu6")
     with pytest.raises(InputError):
         LSTMParams(W_ih=np.ones((8, 1)), W_hh=np.ones((6, 2)), b=np.zeros(8))
     with pytest.raises(InputError):

@@ -19,6 +19,11 @@ def run_json(capsys, argv):
     return json.loads(capsys.readouterr().out)
 
 
+def main_err(capsys, argv):
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
 def assert_one_line_error(capsys, argv):
     assert main(argv) == 2
     cap = capsys.readouterr()
@@ -85,7 +90,9 @@ def test_weights_and_inputs_files(tmp_path, capsys):
 
 
 def test_budget_and_argument_errors(capsys):
-    assert_one_line_error(capsys, ["product", "rnn", "--hidden", "64", "--steps", "100", "--engine", "reference"])
+    assert_one_line_error(capsys, ["product", "rnn", "--hidden", "256", "--steps", "300", "--engine", "reference"])
+    assert "would take about" in main_err(capsys, ["product", "rnn", "--hidden", "256", "--steps", "300",
+                                                   "--engine", "reference"])
     assert_one_line_error(capsys, ["product", "lstm", "--hidden", "3000", "--steps", "10"])
     assert_one_line_error(capsys, ["product", "rnn", "--steps", "2000000"])
     with pytest.raises(SystemExit) as exc:  # T < 1 is refused by the parser, also with status 2
@@ -164,3 +171,44 @@ def test_json_keys_of_issue_4_and_sorted_deterministic_output(capsys):
     for r in hz["formats"].values():
         assert {"first_subnormal_step", "first_zero_step", "first_zero_step_ftz"} <= set(r)
     assert hz["formats"]["float16"]["first_zero_step"] is None  # sticks at 2^-23 (see test_numerics_horizon)
+
+
+def test_relu_state_dict_needs_the_activation(tmp_path, capsys):
+    """A state_dict carries no nonlinearity: the same file read as tanh and as relu gives different
+    products, each equal to the reference engine's network truth for that activation."""
+    rng = np.random.default_rng(3)
+    n, d = 3, 2
+    sd = {"weight_ih_l0": 0.3 * rng.standard_normal((n, d)), "weight_hh_l0": 0.5 * rng.standard_normal((n, n)),
+          "bias_ih_l0": np.full(n, 2.0), "bias_hh_l0": np.zeros(n)}  # units stay active: relu' = 1
+    np.savez(tmp_path / "w.npz", **sd)
+    base = ["product", "rnn", "--weights", str(tmp_path / "w.npz"), "--steps", "30", "--json"]
+    relu = run_json(capsys, base + ["--activation", "relu", "--engine", "reference"])
+    tanh = run_json(capsys, base + ["--activation", "tanh", "--engine", "reference"])
+    assert relu["activation"] == "relu" and tanh["activation"] == "tanh"
+    assert abs(relu["log10_norm"] - tanh["log10_norm"]) > 0.1
+    fast = run_json(capsys, base + ["--activation", "relu", "--check-engines"])
+    assert abs(fast["log10_norm"] - relu["log10_norm"]) <= 1e-12 * max(1.0, abs(relu["log10_norm"]))
+    assert fast["engine_check"]["fast_inside_enclosure"]
+    assert fast["reliability"]["fast_reliable"] in (True, False) and "statement" in fast["reliability"]
+    assert "--activation" in main_help(capsys) and "state_dict" in main_help(capsys)
+
+
+def main_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["product", "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_product_with_every_engine_imports_no_sympy():
+    import subprocess
+    import sys
+
+    code = ("import sys, io, contextlib; from gradproof.reports.cli import main\n"
+            "for e in ('fast', 'reference', 'certified'):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        assert main(['product', 'lstm', '--hidden', '2', '--steps', '10', '--engine', e,"
+            " '--check-engines']) == 0\n"
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

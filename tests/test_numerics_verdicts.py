@@ -66,3 +66,49 @@ def test_rnn_with_contracting_bound_is_vanishing_and_expanding_is_not():
     rep2 = product_report("rnn", hidden=4, steps=200, seed=1, spectral_norm=3.0)
     assert rep2["bound_factor"] > 1
     assert all(r["verdict"] != "vanishing" for r in rep2["formats"].values())
+
+
+def test_cancellation_undecided_and_proven_zero():
+    exact = -17.37
+    # the format gives 0: cancellation when the derivative formula is the cause, else underflow
+    assert classify(exact, None, "float64", cancellation=True) is FormatVerdict.CANCELLATION
+    assert classify(exact, None, "float64", cancellation=False) is FormatVerdict.UNDERFLOW
+    assert classify(exact, exact + 1.0, "float32", cancellation=True) is FormatVerdict.CANCELLATION
+    # no established magnitude: no verdict (never underflow, never "exact product is 0")
+    assert classify(exact, None, "float64", established=False) is FormatVerdict.UNDECIDED
+    assert classify(exact, exact, "float64", established=False) is FormatVerdict.UNDECIDED
+    assert classify(-math.inf, None, "float64", proven_zero=False) is FormatVerdict.UNDECIDED
+    assert classify(-math.inf, None, "float64", proven_zero=True) is FormatVerdict.REPRESENTABLE
+    assert classify(None, None, "float64") is FormatVerdict.UNDECIDED
+    # a proven bound decides vanishing whatever the magnitude's status
+    assert classify(exact, None, "float64", established=False, bound_log10=-400.0,
+                    bound_nonincreasing=True) is FormatVerdict.VANISHING
+
+
+def test_report_dataclass_and_json_agree(capsys):
+    import json
+
+    from gradproof.reports.cli import main
+
+    rep = product_report("gru", hidden=3, steps=40, seed=1)
+    assert main(["product", "gru", "--hidden", "3", "--steps", "40", "--seed", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(rep.to_dict()))
+    assert rep.to_dict()["truth"] == rep.truth and "reliability" in rep.to_dict()
+    assert "activation" not in rep.to_dict() and "forget_bias" not in rep.to_dict()
+
+
+def test_chaotic_fast_report_says_unreliable_and_gives_no_verdict():
+    rep = product_report("rnn", hidden=20, steps=300, seed=0, spectral_norm=8.0)
+    rel = rep.reliability
+    assert rel["lyapunov"] > 0 and not rel["fast_reliable"]
+    assert "--engine certified" in rel["statement"] and rel["no_correct_digit_after_step"] < 300
+    assert all(r.verdict == "undecided" for r in rep.formats.values() if r.verdict != "overflow")
+    calm = product_report("rnn", hidden=4, steps=100, seed=0, spectral_norm=0.9)
+    assert calm.reliability["fast_reliable"] and calm.reliability["estimated_log10_relative_error"] < -10
+
+
+def test_check_engines_reports_agreement():
+    rep = product_report("lstm", hidden=2, steps=30, seed=3, check_engines=True)
+    chk = rep.engine_check
+    assert chk["fast_inside_enclosure"] and abs(chk["fast_minus_certified_log10"]) < 1e-12
+    assert chk["certified_lower"] <= rep.log10_norm <= chk["certified_upper"]
