@@ -448,13 +448,24 @@ def _concat(a: _Balls, b: _Balls) -> _Balls:
                   np.concatenate([a.exp, b.exp]), ab)
 
 
-def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
+def _too_wide(b: _Balls, min_bits) -> bool:
+    """Heuristic (cost only, never soundness): max radius / max |midpoint| of a block already above
+    2^-(min_bits - 3); products of blocks only widen it, so the tier cannot reach min_bits."""
+    if min_bits is None or b.rad is None:
+        return False
+    m = float(np.max(b.absval()))
+    r = float(np.max(b.rad))
+    return not (r <= m * 2.0 ** -(min_bits - 3))
+
+
+def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
 
     Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
     discarded; chunk products are combined by a binary counter (equal-size blocks first), so
     the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
-    The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1).
+    The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the
+    product is abandoned (None) as soon as a block is too wide to reach them (``_too_wide``).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
@@ -473,6 +484,8 @@ def ball_tree_product(chunks, tier: str = "float") -> BallMatrix:
                 c_old, older = stack.pop()
                 b = mul(b, older)
                 count += c_old
+            if _too_wide(b, min_bits):
+                return None
             stack.append((count, b))
         if not stack:
             raise ValueError("no factors")

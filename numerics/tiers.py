@@ -202,8 +202,10 @@ def _log10_bounds(lo: float, hi: float, exponent2: int):
     return llo, lhi
 
 
-def _run_float_tier(src: JacobianSource, tier: str, chunk: int):
-    ball = midrad.ball_tree_product(src.chunks(chunk), tier)
+def _run_float_tier(src: JacobianSource, tier: str, chunk: int, min_bits):
+    ball = midrad.ball_tree_product(src.chunks(chunk), tier, min_bits=min_bits)
+    if ball is None:
+        return None
     M, R = ball.float_ball()
     lo, hi, method = midrad.norm_enclosure(M, R)
     return ball, lo, hi, method
@@ -354,7 +356,12 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                 attempts.append(TierAttempt(tier, None, f"not run: {bits} bits exceed this tier's reach "
                                             f"({TIER_CAPS[tier]})"))
                 continue
-            ball, lo, hi, method = _run_float_tier(src, tier, chunk)
+            run = _run_float_tier(src, tier, chunk, None if tier == tiers[-1] else bits)
+            if run is None:
+                attempts.append(TierAttempt(tier, None, "abandoned: a partial product was already too wide "
+                                            f"for {bits} bits (heuristic; the next tier runs)"))
+                continue
+            ball, lo, hi, method = run
             name = "float64 mid-rad" if tier == "float" else "double-double mid-rad"
             statement = (f"{name} balls (Rump 1999; a priori bounds, round-to-nearest, radii inflated upward), "
                          f"balanced tree, batches of {chunk}; norm: {method}")
