@@ -448,30 +448,61 @@ def _concat(a: _Balls, b: _Balls) -> _Balls:
                   np.concatenate([a.exp, b.exp]), ab)
 
 
-def _too_wide(b: _Balls, min_bits) -> bool:
-    """Heuristic (cost only, never soundness): max radius / max |midpoint| of a block already above
-    2^-(min_bits - 3); products of blocks only widen it, so the tier cannot reach min_bits."""
-    if min_bits is None or b.rad is None:
-        return False
+def _width_bits(b: _Balls) -> float:
+    """-log2(max radius / max |midpoint|) of a single-matrix block (inf for points)."""
+    if b.rad is None:
+        return math.inf
     m = float(np.max(b.absval()))
     r = float(np.max(b.rad))
-    return not (r <= m * 2.0 ** -(min_bits - 3))
+    if not r > 0:
+        return math.inf
+    if not (m > 0 and math.isfinite(r)):
+        return -math.inf
+    return math.log2(m) - math.log2(r)
 
 
-def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None) -> BallMatrix | None:
+def _too_wide(history, total, min_bits) -> bool:
+    """Heuristic (cost only, never soundness): give up when the block widths already fall short.
+
+    ``history`` holds (factors in the block, width bits) of the blocks built so far. A block wider
+    than 2^-(min_bits - 3) can only widen further up the tree; and the width falls by about the
+    same number of bits per doubling of the block, so from the first two block sizes the width of
+    the whole product is extrapolated, and the tier is abandoned if that is below min_bits - 4.
+    """
+    if min_bits is None or not history:
+        return False
+    c, w = history[-1]
+    if w < min_bits - 3:
+        return True
+    sizes = {}
+    for cc, ww in history:
+        sizes.setdefault(cc, ww)
+    ks = sorted(sizes)
+    if len(ks) >= 2 and total and total > ks[1]:
+        k0, k1 = ks[0], ks[1]
+        slope = (sizes[k0] - sizes[k1]) / math.log2(k1 / k0)
+        if slope > 0 and sizes[k1] - slope * math.log2(total / k1) < min_bits - 4:
+            return True
+    return False
+
+
+def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None,
+                      total: int | None = None) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
 
     Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
     discarded; chunk products are combined by a binary counter (equal-size blocks first), so
     the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
     The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the
-    product is abandoned (None) as soon as a block is too wide to reach them (``_too_wide``).
+    product is abandoned (None) as soon as the blocks show it cannot reach them (``_too_wide``;
+    ``total``: the number of factors, for the extrapolation).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
     mul = _MUL[tier]
     stack = []  # [(count, _Balls of one matrix)], older blocks below
     steps = 0
+    history = []
     with np.errstate(under="ignore", invalid="ignore"):
         for mid, rad in chunks:
             K = mid.shape[0]
@@ -484,8 +515,10 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
                 c_old, older = stack.pop()
                 b = mul(b, older)
                 count += c_old
-            if _too_wide(b, min_bits):
-                return None
+            if min_bits is not None:
+                history.append((count, _width_bits(b)))
+                if _too_wide(history, total, min_bits):
+                    return None
             stack.append((count, b))
         if not stack:
             raise ValueError("no factors")

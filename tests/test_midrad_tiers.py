@@ -348,3 +348,24 @@ def test_subnormal_entry_lost_by_scaling_is_kept_in_the_radius():
     for tier in ("float", "dd"):
         r = certify_product(J, bits=1, tiers=(tier,))
         assert r.log10_norm_lower <= truth <= r.log10_norm_upper
+
+
+def test_arb_ball_to_float_contains_the_arb_balls():
+    import flint
+
+    from gradproof.numerics.tiers import arb_ball_to_float
+
+    old = flint.ctx.prec
+    try:
+        flint.ctx.prec = 200
+        third = flint.arb(1) / 3  # not a float: midpoint rounded, radius ~2^-200
+        M = flint.arb_mat([[third, flint.arb(0.5)], [flint.arb(2.0, 1e-3), -third * 7]])
+        mid, rad = arb_ball_to_float(M)
+        for i in range(2):
+            for j in range(2):
+                lo = flint.arb(float(mid[i, j])) - flint.arb(float(rad[i, j]))
+                hi = flint.arb(float(mid[i, j])) + flint.arb(float(rad[i, j]))
+                assert lo <= M[i, j].lower() and M[i, j].upper() <= hi  # ball inside the float ball
+        assert rad[0, 1] == 0.0 and 0 < rad[0, 0] < 1e-16 and rad[1, 0] >= 1e-3
+    finally:
+        flint.ctx.prec = old
