@@ -14,6 +14,10 @@ certify ``bits`` bits of ||P_T||_2 (P_T = J_T ... J_1):
 3. ``arb``: python-flint Arb balls with the given radii, tree association, precision doubled
    until ``bits`` are certified (norm by ``engines.spectral_norm_enclosure``).
 
+A float tier that is not the last one allowed is abandoned early when its partial products show
+that it cannot reach ``bits`` (a cost heuristic, ``midrad._too_wide``; it never affects soundness:
+every returned enclosure is rigorous, and an abandoned tier returns nothing).
+
 "Certified bits" b means sigma_hi / sigma_lo - 1 <= 2^-b for the returned enclosure
 sigma_lo <= ||P_T||_2 <= sigma_hi (the same definition as ``engines.product_certified``).
 The float tiers run only after :func:`gradproof.numerics.fpenv.check_float_environment` passed
