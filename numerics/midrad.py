@@ -454,6 +454,8 @@ def _width_bits(b: _Balls) -> float:
         return math.inf
     m = float(np.max(b.absval()))
     r = float(np.max(b.rad))
+    if math.isnan(r):
+        return -math.inf
     if not r > 0:
         return math.inf
     if not (m > 0 and math.isfinite(r)):
