@@ -54,3 +54,27 @@ def test_tiered_network_rejects_bad_bits():
     p = random_rnn_params(2, 2, seed=0)
     with pytest.raises(InputError):
         network_certified_tiered(p, np.zeros((3, 2)), bits=0)
+
+
+def test_cli_product_bits_uses_the_tiers_and_agrees_with_arb(capsys):
+    import json
+
+    from gradproof.reports.cli import main
+
+    argv = ["product", "rnn", "--hidden", "8", "--steps", "80", "--seed", "3", "--engine", "certified", "--json"]
+    assert main(argv + ["--bits", "20"]) == 0
+    tiered = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    arb = json.loads(capsys.readouterr().out)
+    assert tiered["precision"]["tier"] in ("float", "dd") and tiered["certified_bits"] >= 20
+    assert "tier" not in arb["precision"]  # without --bits: the all-Arb engine, unchanged
+    assert tiered["log10_norm_lower"] <= arb["log10_norm_upper"] and arb["log10_norm_lower"] <= tiered["log10_norm_upper"]
+    assert {k: v["verdict"] for k, v in tiered["formats"].items()} == {k: v["verdict"] for k, v in arb["formats"].items()}
+
+
+def test_cli_bits_needs_the_certified_engine(capsys):
+    from gradproof.reports.cli import main
+
+    assert main(["product", "rnn", "--bits", "20"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradproof: error:") and "--bits" in err and err.count("\n") == 1
