@@ -537,7 +537,8 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
 
 # ----------------------------------------------------------------------------- spectral norm
 def _ball_mul_single(mA, rA, mB, rB, abound):
-    """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm)."""
+    """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm;
+    the bound of ``_mul_float`` with the eta term of |mA|(g|mB| + rB) taken as n max(abound, 1) eta)."""
     n = mA.shape[-1]
     g = gamma(n)
     rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
@@ -616,10 +617,9 @@ def _point_norm_enclosure(M: np.ndarray):
     V = Vt.T.copy()
     if not np.all(np.isfinite(V)):
         return None
-    Wm, Wr = _ball_mul_single(M, None, V, None, 1.0)
-    wb = float(np.max(np.abs(Wm)))
-    Hm, Hr = _ball_mul_single(Wm.T.copy(), Wr.T.copy(), Wm, Wr, wb)
-    Em, Er = _ball_mul_single(Vt, None, V, None, 1.0)
+    Wm, Wr = _ball_mul_single(M, None, V, None, float(np.max(np.abs(M))))
+    Hm, Hr = _ball_mul_single(Wm.T.copy(), Wr.T.copy(), Wm, Wr, float(np.max(np.abs(Wm))))
+    Em, Er = _ball_mul_single(Vt, None, V, None, float(np.max(np.abs(Vt))))
     Ed = Em - np.eye(n)  # only the diagonal rounds: |x - 1 - fl(x - 1)| <= u |fl(x - 1)|
     D = inflate(np.abs(Ed) + Er, 2 * _U + _U * _U, Fraction(0))
     d2 = float(np.sum(D * D))  # n^2 squares and sums: exact <= (fl + n^2 eta) / (1 - k u), k = n^2 + 1
@@ -647,7 +647,7 @@ def _point_norm_enclosure(M: np.ndarray):
 
 
 def norm_enclosure(M: np.ndarray, R: np.ndarray):
-    """(lo, hi, method) floats with lo <= ||X||_2 <= hi for every X with |X - M| <= R (max|M| <= 1).
+    """(lo, hi, method) floats with lo <= ||X||_2 <= hi for every X with |X - M| <= R (M, R finite).
 
     The tighter of: max |entry| and sqrt(||N||_1 ||N||_inf) (N = |M| + R); and
     ||M||_2 -+ ||R||_2 (triangle inequality) with ||M||_2 enclosed by Gershgorin-Ostrowski and
