@@ -4,7 +4,8 @@
 object. JSON keys (sorted on output, deterministic for fixed options):
   model, hidden, steps, seed, engine, precision_bits, precision_statement, state,
   truth                    the definition of the number reported (numerics.network.TRUTH)
-  precision                {bits, statement, attempts}: the working precision the engine used
+  precision                {bits, statement, attempts[, tier]}: the working precision the engine used
+                           (tier: float, dd or arb, with --bits on the certified engine)
   log10_norm               log10 ||d s_T / d s_0||_2, s = h (RNN, GRU) or (h, c) (LSTM); null when 0
                            or not certified
   proven_zero              true only when the certified engine proves P_T = 0 (every entry an exact zero ball)
@@ -156,7 +157,7 @@ def _cancellation(mj, Jfw, fmt: str, sim_value, exact_log10) -> tuple[bool, int]
     return kept, cancelled
 
 
-def _truth(mj, engine, lyap, target_bits=53):
+def _truth(mj, engine, lyap, target_bits=53, bits=None):
     """The engine's result in one record: (log10, lower, upper, bits, proven_zero, established,
     precision dict, statement, cell, article)."""
     if engine == "fast":
@@ -179,15 +180,23 @@ def _truth(mj, engine, lyap, target_bits=53):
                                                  "attempts": list(r.attempts)},
                     statement=r.precision_statement, cell=r.paths.get("cell_path"),
                     article=r.paths.get("article_cell_path"))
-    r = network_certified(mj.params, mj.inputs, s0, target_bits=target_bits, lyapunov=lyap,
-                          wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+    tier = None
+    if bits is not None:  # --bits: the tiered engine (numerics.network_tiers), Arb only when needed
+        from gradproof.numerics.network_tiers import network_certified_tiered, tier_of
+
+        r = network_certified_tiered(mj.params, mj.inputs, s0, bits=bits, lyapunov=lyap,
+                                     wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+        tier = tier_of(r)
+    else:
+        r = network_certified(mj.params, mj.inputs, s0, target_bits=target_bits, lyapunov=lyap,
+                              wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
     cp = r.paths.get("cell_path")
     ap = r.paths.get("article_cell_path")
     return dict(log10=r.log10_norm, lower=r.log10_norm_lower, upper=r.log10_norm_upper, bits=r.certified_bits,
                 proven_zero=r.proven_zero,
                 established=r.proven_zero or (r.log10_norm_lower is not None and math.isfinite(r.log10_norm_lower)),
                 precision={"bits": r.precision_bits, "statement": r.precision_statement,
-                           "attempts": [list(a) for a in r.attempts]},
+                           "attempts": [list(a) for a in r.attempts], **({"tier": tier} if tier else {})},
                 statement=r.precision_statement, cell=None if cp is None else cp["log10_norm"],
                 article=None if ap is None else ap["log10_norm"])
 
@@ -211,10 +220,18 @@ def _engine_check(mj, fast_log10, lyap) -> dict:
 def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0, activation: str = "tanh",
                    spectral_norm: float | None = None, forget_bias: float | None = None, weights_path=None,
                    inputs_path=None, engine: str = "fast", force: bool = False,
-                   check_engines: bool = False) -> ProductReport:
-    """Evaluate the model's long Jacobian product with ``engine`` and classify it per format."""
+                   check_engines: bool = False, bits: int | None = None) -> ProductReport:
+    """Evaluate the model's long Jacobian product with ``engine`` and classify it per format.
+
+    ``bits`` (certified engine only): certify that many bits of ||P_T||_2 with the tiered engine
+    (float64 / double-double balls on the Arb forward pass's Jacobians, Arb when those cannot;
+    numerics.network_tiers); None keeps the all-Arb engine at 53 bits."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose fast, reference or certified")
+    if bits is not None and engine != "certified":
+        raise InputError("--bits applies to --engine certified only")
+    if bits is not None and (isinstance(bits, bool) or int(bits) != bits or not (1 <= bits <= 10000)):
+        raise InputError(f"bits must be an integer in [1, 10000], got {bits!r}")
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
     mj = budgeted_model_jacobians(
@@ -225,7 +242,7 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     J = mj.jacobians
     T = J.shape[0]
     lyap = largest_lyapunov(J)
-    t = _truth(mj, engine, lyap)
+    t = _truth(mj, engine, lyap, bits=bits)
     exact_log10 = t["log10"]
     reliability = fast_reliability(mj, lyap, engine)
     if engine == "fast" and not reliability["fast_reliable"]:

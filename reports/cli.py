@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "the printed digits; certified: the network in Arb balls, a rigorous enclosure of the truth")
     p.add_argument("--check-engines", action="store_true",
                    help="also run the certified engine and report how well fast agrees with it")
+    p.add_argument("--bits", type=_positive_int, default=None,
+                   help="with --engine certified: certify this many bits of ||P_T||_2 with the cheapest tier "
+                   "(float64 balls, then double-double, then Arb; 24 bits = 6 printed decimals of log10); "
+                   "default: Arb at 53 bits")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     h = sub.add_parser("horizon", help="steps at which a product goes subnormal and becomes 0",
@@ -218,7 +222,7 @@ def _cmd_product(args) -> int:
         model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
         activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        engine=args.engine, force=args.force, check_engines=args.check_engines,
+        engine=args.engine, force=args.force, check_engines=args.check_engines, bits=args.bits,
     )
     print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_product_text(rep))
     return 0

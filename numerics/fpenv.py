@@ -1,0 +1,154 @@
+r"""Run-time checks of the floating-point assumptions behind the float64 ball tiers (numerics.midrad).
+
+The midpoint-radius products of :mod:`gradproof.numerics.midrad` are rigorous only if
+
+1. every numpy elementwise operation (+, -, *, ldexp) and every BLAS product rounds to nearest
+   (IEEE 754 roundTiesToEven; numpy cannot switch the rounding mode, so the radii are rounded
+   upward by inflation, which is valid only under round-to-nearest);
+2. underflow is gradual in numpy and in BLAS (no flush-to-zero, FTZ, of subnormal results and no
+   denormals-are-zero, DAZ, on subnormal inputs): the a priori bounds charge at most
+   eta/2 = 2^-1075 of absolute error per underflowing product;
+3. the matrix product is the classical O(n^3) one (each entry a dot product summed in some order,
+   blocked or recursive, with or without FMA), so that |fl(A B) - A B| <= gamma_n |A| |B| + n eta
+   (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., sec. 3.1 and 3.5); a
+   Strassen/Winograd-type product mixes blocks and is NOT covered.
+
+``check_float_environment(n)`` tests each assumption with exactly known answers, for numpy
+elementwise arithmetic and for ``np.matmul`` at the working size n (single and stacked, contiguous
+and strided, the calls the tiers make). Passing checks are evidence, not proof (a library could
+behave differently on inputs not tried); a failing check is proof that an assumption is violated,
+and the tier driver then falls back to Arb. The block test of item 3 is built so that any scheme
+that adds an O(1) block to a 2^60 block before multiplying (as Strassen's M1 = (A11 + A22)
+(B11 + B22) does) loses the small block's product and fails the exact comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FloatEnvironment", "check_float_environment", "ASSUMPTIONS"]
+
+ASSUMPTIONS = (
+    "IEEE 754 binary64 with round-to-nearest-even in numpy elementwise operations and in BLAS",
+    "gradual underflow (no FTZ/DAZ) in numpy and in BLAS",
+    "np.matmul is the classical O(n^3) product (dot products in any order, blocked or recursive, "
+    "FMA or not), covered by |fl(AB) - AB| <= gamma_n |A||B| + n eta, gamma_n = n u / (1 - n u), "
+    "u = 2^-53, eta = 2^-1074",
+)
+
+
+@dataclass(frozen=True)
+class FloatEnvironment:
+    """Outcome of the run-time checks: ``ok`` only if every check passed."""
+
+    ok: bool
+    hidden: int
+    checks: tuple  # ((name, passed), ...) in a fixed order
+
+    @property
+    def failed(self) -> tuple:
+        return tuple(name for name, passed in self.checks if not passed)
+
+
+def _rounding_numpy() -> bool:
+    one = np.array([1.0, -1.0, 1.0 + 2.0 ** -52])
+    t = np.array([2.0 ** -60, 2.0 ** -60, 2.0 ** -53])
+    up = one + t  # RN: 1, -1 + tiny -> -1, tie -> even (1 + 2^-51)
+    dn = one - t
+    prod = np.array([1.0 + 2.0 ** -52]) * np.array([1.0 + 2.0 ** -52])  # 1 + 2^-51 + 2^-104 -> 1 + 2^-51
+    half_tie = np.array([1.0]) + np.array([2.0 ** -53])  # tie -> even: 1
+    return bool(up[0] == 1.0 and up[1] == -1.0 and up[2] == 1.0 + 2.0 ** -51
+                and dn[0] == 1.0 and dn[1] == -1.0 and dn[2] == 1.0
+                and prod[0] == 1.0 + 2.0 ** -51 and half_tie[0] == 1.0)
+
+
+def _underflow_numpy() -> bool:
+    a = np.array([2.0 ** -1022, 2.0 ** -1074, 3.0 * 2.0 ** -1074])
+    ftz = a * 0.5  # 2^-1023 and 2^-1075 -> tie to even 0, 1.5 * 2^-1074 -> 2^-1073 (tie to even)
+    daz = a * 2.0 ** 60  # subnormal inputs used as they are
+    add = a[1:2] + a[1:2]
+    return bool(ftz[0] == 2.0 ** -1023 and ftz[1] == 0.0 and ftz[2] == 2.0 ** -1073
+                and daz[1] == 2.0 ** -1014 and daz[2] == 3.0 * 2.0 ** -1014 and add[0] == 2.0 ** -1073
+                and np.ldexp(np.array([1.0]), -1074)[0] == 2.0 ** -1074)
+
+
+def _variants(A, B, mm):
+    """The ways the tiers call matmul: single, stacked, stacked with strided batch views."""
+    yield mm(A, B)
+    SA = np.stack([A, A, A, A])
+    SB = np.stack([B, B, B, B])
+    yield from mm(SA, SB)
+    yield from mm(SA[1::2], SB[0::2])
+
+
+def _matmul_rounding(n, mm) -> bool:
+    A = np.zeros((n, n))
+    B = np.ones((n, n))
+    A[:, 0] = 1.0
+    A[:, -1] = 2.0 ** -60  # every entry of A B is 1 + 2^-60 (n >= 2) -> 1 in RN, 1 + 2^-52 upward
+    ok = True
+    for C in _variants(A, B, mm):
+        ok &= bool(np.all(C == 1.0))
+    for C in _variants(-A, B, mm):
+        ok &= bool(np.all(C == -1.0))
+    return ok
+
+
+def _matmul_underflow(n, mm) -> bool:
+    A = np.eye(n) * 2.0 ** -537
+    B = np.full((n, n), 3.0 * 2.0 ** -537)  # exact products 3 * 2^-1074 (subnormal): FTZ gives 0
+    D = np.eye(n) * 2.0 ** -1070  # subnormal inputs: DAZ gives 0
+    E = np.full((n, n), 2.0 ** 60)
+    ok = True
+    for C in _variants(A, B, mm):
+        ok &= bool(np.all(C == 3.0 * 2.0 ** -1074))
+    for C in _variants(D, E, mm):
+        ok &= bool(np.all(C == 2.0 ** -1010))
+    return ok
+
+
+def _matmul_classical(n, mm) -> bool:
+    rng = np.random.default_rng(12345)
+    ok = True
+    # exact integer case: |entries| <= 2^8, n <= 2^20 keeps every partial sum below 2^53
+    Ai = rng.integers(-256, 257, size=(n, n))
+    Bi = rng.integers(-256, 257, size=(n, n))
+    exact = Ai @ Bi  # int64 matmul: numpy's own integer loop, not BLAS
+    for C in _variants(Ai.astype(np.float64), Bi.astype(np.float64), mm):
+        ok &= bool(np.array_equal(C, exact.astype(np.float64)))
+    if n >= 2:  # block test against Strassen-type schemes: small block and 2^60 block
+        k = n // 2
+        A = np.zeros((n, n))
+        B = np.zeros((n, n))
+        A[:k, :k] = rng.integers(1, 64, size=(k, k))
+        B[:k, :k] = rng.integers(1, 64, size=(k, k))
+        A[k:, k:] = 2.0 ** 60
+        B[k:, k:] = 2.0 ** 60
+        want = np.zeros((n, n))
+        want[:k, :k] = (A[:k, :k].astype(np.int64) @ B[:k, :k].astype(np.int64)).astype(np.float64)
+        want[k:, k:] = (n - k) * 2.0 ** 120
+        for C in _variants(A, B, mm):
+            ok &= bool(np.array_equal(C, want))
+    return ok
+
+
+def check_float_environment(n: int, matmul=np.matmul) -> FloatEnvironment:
+    """Test the three assumptions (module docstring) for numpy and for matmul at size n.
+
+    ``matmul`` is the product under test (np.matmul, which the tiers call; the tests pass
+    deliberately wrong products to show that each check can fail). n = 1 uses no matmul (the
+    tiers multiply 1 x 1 factors elementwise), so only the numpy checks apply.
+    """
+    n = int(n)
+    with np.errstate(all="ignore"):
+        checks = (
+            ("round-to-nearest (numpy)", _rounding_numpy()),
+            ("gradual underflow, no FTZ/DAZ (numpy)", _underflow_numpy()),
+            (f"round-to-nearest (matmul, n = {n})", _matmul_rounding(n, matmul) if n >= 2 else True),
+            (f"gradual underflow, no FTZ/DAZ (matmul, n = {n})", _matmul_underflow(n, matmul) if n >= 2 else True),
+            (f"classical product (matmul, n = {n}, exact integer and block cases)",
+             _matmul_classical(n, matmul) if n >= 2 else True),
+        )
+    return FloatEnvironment(ok=all(p for _, p in checks), hidden=n, checks=checks)
