@@ -434,6 +434,27 @@ def _second_eigenvalue_bound(G, V, flint_mod):
     return U / (1 - arb(delta))
 
 
+def _float_midpoints(G, flint_mod) -> np.ndarray:
+    """The midpoints of the ball matrix G as float64, scaled by an exact power of two 2^-k so
+    that the largest is in [1, 2) (entries far outside float64's range would otherwise become
+    inf or 0 and break the eigensolver). Only the trial vector is taken from them, and
+    eigenvectors do not change under scaling; the enclosure itself uses G unscaled."""
+    arb = flint_mod.arb
+    n, m = G.nrows(), G.ncols()
+    mids = [[G[i, j].mid() for j in range(m)] for i in range(n)]
+    big = arb(0)
+    for row in mids:
+        for x in row:
+            if abs(x) > big:
+                big = abs(x)
+    if big == 0:
+        return np.zeros((n, m))
+    k = int(math.floor(float((big.log() / arb(2).log()).mid())))
+    scale = arb(2) ** (-k)
+    out = np.array([[float((x * scale).mid()) for x in row] for row in mids])
+    return np.where(np.isfinite(out), out, 0.0)
+
+
 def spectral_norm_enclosure(P, flint_mod):
     """Rigorous arb enclosure (lo, hi) of lambda_max(P^T P) = ||P||_2^2 for every P in the ball matrix.
 
@@ -448,7 +469,7 @@ def spectral_norm_enclosure(P, flint_mod):
     arb = flint_mod.arb
     n = P.nrows()
     G = P.transpose() * P
-    Gm = np.array([[float(G[i, j].mid()) for j in range(n)] for i in range(n)])
+    Gm = _float_midpoints(G, flint_mod)
     w, V = np.linalg.eigh(Gm)
     v = V[:, -1]
     if not np.all(np.isfinite(v)) or not np.any(v):
