@@ -163,7 +163,7 @@ def _estimate(rate: float, ln_threshold: float) -> int | None:
 
 
 def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
-                  inputs_path, force) -> dict:
+                  inputs_path, force, module=None, layer=None, batch_index=None) -> dict:
     from gradproof.numerics.engines import log10_norm_series
     from gradproof.numerics.lyapunov import largest_lyapunov
     from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
@@ -171,7 +171,7 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
     mj = budgeted_model_jacobians(
         model, [("fast", FORMAT_TABLE_PRODUCTS)], force=force, precheck=weights_path is None, hidden=hidden,
         steps=steps, seed=seed, activation=activation, spectral_norm=spectral_norm, forget_bias=forget_bias,
-        weights_path=weights_path, inputs_path=inputs_path)
+        weights_path=weights_path, inputs_path=inputs_path, module=module, layer=layer, batch_index=batch_index)
     rate = largest_lyapunov(mj.jacobians)
     series = log10_norm_series(mj.jacobians)
     formats = {}
@@ -203,13 +203,16 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
     }
     if model == "rnn":
         rep["activation"] = activation
+    if mj.layers is not None:
+        rep["layers"] = mj.layers
     if mj.notes:
         rep["notes"] = mj.notes
     return rep
 
 
 def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activation="tanh", spectral_norm=None,
-                   forget_bias=None, weights_path=None, inputs_path=None, force=False) -> dict:
+                   forget_bias=None, weights_path=None, inputs_path=None, force=False, module=None, layer=None,
+                   batch_index=None) -> dict:
     """The ``gradproof horizon`` report: constant factor (exact) or a model (simulated + estimated)."""
     if (factor is None) == (model is None):
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
@@ -218,7 +221,7 @@ def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activat
             raise InputError(f"the per-step factor must satisfy 0 < RHO < 1, got {factor!r}")
         return _factor_report(float(factor))
     return _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
-                         inputs_path, force)
+                         inputs_path, force, module=module, layer=layer, batch_index=batch_index)
 
 
 def _fmt(v):

@@ -104,9 +104,17 @@ def _add_model_options(p: argparse.ArgumentParser, *, steps_default: int) -> Non
                    help="scale W_rec (or each U block) to this largest singular value")
     p.add_argument("--forget-bias", type=_parameter_float, default=None, metavar="B",
                    help="LSTM effective forget-gate bias (default 1.0)")
-    p.add_argument("--weights", metavar="FILE.npz", default=None,
-                   help="weights in PyTorch layout (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)")
-    p.add_argument("--inputs", metavar="FILE.npy", default=None, help="inputs, a (T, d) array")
+    p.add_argument("--weights", metavar="FILE", default=None,
+                   help="weights in PyTorch layout: a state_dict (any key prefix, e.g. rnn.weight_hh_l0) or a "
+                   "checkpoint nesting one, as .npz, .safetensors or .pt (torch >= 2.6); every layer is read")
+    p.add_argument("--module", metavar="NAME", default=None,
+                   help="the recurrent module to analyse when the weights hold several (its key prefix, e.g. encoder)")
+    p.add_argument("--layer", type=_nonneg_int, default=None, metavar="K",
+                   help="analyse layer K of a stacked network alone (default: the whole stack, every layer's state)")
+    p.add_argument("--inputs", metavar="FILE.npy", default=None,
+                   help="inputs, a (T, d) array or a (B, T, d) batch with --batch-index")
+    p.add_argument("--batch-index", type=_nonneg_int, default=None, metavar="I",
+                   help="sequence I of a (B, T, d) inputs batch (batch_first layout)")
     p.add_argument("--force", action="store_true",
                    help="allow work beyond the budget (about 10 minutes by the measured cost model)")
 
@@ -219,6 +227,7 @@ def _cmd_product(args) -> int:
         activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
         engine=args.engine, force=args.force, check_engines=args.check_engines,
+        module=args.module, layer=args.layer, batch_index=args.batch_index,
     )
     print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_product_text(rep))
     return 0
@@ -231,7 +240,8 @@ def _cmd_horizon(args) -> int:
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
     if args.factor is not None:
         given = [f"--{name.replace('_', '-')}" for name in
-                 ("hidden", "steps", "seed", "spectral_norm", "forget_bias", "weights", "inputs")
+                 ("hidden", "steps", "seed", "spectral_norm", "forget_bias", "weights", "inputs", "module",
+                  "layer", "batch_index")
                  if getattr(args, name) is not None] + (["--force"] if args.force else [])
         if given:
             raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect "
@@ -241,7 +251,7 @@ def _cmd_horizon(args) -> int:
         factor=args.factor, model=args.model, hidden=args.hidden, steps=args.steps,
         seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        force=args.force,
+        force=args.force, module=args.module, layer=args.layer, batch_index=args.batch_index,
     )
     print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_horizon_text(rep))
     return 0
