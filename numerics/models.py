@@ -81,6 +81,7 @@ class ModelJacobians:
     #: a stacked network (numerics.checkpoint / numerics.stacked): the layers analysed and how
     layers: dict | None = None
     stack: tuple | None = None  # every layer's params when the whole stack is analysed (L > 1)
+    head: tuple | None = None  # (name, W (m, n), b (m,) or None): the checkpoint's read-out head
 
     def framework_jacobians(self, fmt) -> np.ndarray:
         """The Jacobians with every activation derivative computed as a framework does in the training
@@ -293,6 +294,8 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
     out = ModelJacobians(model=model, hidden=n, steps=T, input_size=d, jacobians=None, params=params,
                          weights_source=weights_source, inputs_source=inputs_source, notes=notes, inputs=x,
                          layers=layers_info)
+    if stack_layers is not None and stack.head_name is not None:
+        out.head = (stack.head_name, stack.head_weight, stack.head_bias)
     if stack_layers is not None and len(stack_layers) > 1 and layer is None:
         from gradproof.numerics.stacked import stack_pass
 

@@ -28,7 +28,8 @@ Writes into tests/data/checkpoints/ (every file below a few kB):
   backward gives the gradients of every state s_t = (h_t[, c_t]) (``retain_grad``)). The first lag k with
   dL/ds_{T-k} exactly 0 in every entry, for S = 1 and for PyTorch's dynamic rule at one backward pass
   (GradScaler: start at 2^16, halve while a gradient is inf or nan). Models: 1-layer RNN (two
-  contraction strengths), LSTM, GRU, hidden 6, D = 2, T = 100; weights and inputs rounded to bfloat16
+  contraction strengths), LSTM and GRU (two each), a 2-layer LSTM (two LSTMCells, layer 1 reading h of
+  layer 0), hidden 6, D = 2, T = 100, also with a fixed scale S = 1024; weights and inputs rounded to bfloat16
   values (exact in float16 too, so both formats see the same numbers), stored in float32 as
   ``fmt_<name>.safetensors`` with ``fmt_inputs.npy``.
 """
@@ -184,64 +185,87 @@ TF, DF, NF = 100, 2, 6
 gen = torch.Generator().manual_seed(7)
 xf = bf16_values(torch.randn(TF, DF, generator=gen))
 np.save(OUT / "fmt_inputs.npy", xf.numpy())
-cells = {"rnn": (torch.nn.RNNCell, 1.0), "rnn_fast": (torch.nn.RNNCell, 0.35), "lstm": (torch.nn.LSTMCell, 1.0),
-         "gru": (torch.nn.GRUCell, 1.0)}
-result = {"meta": {"torch": torch.__version__, "T": TF, "D": DF, "N": NF,
+SCALE = 1024.0
+cells = {"rnn": ("rnn", torch.nn.RNNCell, 1.0, 1), "rnn_fast": ("rnn", torch.nn.RNNCell, 0.35, 1),
+         "lstm": ("lstm", torch.nn.LSTMCell, 1.0, 1), "lstm_fast": ("lstm", torch.nn.LSTMCell, 0.45, 1),
+         "gru": ("gru", torch.nn.GRUCell, 1.0, 1), "gru_fast": ("gru", torch.nn.GRUCell, 0.3, 1),
+         "lstm2": ("lstm", torch.nn.LSTMCell, 0.6, 2)}
+result = {"meta": {"torch": torch.__version__, "T": TF, "D": DF, "N": NF, "fixed_scale": SCALE,
                    "rule": "dynamic: S = 2^16, halved while any gradient is inf or nan",
-                   "zero_lag": "first k with dL/ds_{T-k} == 0 in every entry (null: not within T)"}}
+                   "zero_lag": "first k with dL/ds_{T-k} == 0 in every entry of every layer (null: not within T)"}}
 
 
-def zero_lag(kind, cell, fc, dtype, scale):
-    c = cell.to(dtype)
+def zero_lag(kind, cells_, fc, dtype, scale):
+    cs_ = [c.to(dtype) for c in cells_]
     head = fc.to(dtype)
-    xs_ = xf.to(dtype)
-    h = torch.zeros(NF, dtype=dtype, requires_grad=True)
-    cc = torch.zeros(NF, dtype=dtype, requires_grad=True) if kind == "lstm" else None
-    hs, cs = [h], [cc]
+    u = xf.to(dtype)
+    L = len(cs_)
+    states = []  # states[t] = list over layers of (h, c)
+    cur = []
+    for _ in range(L):
+        h = torch.zeros(NF, dtype=dtype, requires_grad=True)
+        c = torch.zeros(NF, dtype=dtype, requires_grad=True) if kind == "lstm" else None
+        cur.append((h, c))
+    states.append(cur)
     for t in range(TF):
-        if kind == "lstm":
-            h, cc = c(xs_[t:t + 1], (h[None], cc[None]))
-            h, cc = h[0], cc[0]
-            cc.retain_grad()
-        else:
-            h = c(xs_[t:t + 1], h[None])[0]
-        h.retain_grad()
-        hs.append(h)
-        cs.append(cc)
-    loss = head(h).float().sum() * scale
+        inp = u[t]
+        nxt = []
+        for layer, cell in enumerate(cs_):
+            h, c = cur[layer]
+            if kind == "lstm":
+                h2, c2 = cell(inp[None], (h[None], c[None]))
+                h2, c2 = h2[0], c2[0]
+                c2.retain_grad()
+            else:
+                h2, c2 = cell(inp[None], h[None])[0], None
+            h2.retain_grad()
+            nxt.append((h2, c2))
+            inp = h2
+        cur = nxt
+        states.append(cur)
+    loss = head(cur[-1][0]).float().sum() * scale
     loss.backward()
     grads = []
     for t in range(TF + 1):
-        g = [hs[t].grad] + ([cs[t].grad] if kind == "lstm" else [])
-        g = torch.cat([torch.zeros(NF, dtype=dtype) if v is None else v for v in g]).double()
-        grads.append(g)
+        parts = []
+        for h, c in states[t]:
+            for v in (h, c):
+                if v is not None:
+                    parts.append(torch.zeros(NF, dtype=dtype) if v.grad is None else v.grad)
+        grads.append(torch.cat(parts).double())
     finite = all(bool(torch.isfinite(g).all()) for g in grads)
     lag = next((k for k in range(1, TF + 1) if not bool(grads[TF - k].abs().max() > 0)), None)
     return lag, finite
 
 
-for name, (cls, gain) in cells.items():
-    cell = cls(DF, NF)
+for name, (kind, cls, gain, layers) in cells.items():
+    cell_list = [cls(DF if k == 0 else NF, NF) for k in range(layers)]
     fc = torch.nn.Linear(NF, 1)
     with torch.no_grad():
-        for p in cell.parameters():
-            p.copy_(bf16_values(p * (3.0 * gain)))
+        for cell in cell_list:
+            for p in cell.parameters():
+                p.copy_(bf16_values(p * (3.0 * gain)))
         for p in fc.parameters():
             p.copy_(bf16_values(p))
-    sd = {f"cell.{k}_l0": v.detach().clone().contiguous() for k, v in cell.state_dict().items()}
+    sd = {}
+    for k, cell in enumerate(cell_list):
+        sd.update({f"cell.{key}_l{k}": v.detach().clone().contiguous() for key, v in cell.state_dict().items()})
     sd.update({f"fc.{k}": v.detach().clone().contiguous() for k, v in fc.state_dict().items()})
     save_file(sd, OUT / f"fmt_{name}.safetensors")
     row = {}
     for dtype, label in ((torch.float16, "float16"), (torch.bfloat16, "bfloat16")):
-        kind = "rnn" if name.startswith("rnn") else name
-        plain, ok = zero_lag(kind, copy.deepcopy(cell), copy.deepcopy(fc), dtype, 1.0)
+        def run(scale):
+            return zero_lag(kind, copy.deepcopy(cell_list), copy.deepcopy(fc), dtype, scale)
+        plain, ok = run(1.0)
+        fixed, ok_fixed = run(SCALE)
         S = 2.0 ** 16
         while True:
-            lag, finite = zero_lag(kind, copy.deepcopy(cell), copy.deepcopy(fc), dtype, S)
+            lag, finite = run(S)
             if finite or S < 2.0 ** -30:
                 break
             S /= 2
-        row[label] = {"zero_lag": plain, "finite": ok, "dynamic_scale": S, "zero_lag_dynamic": lag}
+        row[label] = {"zero_lag": plain, "finite": ok, "zero_lag_fixed_scale": fixed, "finite_fixed_scale": ok_fixed,
+                      "dynamic_scale": S, "zero_lag_dynamic": lag}
     result[name] = row
 (OUT / "format_lags.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
 print(json.dumps(result, indent=1, sort_keys=True))
