@@ -261,13 +261,16 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
     if is_lstm:
         c_idx = np.concatenate([np.arange(sp.offsets[k] + sp.layers[k].h.shape[1], sp.offsets[k] + sp.sizes[k])
                                 for k in range(len(layers))])
-        logf = np.concatenate([np.log(lp.forget) for lp in sp.layers], axis=1)  # (T, C)
+        fwd = np.concatenate([lp.forget for lp in sp.layers], axis=1)  # (T, C) forget gates, every layer
+        Fm, Fe = np.ones(fwd.shape[1]), np.zeros(fwd.shape[1], dtype=np.int64)  # prod f = Fm 2^Fe, exact scaling
         for k in range(1, T + 1):
-            s = logf[T - k:].sum(axis=0)
-            cell[k - 1] = float(np.max(s)) / math.log(10.0)
+            Fm, de = np.frexp(Fm * fwd[T - k])
+            Fe = Fe + de
+            with np.errstate(divide="ignore"):
+                cell[k - 1] = float(np.max(np.log10(Fm) + Fe * LOG10_2))
             Qcc = mants[k - 1][np.ix_(c_idx, c_idx)]
             with np.errstate(under="ignore", over="ignore"):
-                F = np.exp(s - exps[k - 1] * math.log(2.0))
+                F = np.ldexp(Fm, Fe - exps[k - 1])
             R = Qcc - np.diag(F)
             nr = float(np.linalg.norm(R, 2))
             rest[k - 1] = math.log10(nr) + exps[k - 1] * LOG10_2 if nr > 0 else None

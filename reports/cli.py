@@ -4,6 +4,7 @@ Subcommands:
   derive   MODEL   print a derivation term by term with each step's verdict
   product  MODEL   long Jacobian products: engines, formats, verdicts
   horizon          underflow steps per float format for a per-step factor or a model
+  lags     MODEL   per-lag gradient profile: how far back from the last step signal reaches
   report           regenerate every report and figure (the README's main job)
   verify           run the claims audit and the derivation checks
 
@@ -166,6 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(h, steps_default=200)
     h.add_argument("--json", action="store_true", help="print one JSON object")
 
+    g = sub.add_parser("lags", help="per-lag gradient profile, formats and loss scaling",
+                       description="For k = 1..T: ||d s_T / d s_{T-k}||_2 (s the whole state), ||d h_T / d x_{T-k}||_2 "
+                       "and ||d L / d h_{T-k}||_2 for a loss at the last step (the checkpoint's linear head if found, "
+                       "else the sum of h_T); per float format the lag where the product goes subnormal, zero or "
+                       "loses its digits, and where training's backward pass (replayed operation by operation in "
+                       "the format) gives exactly 0, without and with loss scaling (--loss-scale, and PyTorch's "
+                       "dynamic rule); for the LSTM the cell-state path against the rest.")
+    g.add_argument("model", choices=MODELS_PRODUCT)
+    _add_model_options(g, steps_default=100)
+    g.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="engine of ||d s_T / d s_{T-k}||_2 (fast: float64; reference: mpmath; certified: Arb balls, "
+                   "every lag enclosed); the input and loss profiles and the formats use the fast engine")
+    g.add_argument("--loss-scale", type=_finite_float, default=None, metavar="S",
+                   help="also simulate (L S).backward() with this fixed loss scale")
+    g.add_argument("--figure", default=None, metavar="FILE",
+                   help="also draw the profile into FILE (.pdf, .svg or .png; deterministic)")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+
     r = sub.add_parser("report", help="regenerate every report and figure (deterministic)",
                        description="Rebuild the Markdown/HTML/LaTeX reports, the figures and the "
                        "manifest into --out (default reports/generated) through a temporary folder.")
@@ -257,6 +276,23 @@ def _cmd_horizon(args) -> int:
     return 0
 
 
+def _cmd_lags(args) -> int:
+    from gradproof.numerics.lags import format_lags_text, lag_profile
+
+    _file_overrides(args, 100)
+    rep = lag_profile(
+        args.model, engine=args.engine, loss_scale=args.loss_scale, force=args.force, hidden=args.hidden,
+        steps=args.steps, seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
+        forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs, module=args.module,
+        layer=args.layer, batch_index=args.batch_index)
+    if args.figure is not None:
+        from gradproof.reports.lagplot import save_lag_figure
+
+        save_lag_figure(rep, args.figure)
+    print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_lags_text(rep))
+    return 0
+
+
 def _cmd_report(args) -> int:
     from gradproof.reports.build import build_command
 
@@ -277,6 +313,7 @@ COMMANDS = {
     "derive": _cmd_derive,
     "product": _cmd_product,
     "horizon": _cmd_horizon,
+    "lags": _cmd_lags,
     "report": _cmd_report,
     "verify": _cmd_verify,
 }
