@@ -145,6 +145,7 @@ class LagProfile:
     inputs: str
     notes: tuple
     method: str
+    torch: dict | None = None  # --compare-torch: PyTorch's values (numerics.torch_compare)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -213,7 +214,7 @@ def _high_precision_state(engine, layers, x, T):
 
 
 def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = None, force: bool = False,
-                **options) -> LagProfile:
+                compare_torch: bool = False, **options) -> LagProfile:
     """The per-lag profile (module docstring) of ``model`` with weights/inputs as for ``product``
     (``weights_path``, ``inputs_path``, ``module``, ``layer``, ``batch_index``, or seeded random)."""
     from gradproof.numerics.models import budgeted_model_jacobians
@@ -329,7 +330,12 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
         item["formats"] = fm
         lags.append(item)
     notes = list(mj.notes)
-    return LagProfile(
+    torch_side = None
+    if compare_torch:
+        from gradproof.numerics.torch_compare import compare_torch as _compare
+
+        torch_side = _compare(layers, x, head_w, loss_scale)
+    return LagProfile(torch=torch_side,
         model=model, engine=engine, steps=T,
         state=("(h, c)" if model == "lstm" else "h") + (" of every layer" if len(layers) > 1 else ""),
         layers=mj.layers, loss=loss, loss_scale=None if loss_scale is None else float(loss_scale), lags=tuple(lags),
@@ -374,6 +380,26 @@ def format_lags_text(rep) -> str:
                      + ("{:>12} ".format(s(r.get("loss_zero_lag_scaled"))) if d["loss_scale"] is not None else "")
                      + f"{r['dynamic_scale']:>10g} {s(r['loss_zero_lag_dynamic']):>9}")
     lines.append("(-: not reached within the sequence)")
+    tc = d.get("torch")
+    if tc is not None:
+        lines.append(f"PyTorch {tc['torch_version']} beside gradproof (--compare-torch):")
+        lines.append(f"{'lag':>5} {'gradproof':>19} {'torch autograd':>19} {'difference':>11}")
+        for item, tv in zip(d["lags"], tc["log10_norm"]):
+            k = item["lag"]
+            if k <= 10 or k % 10 == 0 or k == T:
+                g = item["log10_norm"]
+                diff = "-" if g is None or tv is None else f"{g - tv:.2e}"
+                lines.append(f"{k:>5} {f(g):>19} {f(tv):>19} {diff:>11}")
+        for name, row in tc["formats"].items():
+            ours = d["formats"][name]
+            def s(v):
+                return "-" if v is None else str(v)
+            line = (f"{name}: zero lag of dL/ds gradproof {s(ours['loss_zero_lag'])} / torch {s(row['zero_lag'])}; "
+                    f"dynamic scale {ours['dynamic_scale']:g} / {row['dynamic_scale']:g}, zero lag "
+                    f"{s(ours['loss_zero_lag_dynamic'])} / {s(row['zero_lag_dynamic'])}")
+            if "zero_lag_scaled" in row:
+                line += f"; with S = {d['loss_scale']:g}: {s(ours.get('loss_zero_lag_scaled'))} / {s(row['zero_lag_scaled'])}"
+            lines.append(line)
     for n in d["notes"]:
         lines.append(f"note: {n}")
     return "\n".join(lines)

@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also simulate (L S).backward() with this fixed loss scale")
     g.add_argument("--figure", default=None, metavar="FILE",
                    help="also draw the profile into FILE (.pdf, .svg or .png; deterministic)")
+    g.add_argument("--compare-torch", action="store_true",
+                   help="also run the same model in PyTorch (if installed) and print its per-lag values and "
+                   "float16/bfloat16 zero lags beside gradproof's")
     g.add_argument("--json", action="store_true", help="print one JSON object")
 
     r = sub.add_parser("report", help="regenerate every report and figure (deterministic)",
@@ -284,7 +287,7 @@ def _cmd_lags(args) -> int:
         args.model, engine=args.engine, loss_scale=args.loss_scale, force=args.force, hidden=args.hidden,
         steps=args.steps, seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs, module=args.module,
-        layer=args.layer, batch_index=args.batch_index)
+        layer=args.layer, batch_index=args.batch_index, compare_torch=args.compare_torch)
     if args.figure is not None:
         from gradproof.reports.lagplot import save_lag_figure
 

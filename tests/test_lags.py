@@ -161,3 +161,33 @@ def test_random_model_profile_without_files():
     assert rep.steps == 20 and rep.layers is None and "sum of h_T" in rep.loss
     with pytest.raises(InputError):
         gradproof.lags("rnn", steps=5, engine="quantum")
+
+
+def test_compare_torch_without_torch_is_one_line(capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    rc = main(["lags", "rnn", "--weights", str(DATA / "fmt_rnn_fast.safetensors"), "--inputs",
+               str(DATA / "fmt_inputs.npy"), "--compare-torch"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "needs PyTorch" in err[0]
+
+
+@pytest.mark.slow
+def test_compare_torch_prints_autograd_beside_gradproof(capsys):
+    """With torch installed (about 10 s): its autograd values agree to 1e-10 per lag and its float16 zero lag
+    is printed beside ours (without torch this test checks the refusal instead)."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        rc = main(["lags", "rnn", "--weights", str(DATA / "fmt_rnn_fast.safetensors"), "--inputs",
+                   str(DATA / "fmt_inputs.npy"), "--compare-torch"])
+        assert rc == 2
+        return
+    rc = main(["lags", "rnn", "--weights", str(DATA / "fmt_rnn_fast.safetensors"), "--inputs",
+               str(DATA / "fmt_inputs.npy"), "--compare-torch", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    ours = np.array([x["log10_norm"] for x in d["lags"]])
+    np.testing.assert_allclose(ours, np.array(d["torch"]["log10_norm"], dtype=float), rtol=1e-10)
+    assert d["torch"]["formats"]["float16"]["zero_lag"] == d["formats"]["float16"]["loss_zero_lag"] == 17
