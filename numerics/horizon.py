@@ -294,11 +294,16 @@ def format_horizon_text(rep: dict) -> str:
         lines.append(f"horizon for {rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']})")
         lines.append(f"largest Lyapunov exponent {rep['lyapunov']:.6g} per step "
                      f"(log10 rate {rep['decay_rate_log10_per_step']:.6g}); log10 ||P_T|| = {rep['log10_norm_final']:.6g}")
-        lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}")
+        lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}"
+                     f" {'est. zero range':>16}")
         for name, r in rep["formats"].items():
+            lo, hi = r.get("estimated_first_zero_step_range", [None, None])
+            rng = "-" if lo is None else f"{lo}..{'?' if hi is None else hi}"
             lines.append(f"{name:<9} {_fmt(r['first_subnormal_step']):>10} {_fmt(r['first_zero_step']):>10} "
                          f"{_fmt(r['first_zero_step_ftz']):>10} {_fmt(r['estimated_first_subnormal_step']):>10} "
-                         f"{_fmt(r['estimated_first_zero_step']):>10}")
+                         f"{_fmt(r['estimated_first_zero_step']):>10} {rng:>16}")
+        if rep.get("lyapunov_windows"):
+            lines.append("decay rate per window (ln per step): " + ", ".join(f"{v:.4g}" for v in rep["lyapunov_windows"]))
         lines.append("('never' = not reached within the simulated steps, or no decay for the estimate)")
     lines.append("method: " + rep["method"])
     return "\n".join(lines)
