@@ -45,6 +45,9 @@ from gradproof.numerics.formats import FORMATS, round_to_format
 __all__ = ["LagProfile", "lag_profile", "format_lags_text", "DYNAMIC_INIT", "suffix_log10_norms"]
 
 DYNAMIC_INIT = 2.0 ** 16
+#: seconds per lag and S^3 of the high-precision per-lag norms (measured on this machine: reference
+#: two mpmath SVDs per lag, 5.1 s for T = 40, S = 20; certified one Arb enclosure, 0.64 s)
+_NORM_SECONDS = {"reference": 1.6e-5, "certified": 2.0e-6}
 _LOST = math.log10(1.5)
 
 
@@ -229,6 +232,15 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
               "reference": [("fast", 2 * len(FORMATS) + 3), ("reference", 7.0)],
               "certified": [("fast", 2 * len(FORMATS) + 3), ("certified", 8.0)]}[engine]
     mj = budgeted_model_jacobians(model, passes, force=force, **options)
+    if engine != "fast" and not force:
+        from gradproof.numerics.models import MAX_SECONDS
+
+        T0, S0 = mj.jacobians.shape[0], mj.jacobians.shape[1]
+        est = _NORM_SECONDS[engine] * T0 * float(S0) ** 3
+        if est > MAX_SECONDS:
+            raise InputError(f"the {engine} engine would take about {est:.3g} s for {T0} per-lag norms of "
+                             f"{S0} x {S0} products (numerics.lags._NORM_SECONDS), more than the budget of "
+                             f"{MAX_SECONDS:.0f} s (use --force, or --engine fast)")
     layers = mj.stack if mj.stack is not None else (mj.params,)
     x = mj.inputs
     sp = stack_pass(layers, x)

@@ -191,3 +191,9 @@ def test_compare_torch_prints_autograd_beside_gradproof(capsys):
     ours = np.array([x["log10_norm"] for x in d["lags"]])
     np.testing.assert_allclose(ours, np.array(d["torch"]["log10_norm"], dtype=float), rtol=1e-10)
     assert d["torch"]["formats"]["float16"]["zero_lag"] == d["formats"]["float16"]["loss_zero_lag"] == 17
+
+
+def test_high_precision_lags_beyond_the_budget_are_refused(capsys):
+    rc = main(["lags", "lstm", "--hidden", "32", "--steps", "400", "--engine", "reference"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "more than the budget" in err[0]
