@@ -1,8 +1,10 @@
-"""Import weights saved from PyTorch (layer 0 of nn.RNN / nn.LSTM / nn.GRU) and input arrays.
+"""Import weights saved from PyTorch (one layer of nn.RNN / nn.LSTM / nn.GRU) and input arrays.
 
-Expected file: ``np.savez(path, **{k: v.detach().numpy() for k, v in model.state_dict().items()})``
-with keys ``weight_ih_l0`` (G n x d), ``weight_hh_l0`` (G n x n), ``bias_ih_l0``, ``bias_hh_l0``
-(G n), G = 1 (RNN), 4 (LSTM, row blocks i, f, g, o) or 3 (GRU, row blocks r, z, n).
+Which files and keys are accepted (any prefix, nested checkpoints, .npz / .safetensors / .pt, every
+layer of a stack) is decided in ``numerics.checkpoint``; this module keeps the one-layer entry point
+:func:`load_weights`, the torch gate and the inputs. Layout of a layer: ``weight_ih_l<k>`` (G n x d),
+``weight_hh_l<k>`` (G n x n), ``bias_ih_l<k>``, ``bias_hh_l<k>`` (G n), G = 1 (RNN), 4 (LSTM, row
+blocks i, f, g, o) or 3 (GRU, row blocks r, z, n).
 
 * RNN: W_rec = weight_hh, W_in = weight_ih, b = bias_ih + bias_hh (nn.RNN adds both).
 * LSTM: the effective bias is bias_ih + bias_hh (both forget biases 1 give an effective 2).
@@ -31,7 +33,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.limits import check_array_magnitude
 from gradproof.numerics.npyheader import load_npy, load_npz, read_npy_header, read_npz_headers
 
-__all__ = ["load_weights", "load_inputs", "weights_sizes", "inputs_shape", "torch_usable",
+__all__ = ["load_weights", "load_inputs", "weights_sizes", "inputs_shape", "torch_usable", "read_torch_object",
            "REQUIRED_KEYS", "GATES", "MIN_TORCH"]
 
 REQUIRED_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
