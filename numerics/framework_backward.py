@@ -94,7 +94,7 @@ def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
             gz = R(gh * (z > 0))
         else:
             gz = gh
-        return R(gz @ Wh), None, R(gz @ Wx)
+        return R(gz @ Wh), None, R(gz @ Wx), gz, gz
     if isinstance(p, LSTMParams):
         i, f, g, o, cp, tc = (R(cache[k]) for k in ("i", "f", "g", "o", "c_prev", "tc"))
         g_o = R(gh * tc)
@@ -106,7 +106,7 @@ def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
         g_cprev = R(g_c * f)
         gates = np.concatenate([R(g_i * i * (1.0 - i)), R(g_f * f * (1.0 - f)), R(g_g * (1.0 - g * g)),
                                 R(g_o * o * (1.0 - o))])
-        return R(gates @ Wh), g_cprev, R(gates @ Wx)
+        return R(gates @ Wh), g_cprev, R(gates @ Wx), gates, gates
     r, z, nn_, hn, hp = (R(cache[k]) for k in ("r", "z", "n", "hn", "h_prev"))
     g_z = R(gh * R(hp - nn_))
     g_d = R(gh * z)
@@ -116,16 +116,21 @@ def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
     g_hn = R(g_an * r)
     a_r = R(g_r * r * (1.0 - r))
     a_z = R(g_z * z * (1.0 - z))
-    g_hprev = R(R(np.concatenate([a_r, a_z, g_hn]) @ Wh) + g_d)
-    g_u = R(np.concatenate([a_r, a_z, g_an]) @ Wx)
-    return g_hprev, None, g_u
+    gvh = np.concatenate([a_r, a_z, g_hn])
+    gvx = np.concatenate([a_r, a_z, g_an])
+    g_hprev = R(R(gvh @ Wh) + g_d)
+    g_u = R(gvx @ Wx)
+    return g_hprev, None, g_u, gvh, gvx
 
 
 def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
     """The backward pass in ``fmt`` from (L S).backward(), L at the last step (module docstring).
 
-    Returns (first lag k with d L / d s_{T-k} exactly 0, overflowed (inf/nan somewhere), per-lag
-    log10 ||d L / d h_{T-k}|| / S over the h entries of every layer (None when 0))."""
+    Returns (first lag k with d L / d s_{T-k} exactly 0, overflowed, per-lag log10 ||d L / d h_{T-k}|| / S
+    over the h entries of every layer (None when 0)). Overflowed: an inf/nan in a state gradient or in a
+    parameter gradient (GradScaler's test: d L / d W = sum_t (gate gradient_t) (input_t)^T, each term and
+    each accumulation rounded to the format, for every weight, bias and the head); then the zero lag is
+    None."""
     from gradproof.numerics.formats import round_to_format
 
     def R(v):
@@ -133,31 +138,44 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
 
     x = np.asarray(inputs, dtype=np.float64)
     T = x.shape[0]
-    caches, us = [], []
+    caches, us, outs = [], [], []
     u = x
     for p in layers:
-        us.append(u)
+        us.append(R(u))
         u, cache = _forward(p, u)
+        outs.append(R(u))
         caches.append(cache)
     Wh = [R(p.W_rec if isinstance(p, RNNParams) else p.W_hh) for p in layers]
     Wx = [R(p.W_in if isinstance(p, RNNParams) else p.W_ih) for p in layers]
     L = len(layers)
     gh = [np.zeros(p.hidden) for p in layers]
     gc = [np.zeros(p.hidden) for p in layers]
+    pg = [[np.zeros_like(Wh[k]), np.zeros_like(Wx[k]), np.zeros(Wh[k].shape[0]), np.zeros(Wx[k].shape[0])]
+          for k in range(L)]
     vals = [None] * T
+    zero_lag = None
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         seed = R(np.array([float(scale)]))
+        params_finite = bool(np.isfinite(seed[0]))
         if head_weight is not None:
             Wy = R(np.asarray(head_weight, dtype=np.float64))
-            gh[-1] = R(R(np.full(Wy.shape[0], seed[0])) @ Wy)
+            gy = R(np.full(Wy.shape[0], seed[0]))
+            gh[-1] = R(gy @ Wy)
+            params_finite = params_finite and bool(np.all(np.isfinite(R(np.outer(gy, outs[-1][-1])))))
         else:
             gh[-1] = R(np.full(layers[-1].hidden, seed[0]))
-        if not np.all(np.isfinite(gh[-1])):
+        if not np.all(np.isfinite(gh[-1])) or not params_finite:
             return None, True, vals
         for t in range(T - 1, -1, -1):
             new_h, new_c = [None] * L, [None] * L
             for k in range(L - 1, -1, -1):
-                dh, dc, du = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k])
+                dh, dc, du, gvh, gvx = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k])
+                h_prev = outs[k][t - 1] if t > 0 else np.zeros(layers[k].hidden)
+                acc = pg[k]
+                acc[0] = R(acc[0] + R(np.outer(gvh, h_prev)))
+                acc[1] = R(acc[1] + R(np.outer(gvx, us[k][t])))
+                acc[2] = R(acc[2] + gvh)
+                acc[3] = R(acc[3] + gvx)
                 new_h[k], new_c[k] = dh, (dc if dc is not None else gc[k])
                 if k > 0:
                     gh[k - 1] = R(gh[k - 1] + du)
@@ -167,7 +185,10 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
             if not np.all(np.isfinite(allv)):
                 return None, True, vals
             if not np.any(allv):
-                return lag, False, vals
+                zero_lag = lag  # every later gradient is 0: the parameter gradients are complete
+                break
             nrm = float(np.linalg.norm(np.concatenate(gh)))
             vals[lag - 1] = (np.log10(nrm) - np.log10(float(scale))) if nrm > 0 else None
-    return None, False, vals
+        if not all(np.all(np.isfinite(a)) for acc in pg for a in acc):
+            return None, True, vals
+    return zero_lag, False, vals

@@ -24,9 +24,8 @@ format; float64 accumulation; one rounding per entry):
   d L / d s_{T-k} is exactly 0 in every entry, with S = 1, with a given loss scale
   ``--loss-scale S``, and with PyTorch's dynamic rule (torch.amp.GradScaler: init 2^16, backoff 0.5
   on inf/nan, growth 2 every 2000 steps; for one backward pass: start at 2^16 and halve while a
-  gradient d L / d s_{T-k} overflows). GradScaler itself looks at the parameter gradients, sums over
-  time of these state gradients times activations and inputs: they may overflow first, and then
-  PyTorch's scale is smaller and its zero lag earlier (for the stored test models the scales agree).
+  gradient overflows: GradScaler's test on the parameter gradients, sums over time of the gate
+  gradients times the layer inputs, accumulated in the format; a state gradient overflowing counts too).
 
 LSTM path decomposition: the pure cell-state path ("constant error carousel", Hochreiter &
 Schmidhuber 1997, with the forget gate of Gers et al. 2000) F_k = prod diag(f_t) over the k steps,
@@ -358,8 +357,8 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
                 "(x numbered from 0, fast), log10_loss = log10 ||d L / d h_{T-k}||_2 (fast); formats: the products "
                 "simulated in each format (framework derivative formulas, one rounding per entry), loss_zero_lag*: "
                 "the backward pass replayed operation by operation in the format (numerics.framework_backward) from (L S).backward(); dynamic: PyTorch GradScaler, init "
-                "2^16, halved while a state gradient of the backward pass overflows (one pass; GradScaler checks the "
-                "parameter gradients, which can overflow first); see numerics.lags"))
+                "2^16, halved while a parameter (or state) gradient of the backward pass overflows (one pass, "
+                "GradScaler's test); see numerics.lags"))
 
 
 def format_lags_text(rep) -> str:

@@ -9,7 +9,8 @@ bias_ih = the effective bias, bias_hh = 0, the same function), the inputs given 
 * float16 / bfloat16 on CPU: the cells (nn.RNNCell / nn.LSTMCell / nn.GRUCell, one per layer, same
   weights) ``.to(dtype)``, the loss L = sum(head(h_T)) (or sum(h_T)) in float32 times the scale S,
   ``backward()``; the first lag with d L / d s_{T-k} exactly 0 (``retain_grad`` on every state), for
-  S = 1, the given ``--loss-scale`` and the dynamic rule (2^16, halved while a gradient is inf/nan).
+  S = 1, the given ``--loss-scale`` and the dynamic rule (2^16, halved while a parameter gradient is
+  inf/nan, GradScaler's test).
 
 torch is imported only here and only when asked; without it the request is refused with one line.
 """
@@ -142,8 +143,11 @@ def _zero_lag(torch, layers, x, head_w, dtype, scale):
         cur = nxt
         states.append(cur)
     top = cur[-1][0]
+    extra = []
     if head_w is not None:
-        y = top @ torch.tensor(np.asarray(head_w)).to(dtype).T
+        Wy = torch.tensor(np.asarray(head_w)).to(dtype).requires_grad_(True)
+        extra.append(Wy)
+        y = top @ Wy.T
     else:
         y = top
     (y.float().sum() * scale).backward()
@@ -152,7 +156,8 @@ def _zero_lag(torch, layers, x, head_w, dtype, scale):
         parts = [v.grad if v.grad is not None else torch.zeros(v.shape, dtype=dtype)
                  for pair in states[t] for v in pair if v is not None]
         grads.append(torch.cat(parts).double())
-    finite = all(bool(torch.isfinite(g).all()) for g in grads)
+    params = [p for c in cells for p in c.parameters()] + extra  # GradScaler's test: parameter gradients
+    finite = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params)
     lag = next((k for k in range(1, T + 1) if not bool(grads[T - k].abs().max() > 0)), None)
     return lag, finite
 

@@ -27,7 +27,7 @@ Writes into tests/data/checkpoints/ (every file below a few kB):
   inputs too; loss L = sum(fc(h_T)) computed in float32, multiplied by the loss scale S in float32;
   backward gives the gradients of every state s_t = (h_t[, c_t]) (``retain_grad``)). The first lag k with
   dL/ds_{T-k} exactly 0 in every entry, for S = 1 and for PyTorch's dynamic rule at one backward pass
-  (GradScaler: start at 2^16, halve while a gradient is inf or nan). Models: 1-layer RNN (two
+  (GradScaler: start at 2^16, halve while a parameter gradient is inf or nan). Models: 1-layer RNN (two
   contraction strengths), LSTM and GRU (two each), a 2-layer LSTM (two LSTMCells, layer 1 reading h of
   layer 0), hidden 6, D = 2, T = 100, also with a fixed scale S = 1024; weights and inputs rounded to bfloat16
   values (exact in float16 too, so both formats see the same numbers), stored in float32 as
@@ -191,7 +191,7 @@ cells = {"rnn": ("rnn", torch.nn.RNNCell, 1.0, 1), "rnn_fast": ("rnn", torch.nn.
          "gru": ("gru", torch.nn.GRUCell, 1.0, 1), "gru_fast": ("gru", torch.nn.GRUCell, 0.3, 1),
          "lstm2": ("lstm", torch.nn.LSTMCell, 0.6, 2)}
 result = {"meta": {"torch": torch.__version__, "T": TF, "D": DF, "N": NF, "fixed_scale": SCALE,
-                   "rule": "dynamic: S = 2^16, halved while any gradient is inf or nan",
+                   "rule": "dynamic: S = 2^16, halved while any parameter gradient is inf or nan (GradScaler)",
                    "zero_lag": "first k with dL/ds_{T-k} == 0 in every entry of every layer (null: not within T)"}}
 
 
@@ -233,7 +233,9 @@ def zero_lag(kind, cells_, fc, dtype, scale):
                 if v is not None:
                     parts.append(torch.zeros(NF, dtype=dtype) if v.grad is None else v.grad)
         grads.append(torch.cat(parts).double())
-    finite = all(bool(torch.isfinite(g).all()) for g in grads)
+    # GradScaler's test: inf/nan in any parameter gradient (cells and head)
+    params = [p for c in cs_ for p in c.parameters()] + list(head.parameters())
+    finite = all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params)
     lag = next((k for k in range(1, TF + 1) if not bool(grads[TF - k].abs().max() > 0)), None)
     return lag, finite
 
