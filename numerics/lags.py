@@ -12,7 +12,10 @@ numerics.stacked), with M_t = d s_t / d s_{t-1} and X_t = d s_t / d x_t, for k =
   entries (every layer), d L / d h_{T-k}.
 
 All suffix products come from one backward sweep, right to left (Q_k = Q_{k-1} M_{T-k+1}), each
-product renormalised by an exact power of two (frexp/ldexp) so nothing under- or overflows.
+product renormalised by an exact power of two (frexp/ldexp) so nothing under- or overflows (fast
+engine). The reference and certified engines evaluate the same three series on the network itself
+(numerics.network: the step and input Jacobians of the exact trajectory in mpmath / Arb balls, the
+head's weights taken exactly), certified: every lag's three norms enclosed.
 
 Formats (float16, bfloat16, float32, float64), simulated as numerics.formats does for products (the
 step Jacobians with the framework's derivative formulas s(1-s), 1-t^2 in the format, rounded to the
@@ -46,9 +49,9 @@ from gradproof.numerics.formats import FORMATS, round_to_format
 __all__ = ["LagProfile", "lag_profile", "format_lags_text", "DYNAMIC_INIT", "suffix_log10_norms"]
 
 DYNAMIC_INIT = 2.0 ** 16
-#: seconds per lag and S^3 of the high-precision per-lag norms (measured on this machine: reference
-#: two mpmath SVDs per lag, 5.1 s for T = 40, S = 20; certified one Arb enclosure, 0.64 s)
-_NORM_SECONDS = {"reference": 1.6e-5, "certified": 2.0e-6}
+#: seconds per lag and S^3 of the high-precision per-lag norms (state, input, loss; measured on this
+#: machine for T = 40, S = 20: reference (two precisions, mpmath SVDs) 5.75 s, certified 0.70 s)
+_NORM_SECONDS = {"reference": 1.8e-5, "certified": 2.2e-6}
 _LOST = math.log10(1.5)
 
 
@@ -158,35 +161,72 @@ class LagProfile:
         return d
 
 
-def _high_precision_state(engine, layers, x, T):
-    """log10 ||Q_k||_2 for k = 1..T with the reference or certified engine (numerics.network):
-    the step Jacobians of the network itself in the backend, the suffix products right to left."""
+def _square(rows, zero):
+    """A rectangular matrix (rows of scalars) padded with zeros to a square one (same 2-norm)."""
+    m = max(len(rows), len(rows[0]))
+    return [list(r) + [zero] * (m - len(r)) for r in rows] + [[zero] * m for _ in range(m - len(rows))]
+
+
+def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
+    """(state, input, loss) per-lag series with the reference or certified engine (numerics.network):
+    the step and input Jacobians of the network itself in the backend, the suffix products right to left,
+    the loss gradient g^T Q_k with g from the head's weights taken exactly."""
     import flint
     import mpmath
 
+    from gradproof.numerics.engines import enclose_log10_norm
     from gradproof.numerics.network import (ArbBackend, MpBackend, PRINTED_DIGITS, _agree, _initial_state,
                                             _mp_log10_norm, _scale_exponent, _steps)
-    from gradproof.numerics.engines import enclose_log10_norm
 
     params = layers if len(layers) > 1 else layers[0]
     s0 = _initial_state(params, None)
     S = s0.size
+    top = list(range(top_h.start, top_h.stop))
 
     def run(B, prec, finish):
         old = flint.ctx.prec
         try:
             flint.ctx.prec = prec
             with mpmath.workprec(prec):
-                Js = [B.to_arb_rows(out["full"], flint) for out, _ in _steps(B, params, x, s0)]
-                out = []
+                zero = B.point(0.0)
+                Js, Xs = [], []
+                for out, _ in _steps(B, params, x, s0, input_jacobian=True):
+                    Js.append(B.to_arb_rows(out["full"], flint))
+                    Xs.append(out["input"])
+                g = [zero] * S
+                if head_w is not None:
+                    W = B.prepare(head_w)
+                    rows = [[W[i, j] for j in range(head_w.shape[1])] for i in range(head_w.shape[0])] \
+                        if B.name == "arb" else W
+                    for j, r in enumerate(top):
+                        g[r] = sum((rows[i][j] for i in range(1, head_w.shape[0])), rows[0][j])
+                else:
+                    for r in top:
+                        g[r] = B.point(1.0)
+                G = B.to_arb_rows(_square([g], zero), flint)
+                E = flint.arb_mat(len(top), S)
+                for i, r in enumerate(top):
+                    E[i, r] = 1
+                states, inputs, losses = [], [], []
                 Q = None
                 for k in range(1, T + 1):
+                    if Q is None:
+                        Xk = Xs[T - 1]
+                        inputs.append(B.to_arb_rows(_square([Xk[r] for r in top], zero), flint))
+                    else:
+                        rows_q = E * Q  # h rows of the top layer of Q_{k-1}
+                        P = finish(rows_q * B.to_arb_rows(Xs[T - k], flint))
+                        inputs.append(flint.arb_mat(_square([[P[i, j] for j in range(P.ncols())]
+                                                             for i in range(P.nrows())], flint.arb(0))))
                     Q = Js[T - k] if Q is None else finish(Q * Js[T - k])
-                    out.append(Q)
+                    states.append(Q)
+                    v = finish(G * Q)
+                    vh = [[v[0, j] for j in h_idx]]
+                    losses.append(flint.arb_mat(_square(vh, flint.arb(0))))
                 if engine == "reference":
-                    return [_mp_log10_norm(P, prec) for P in out]
-                encs = [enclose_log10_norm(P, _scale_exponent(P), flint) for P in out]
-                return encs
+                    return [[_mp_log10_norm(P, prec) for P in seq] for seq in (states, inputs, losses)]
+                return [[enclose_log10_norm(P, _scale_exponent(P), flint) for P in seq]
+                        for seq in (states, inputs, losses)]
         finally:
             flint.ctx.prec = old
 
@@ -195,26 +235,30 @@ def _high_precision_state(engine, layers, x, T):
         a = run(MpBackend(), base, lambda M: M.mid())
         p2 = base + base // 2 + 32
         b = run(MpBackend(), p2, lambda M: M.mid())
-        agree = all(_agree(u, v) for u, v in zip(a, b))
-        return b, [None] * T, (f"reference: the network in mpmath, suffix products at {p2} bits (radii dropped); "
-                               + ("agrees with the run at " if agree else "does NOT agree with the run at ")
-                               + f"{base} bits to {PRINTED_DIGITS} digits at every lag")
+        agree = all(_agree(u, v) for sa, sb in zip(a, b) for u, v in zip(sa, sb))
+        return b, [[None] * T] * 3, (f"reference: the network in mpmath, suffix products at {p2} bits (radii "
+                                     "dropped); " + ("agrees with the run at " if agree else
+                                                      "does NOT agree with the run at ")
+                                     + f"{base} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss)")
     prec = base + 64
-    encs = run(ArbBackend(flint), prec, lambda M: M)
-    vals = []
-    bounds = []
-    for enc in encs:
-        lo, hi = enc.log10_lower, enc.log10_upper
-        if enc.proven_zero:
-            vals.append(-math.inf)
-        elif math.isfinite(lo) and math.isfinite(hi):
-            vals.append(0.5 * (lo + hi))
-        else:
-            vals.append(math.nan)
-        bounds.append((lo, hi, min(enc.bits, 999.0)))
-    bits = min(b[2] for b in bounds)
+    seqs = run(ArbBackend(flint), prec, lambda M: M)
+    vals, bounds = [], []
+    for encs in seqs:
+        v, bd = [], []
+        for enc in encs:
+            lo, hi = enc.log10_lower, enc.log10_upper
+            if enc.proven_zero:
+                v.append(-math.inf)
+            elif math.isfinite(lo) and math.isfinite(hi):
+                v.append(0.5 * (lo + hi))
+            else:
+                v.append(math.nan)
+            bd.append((lo, hi, min(enc.bits, 999.0)))
+        vals.append(v)
+        bounds.append(bd)
+    bits = min(b[2] for bd in bounds for b in bd)
     return vals, bounds, (f"certified: the network in Arb balls at {prec} bits, suffix products right to left; "
-                          f"every lag enclosed, at least {bits:.1f} bits certified")
+                          f"every lag's state, input and loss norm enclosed, at least {bits:.1f} bits certified")
 
 
 def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = None, force: bool = False,
@@ -266,10 +310,12 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
     precision = ("fast: float64 step Jacobians of the float64 trajectory (cancellation-free derivatives), suffix "
                  "products right to left with exact power-of-two rescaling")
     bounds = [None] * T
-    fast_state = state
+    fast_state, fast_inp, fast_loss = state, inp, lossv
     if engine != "fast":
-        hp, bounds, precision = _high_precision_state(engine, layers, x, T)
-        state = np.array(hp, dtype=float)
+        hp, allb, precision = _high_precision(engine, layers, x, T, head_w, top_h, np.nonzero(h_mask)[0].tolist())
+        state, inp, lossv = (np.array(v, dtype=float) for v in hp)
+        bounds = allb[0]
+        in_bounds, loss_bounds = allb[1], allb[2]
     is_lstm = model == "lstm"
     cell, rest = [None] * T, [None] * T
     if is_lstm:
@@ -315,10 +361,14 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
         item = {"lag": k, "log10_norm": _num(state[k - 1]), "log10_input": _num(inp[k - 1]),
                 "log10_loss": _num(lossv[k - 1])}
         if engine != "fast":
-            item["log10_norm_fast"] = _num(fast_state[k - 1])
+            item.update({"log10_norm_fast": _num(fast_state[k - 1]), "log10_input_fast": _num(fast_inp[k - 1]),
+                         "log10_loss_fast": _num(fast_loss[k - 1])})
         if engine == "certified" and bounds[k - 1] is not None:
             lo, hi, b = bounds[k - 1]
             item.update({"log10_norm_lower": _num(lo), "log10_norm_upper": _num(hi), "certified_bits": b})
+            for key, bd in (("log10_input", in_bounds), ("log10_loss", loss_bounds)):
+                lo, hi, b = bd[k - 1]
+                item.update({f"{key}_lower": _num(lo), f"{key}_upper": _num(hi), f"{key}_certified_bits": b})
         if is_lstm:
             item["log10_cell_path"] = _num(cell[k - 1])
             item["log10_rest"] = _num(rest[k - 1])
@@ -354,7 +404,8 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
         layers=mj.layers, loss=loss, loss_scale=None if loss_scale is None else float(loss_scale), lags=tuple(lags),
         formats=formats, precision=precision, weights=mj.weights_source, inputs=mj.inputs_source, notes=tuple(notes),
         method=("lag k: log10_norm = log10 ||d s_T / d s_{T-k}||_2 (engine), log10_input = log10 ||d h_T / d x_{T-k}||_2 "
-                "(x numbered from 0, fast), log10_loss = log10 ||d L / d h_{T-k}||_2 (fast); formats: the products "
+                "(x numbered from 0), log10_loss = log10 ||d L / d h_{T-k}||_2, all three with the engine (the *_fast keys: "
+                "float64); formats: the products "
                 "simulated in each format (framework derivative formulas, one rounding per entry), loss_zero_lag*: "
                 "the backward pass replayed operation by operation in the format (numerics.framework_backward) from (L S).backward(); dynamic: PyTorch GradScaler, init "
                 "2^16, halved while a parameter (or state) gradient of the backward pass overflows (one pass, "

@@ -351,7 +351,7 @@ def _stack_steps(B, layers, inputs, s0):
                    input_jacobian=True) for k, p in enumerate(layers)]
     zero = B.point(0.0)
     while True:
-        rows = []
+        rows, xrows = [], []
         prev = None
         for k, gen in enumerate(gens):
             if k > 0:
@@ -372,9 +372,17 @@ def _stack_steps(B, layers, inputs, s0):
             for r in range(N):
                 for j in range(N):
                     block[r][o + j] = block[r][o + j] + out["full"][r][j]
+            if k == 0:
+                xblock = [list(v) for v in out["input"]]
+            else:  # d s^k_t / d x_t = X^k_t (h rows of d s^{k-1}_t / d x_t)
+                Hx = xrows[offsets[k - 1]:offsets[k - 1] + n_prev]
+                d_in = len(Hx[0])
+                xblock = [[sum((X[r][j] * Hx[j][col] for j in range(1, n_prev)), X[r][0] * Hx[0][col])
+                           for col in range(d_in)] for r in range(N)]
             rows.extend(block)
+            xrows.extend(xblock)
             prev = out
-        yield {"full": rows}, None
+        yield {"full": rows, "input": xrows}, None
 
 
 def _initial_state(params, s0):

@@ -177,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("model", choices=MODELS_PRODUCT)
     _add_model_options(g, steps_default=100)
     g.add_argument("--engine", choices=ENGINES, default="fast",
-                   help="engine of ||d s_T / d s_{T-k}||_2 (fast: float64; reference: mpmath; certified: Arb balls, "
-                   "every lag enclosed); the input and loss profiles and the formats use the fast engine")
+                   help="engine of the three per-lag norms (fast: float64; reference: mpmath; certified: Arb balls, "
+                   "every lag enclosed); the per-format simulations use the float64 trajectory")
     g.add_argument("--loss-scale", type=_finite_float, default=None, metavar="S",
                    help="also simulate (L S).backward() with this fixed loss scale")
     g.add_argument("--figure", default=None, metavar="FILE",
