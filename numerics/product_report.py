@@ -23,7 +23,8 @@ object. JSON keys (sorted on output, deterministic for fixed options):
             cancelled_derivatives}}
   weights, inputs, input_size, activation (RNN), spectral_norm, forget_bias (LSTM), notes.
   layers                   weights from a file: {count, analysed (the layer indices in the state), hidden
-                           (per layer), module (the key prefix), state (in words)}; null otherwise
+                           (per layer), module (the key prefix), state (in words)}; null otherwise. For a
+                           whole stack ``hidden`` is the sum of the layers' hidden sizes
 Numbers that are 0 (log10 = -inf) are null in JSON. The budget is in numerics.models.
 """
 

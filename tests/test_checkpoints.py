@@ -269,3 +269,19 @@ def test_float16_npz_converted_exactly(tmp_path):
     st = load_stack(tmp_path / "w.npz", "rnn")
     np.testing.assert_array_equal(st.layers[0].W_rec, sd["m.weight_hh_l0"].astype(np.float64))
     assert st.module == "m" and math.isclose(float(st.layers[0].b[0]), 1.0)
+
+
+def test_bias_free_module_equals_explicit_zero_biases(tmp_path):
+    rng = np.random.default_rng(5)
+    n, d = 3, 2
+    w = {"weight_ih_l0": rng.standard_normal((4 * n, d)), "weight_hh_l0": rng.standard_normal((4 * n, n)) * 0.5}
+    np.savez(tmp_path / "nobias.npz", **w)
+    np.savez(tmp_path / "zeros.npz", **w, bias_ih_l0=np.zeros(4 * n), bias_hh_l0=np.zeros(4 * n))
+    a = load_stack(tmp_path / "nobias.npz", "lstm")
+    b = load_stack(tmp_path / "zeros.npz", "lstm")
+    assert any("bias=False" in note for note in a.notes)
+    np.testing.assert_array_equal(a.layers[0].b, b.layers[0].b)
+    half = dict(w, bias_ih_l0=np.zeros(4 * n))  # one bias of two: not a bias-free module, refused
+    np.savez(tmp_path / "half.npz", **half)
+    with pytest.raises(InputError, match="lacks key.*bias_hh_l0.*keys found"):
+        load_stack(tmp_path / "half.npz", "lstm")
