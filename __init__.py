@@ -16,7 +16,7 @@ from __future__ import annotations
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.version import __version__
 
-__all__ = ["__version__", "InputError", "derive", "product", "horizon", "verify", "build_report",
+__all__ = ["__version__", "InputError", "derive", "product", "horizon", "lags", "verify", "build_report",
            "load_weights", "load_inputs"]
 
 _API = frozenset(__all__) - {"__version__", "InputError"}

@@ -26,7 +26,10 @@ Model (``horizon MODEL``): the Jacobians over ``steps`` steps, with the activati
 computed as a framework does in each format (s (1 - s), 1 - t^2 in the training dtype, see
 numerics.activations.framework_derivative); per format the matrix product is simulated in the format (gradual and FTZ) for those steps, and the measured decay rate (largest
 Lyapunov exponent, QR method) extrapolates the steps beyond them: estimated step
-= ceil(ln(threshold) / lambda_1) for lambda_1 < 0 (an estimate, labelled so).
+= ceil(ln(threshold) / lambda_1) for lambda_1 < 0 (an estimate, labelled so). Its uncertainty: the
+rates over 4 consecutive windows of the sequence (``lyapunov_windows``) give
+``estimated_first_zero_step_range`` = [ln(threshold) / fastest, ln(threshold) / slowest]; the tests
+validate the range on the same models run over sequences 4 times longer than the estimate's.
 """
 
 from __future__ import annotations
@@ -162,8 +165,46 @@ def _estimate(rate: float, ln_threshold: float) -> int | None:
     return int(math.ceil(ln_threshold / rate))
 
 
+WINDOWS = 4
+
+
+def window_rates(jacobians, windows: int = WINDOWS, seed: int = 0) -> list:
+    """The decay rate over each of ``windows`` consecutive windows of the sequence: the mean of
+    ln ||J_t v_{t-1}|| over the window for the power-iteration vector v (the QR method with one
+    column, numerics.lyapunov, run over the whole sequence so that v is aligned)."""
+    import numpy as np
+
+    J = np.asarray(jacobians, dtype=np.float64)
+    T, n, _ = J.shape
+    v = np.random.default_rng(seed).standard_normal(n)
+    v /= np.linalg.norm(v)
+    logs = np.full(T, -math.inf)
+    for t in range(T):
+        v = J[t] @ v
+        nv = float(np.linalg.norm(v))
+        if nv == 0.0:
+            break
+        logs[t] = math.log(nv)
+        v = v / nv
+    w = max(1, min(int(windows), T))
+    edges = [round(i * T / w) for i in range(w + 1)]
+    return [float(np.mean(logs[a:b])) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def _estimate_range(rates, ln_threshold: float):
+    """[lo, hi] steps from the fastest and the slowest window rate (hi None: a window did not decay,
+    so the extrapolation cannot promise that the product ever vanishes)."""
+    finite = [r for r in rates if math.isfinite(r)]
+    if not finite:
+        return [None, None]
+    fastest, slowest = min(finite), max(finite)
+    lo = _estimate(fastest, ln_threshold)
+    hi = _estimate(slowest, ln_threshold)
+    return [lo, hi]
+
+
 def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
-                  inputs_path, force) -> dict:
+                  inputs_path, force, module=None, layer=None, batch_index=None) -> dict:
     from gradproof.numerics.engines import log10_norm_series
     from gradproof.numerics.lyapunov import largest_lyapunov
     from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
@@ -171,8 +212,9 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
     mj = budgeted_model_jacobians(
         model, [("fast", FORMAT_TABLE_PRODUCTS)], force=force, precheck=weights_path is None, hidden=hidden,
         steps=steps, seed=seed, activation=activation, spectral_norm=spectral_norm, forget_bias=forget_bias,
-        weights_path=weights_path, inputs_path=inputs_path)
+        weights_path=weights_path, inputs_path=inputs_path, module=module, layer=layer, batch_index=batch_index)
     rate = largest_lyapunov(mj.jacobians)
+    rates = window_rates(mj.jacobians)
     series = log10_norm_series(mj.jacobians)
     formats = {}
     for name, (g, z) in simulate_all_formats(mj.framework_jacobians).items():
@@ -183,6 +225,7 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
             "first_zero_step_ftz": z.first_zero_step,
             "estimated_first_subnormal_step": _estimate(rate, math.log(f.min_normal)),
             "estimated_first_zero_step": _estimate(rate, math.log(f.min_subnormal) - math.log(2.0)),
+            "estimated_first_zero_step_range": _estimate_range(rates, math.log(f.min_subnormal) - math.log(2.0)),
         }
     rep = {
         "mode": "model",
@@ -194,22 +237,29 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
         "inputs": mj.inputs_source,
         "lyapunov": rate,
         "decay_rate_log10_per_step": rate / math.log(10.0) if math.isfinite(rate) else rate,
+        "lyapunov_windows": rates,
         "log10_norm_final": float(series[-1]),
         "formats": formats,
         "method": ("simulated: the matrix product in each format for the given steps (activation derivatives as the "
                    "framework computes them in the format, s(1-s) and 1-t^2; Jacobians rounded to the format, "
                    "float64 accumulation, one rounding per entry; null if not reached within the steps); "
-                   "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method)"),
+                   "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method); its "
+                   f"uncertainty: the range from the fastest and the slowest of the rates over {WINDOWS} consecutive "
+                   "windows of the sequence (lyapunov_windows; upper end null when a window does not decay); "
+                   "an extrapolation, checked in the tests on sequences 4x longer than the estimate's"),
     }
     if model == "rnn":
         rep["activation"] = activation
+    if mj.layers is not None:
+        rep["layers"] = mj.layers
     if mj.notes:
         rep["notes"] = mj.notes
     return rep
 
 
 def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activation="tanh", spectral_norm=None,
-                   forget_bias=None, weights_path=None, inputs_path=None, force=False) -> dict:
+                   forget_bias=None, weights_path=None, inputs_path=None, force=False, module=None, layer=None,
+                   batch_index=None) -> dict:
     """The ``gradproof horizon`` report: constant factor (exact) or a model (simulated + estimated)."""
     if (factor is None) == (model is None):
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
@@ -218,7 +268,7 @@ def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activat
             raise InputError(f"the per-step factor must satisfy 0 < RHO < 1, got {factor!r}")
         return _factor_report(float(factor))
     return _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
-                         inputs_path, force)
+                         inputs_path, force, module=module, layer=layer, batch_index=batch_index)
 
 
 def _fmt(v):
@@ -244,11 +294,16 @@ def format_horizon_text(rep: dict) -> str:
         lines.append(f"horizon for {rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']})")
         lines.append(f"largest Lyapunov exponent {rep['lyapunov']:.6g} per step "
                      f"(log10 rate {rep['decay_rate_log10_per_step']:.6g}); log10 ||P_T|| = {rep['log10_norm_final']:.6g}")
-        lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}")
+        lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}"
+                     f" {'est. zero range':>16}")
         for name, r in rep["formats"].items():
+            lo, hi = r.get("estimated_first_zero_step_range", [None, None])
+            rng = "-" if lo is None else f"{lo}..{'?' if hi is None else hi}"
             lines.append(f"{name:<9} {_fmt(r['first_subnormal_step']):>10} {_fmt(r['first_zero_step']):>10} "
                          f"{_fmt(r['first_zero_step_ftz']):>10} {_fmt(r['estimated_first_subnormal_step']):>10} "
-                         f"{_fmt(r['estimated_first_zero_step']):>10}")
+                         f"{_fmt(r['estimated_first_zero_step']):>10} {rng:>16}")
+        if rep.get("lyapunov_windows"):
+            lines.append("decay rate per window (ln per step): " + ", ".join(f"{v:.4g}" for v in rep["lyapunov_windows"]))
         lines.append("('never' = not reached within the simulated steps, or no decay for the estimate)")
     lines.append("method: " + rep["method"])
     return "\n".join(lines)

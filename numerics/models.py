@@ -78,11 +78,19 @@ class ModelJacobians:
     inputs: np.ndarray | None = None  # (T, d): the inputs the Jacobians were computed on
     exponents2: np.ndarray | None = None  # RNN: J_t = scaled_jacobians[t] 2^exponents2[t]
     scaled_jacobians: np.ndarray | None = None
+    #: a stacked network (numerics.checkpoint / numerics.stacked): the layers analysed and how
+    layers: dict | None = None
+    stack: tuple | None = None  # every layer's params when the whole stack is analysed (L > 1)
+    head: tuple | None = None  # (name, W (m, n), b (m,) or None): the checkpoint's read-out head
 
     def framework_jacobians(self, fmt) -> np.ndarray:
         """The Jacobians with every activation derivative computed as a framework does in the training
         format ``fmt`` (s (1 - s), 1 - t^2 rounded to fmt; numerics.activations.framework_derivative),
         the rest in float64: what the per-format simulation multiplies."""
+        if self.stack is not None:
+            from gradproof.numerics.stacked import stack_pass
+
+            return stack_pass(self.stack, self.inputs, derivative=fmt).M
         if self.model == "rnn":
             return rnn_jacobians(self.params, self.inputs, derivative=fmt)
         if self.model == "lstm":
@@ -153,15 +161,21 @@ def budgeted_model_jacobians(model: str, budgets, force: bool = False, precheck:
 
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
+    from gradproof.numerics.checkpoint import stack_sizes
+
     n, d, t = hidden, hidden, steps
     if options.get("weights_path") is not None:
-        sizes = weights_sizes(options["weights_path"], model)
+        sizes = stack_sizes(options["weights_path"], model, options.get("module"))
         if sizes is not None:
-            n, d = sizes
+            hs, d = sizes
+            layer = options.get("layer")
+            n = hs[layer] if layer is not None and 0 <= layer < len(hs) else sum(hs)
     if options.get("inputs_path") is not None:
         shape = inputs_shape(options["inputs_path"])
         if len(shape) == 2 and shape[0] >= 1:
             t = shape[0]
+        elif len(shape) == 3 and shape[1] >= 1:
+            t = shape[1]
     for engine, products in budgets:
         check_budget(state_size(model, n), t, engine, force, products=products)
     check_memory(model, n, d, t)
@@ -196,9 +210,15 @@ def _rnn_bound(params: RNNParams, T: int):
 
 def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0, activation: str = "tanh",
                     spectral_norm: float | None = None, forget_bias: float | None = None,
-                    weights_path=None, inputs_path=None) -> ModelJacobians:
-    """One-step Jacobians of the model over its input sequence (zero initial state)."""
-    from gradproof.numerics.weights import load_inputs, load_weights
+                    weights_path=None, inputs_path=None, module: str | None = None, layer: int | None = None,
+                    batch_index: int | None = None) -> ModelJacobians:
+    """One-step Jacobians of the model over its input sequence (zero initial state).
+
+    A weights file with L > 1 layers gives the Jacobians of the whole stack's state (every layer's
+    h and c, numerics.stacked), or with ``layer=K`` those of layer K alone on the inputs it sees in
+    the stack (the float64 outputs of layers 0..K-1); ``layers`` says which was done."""
+    from gradproof.numerics.checkpoint import load_stack
+    from gradproof.numerics.weights import load_inputs
 
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
@@ -215,11 +235,21 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
     if forget_bias is not None:
         check_magnitude("forget bias", forget_bias)
     notes = []
+    stack_layers = None
+    if layer is not None and weights_path is None:
+        raise InputError("--layer needs --weights (a stacked network from a file)")
+    if module is not None and weights_path is None:
+        raise InputError("--module needs --weights")
     if weights_path is not None:
-        params = load_weights(weights_path, model)
+        stack = load_stack(weights_path, model, module)
+        stack_layers = stack.layers
         if model == "rnn":
-            params = replace(params, activation=activation)
-        weights_source = f"file {weights_path}"
+            stack_layers = tuple(replace(p, activation=activation) for p in stack_layers)
+        notes.extend(stack.notes)
+        if layer is not None and not (0 <= layer < stack.num_layers):
+            raise InputError(f"--layer {layer} does not exist: the module has layers 0..{stack.num_layers - 1}")
+        params = stack_layers[0 if layer is None else layer]
+        weights_source = f"file {weights_path}" + (f", module {stack.module!r}" if stack.module else "")
         if spectral_norm is not None or forget_bias is not None:
             notes.append("--spectral-norm/--forget-bias ignored: weights come from a file")
     else:
@@ -234,15 +264,48 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
                           f"{spectral_norm}" if spectral_norm is not None else
                           f"random, seed {seed}, N(0,1)/sqrt(n) entries, unscaled")
     n, d = params.hidden, params.input_size
+    if stack_layers is not None:
+        d = stack_layers[0].input_size
+    if batch_index is not None and inputs_path is None:
+        raise InputError("--batch-index needs --inputs (a (B, T, d) batch)")
     if inputs_path is not None:
-        x = load_inputs(inputs_path, input_size=d)
-        inputs_source = f"file {inputs_path}"
+        x = load_inputs(inputs_path, input_size=d, batch_index=batch_index)
+        inputs_source = f"file {inputs_path}" + (f", sequence {batch_index} of the batch" if batch_index is not None else "")
     else:
         x = random_inputs(int(steps), d, seed=seed)
         inputs_source = f"random N(0,1), default_rng([{seed}, 1])"
     T = x.shape[0]
+    layers_info = None
+    if stack_layers is not None:
+        L = len(stack_layers)
+        layers_info = {"count": L, "analysed": list(range(L)) if layer is None else [int(layer)],
+                       "hidden": [p.hidden for p in stack_layers], "module": stack.module,
+                       "state": ("the whole stack: " + ", ".join(f"{'(h, c)' if model == 'lstm' else 'h'} of layer {k}"
+                                                                 for k in range(L))) if layer is None else
+                       (f"layer {layer} only, on the inputs it sees in the stack (float64 outputs of layers "
+                        f"0..{layer - 1})" if layer > 0 else "layer 0 only")}
+        if layer is not None and L > 1:
+            from gradproof.numerics.stacked import layer_pass
+
+            for p in stack_layers[:layer]:
+                x = layer_pass(p, x).h
+            notes.append(f"--layer {layer}: only layer {layer} of {L} is analysed" + (
+                f"; its inputs are the float64 outputs of layers 0..{layer - 1}" if layer > 0 else ""))
     out = ModelJacobians(model=model, hidden=n, steps=T, input_size=d, jacobians=None, params=params,
-                         weights_source=weights_source, inputs_source=inputs_source, notes=notes, inputs=x)
+                         weights_source=weights_source, inputs_source=inputs_source, notes=notes, inputs=x,
+                         layers=layers_info)
+    if stack_layers is not None and stack.head_name is not None:
+        out.head = (stack.head_name, stack.head_weight, stack.head_bias)
+    if stack_layers is not None and len(stack_layers) > 1 and layer is None:
+        from gradproof.numerics.stacked import stack_pass
+
+        out.stack = stack_layers
+        out.params = stack_layers
+        out.hidden = sum(p.hidden for p in stack_layers)
+        out.jacobians = stack_pass(stack_layers, x).M
+        notes.append(f"stacked network of {len(stack_layers)} layers: the state is every layer's "
+                     f"{'(h, c)' if model == 'lstm' else 'h'} ({out.jacobians.shape[1]} numbers); use --layer K for one layer")
+        return out
     if model == "rnn":
         out.scaled_jacobians, out.exponents2 = rnn_jacobians_scaled(params, x)
         with np.errstate(under="ignore"):

@@ -185,24 +185,39 @@ def _dact(B, name, z):
 
 # ----------------------------------------------------------------------------- cells
 def _vec(B, x):
+    if isinstance(x, list):  # already backend scalars (the h of the layer below, in a stack)
+        return x
     return [B.point(v) for v in np.asarray(x, dtype=np.float64).tolist()]
+
+
+def _rows(B, M, nrows, ncols):
+    """A prepared matrix as rows of scalars."""
+    if B.name == "arb":
+        return [[M[i, j] for j in range(ncols)] for i in range(nrows)]
+    return M
 
 
 def _add(a, b):
     return [x + y for x, y in zip(a, b)]
 
 
-def _rnn_steps(B, p: RNNParams, inputs, s0):
-    """Yield (J_t rows, z_t) of c_t = act(W_rec c_{t-1} + W_in x_t + b)."""
+def _rnn_steps(B, p: RNNParams, inputs, s0, input_jacobian=False):
+    """Yield (J_t rows, z_t) of c_t = act(W_rec c_{t-1} + W_in x_t + b) (and, if asked, the rows
+    of d c_t / d x_t and c_t itself, for stacks)."""
     W, Win = B.prepare(p.W_rec), B.prepare(p.W_in)
     Wrows = [[W[i, j] for j in range(p.hidden)] for i in range(p.hidden)] if B.name == "arb" else W
+    Xrows = _rows(B, Win, p.hidden, p.input_size)
     b = _vec(B, p.b)
     c = _vec(B, s0)
     for x in inputs:
         z = _add(_add(B.matvec(W, c), B.matvec(Win, _vec(B, x))), b)
         d = [_dact(B, p.activation, zi) for zi in z]
         c = [_act(B, p.activation, zi) for zi in z]
-        yield {"full": [[d[i] * w for w in Wrows[i]] for i in range(p.hidden)]}, z
+        out = {"full": [[d[i] * w for w in Wrows[i]] for i in range(p.hidden)]}
+        if input_jacobian:
+            out["input"] = [[d[i] * w for w in Xrows[i]] for i in range(p.hidden)]
+            out["h"] = c
+        yield out, z
 
 
 def _blocks(B, M, n, k):
@@ -212,12 +227,14 @@ def _blocks(B, M, n, k):
     return M[k * n:(k + 1) * n]
 
 
-def _lstm_steps(B, p: LSTMParams, inputs, s0, cell_paths: bool = False):
+def _lstm_steps(B, p: LSTMParams, inputs, s0, cell_paths: bool = False, input_jacobian=False):
     """Yield the LSTM's full (h, c) Jacobian rows (and, if asked, the article's cell-path terms
     A + B + C + D with the corrected and the article's D_t), see numerics.cells."""
     n = p.hidden
     Wh, Wx = B.prepare(p.W_hh), B.prepare(p.W_ih)
     U = {g: _blocks(B, Wh, n, k) for k, g in enumerate("ifgo")}
+    Wi = {g: _blocks(B, Wx, n, k) for k, g in enumerate("ifgo")} if input_jacobian else None
+    d_in = p.input_size
     b = _vec(B, p.b)
     s0 = np.asarray(s0, dtype=np.float64)
     h, c = _vec(B, s0[:n]), _vec(B, s0[n:])
@@ -247,6 +264,12 @@ def _lstm_steps(B, p: LSTMParams, inputs, s0, cell_paths: bool = False):
         for r in range(n):
             rows.append(list(dc_dh[r]) + [f[r] if j == r else zero for j in range(n)])
         out = {"full": rows}
+        if input_jacobian:
+            dc_du = [[cf[r] * Wi["f"][r][j] + ci[r] * Wi["i"][r][j] + cg[r] * Wi["g"][r][j] for j in range(d_in)]
+                     for r in range(n)]
+            out["input"] = ([[co[r] * Wi["o"][r][j] + o[r] * dtc[r] * dc_du[r][j] for j in range(d_in)]
+                             for r in range(n)] + dc_du)
+            out["h"] = [o[r] * th[r] for r in range(n)]
         if cell_paths:
             ga = [i[r] * _dsigmoid(B, ag[r]) for r in range(n)]  # the article's sigma'(a_g)
             Kt = K if K is not None else [zero] * n
@@ -260,11 +283,12 @@ def _lstm_steps(B, p: LSTMParams, inputs, s0, cell_paths: bool = False):
         yield out, a
 
 
-def _gru_steps(B, p: GRUParams, inputs, s0):
+def _gru_steps(B, p: GRUParams, inputs, s0, input_jacobian=False):
     """Yield dh_t/dh_{t-1} rows of nn.GRUCell (1 - z written sigma(-a_z): no cancellation)."""
     n = p.hidden
     Wh, Wx = B.prepare(p.W_hh), B.prepare(p.W_ih)
     Whr, Whz, Whn = (_blocks(B, Wh, n, k) for k in range(3))
+    Wxr, Wxz, Wxn = (_blocks(B, Wx, n, k) for k in range(3)) if input_jacobian else (None,) * 3
     bi, bh = _vec(B, p.b_ih), _vec(B, p.b_hh)
     h = _vec(B, s0)
     for x in inputs:
@@ -283,22 +307,89 @@ def _gru_steps(B, p: GRUParams, inputs, s0):
         dz = [(h[k] - cand[k]) * _dsigmoid(B, az[k]) for k in range(n)]
         rows = [[omz[q] * dn[q] * (r[q] * Whn[q][j] + dr[q] * Whr[q][j]) + dz[q] * Whz[q][j]
                  + (z[q] if j == q else 0) for j in range(n)] for q in range(n)]
+        out = {"full": rows}
+        if input_jacobian:
+            out["input"] = [[omz[q] * dn[q] * (Wxn[q][j] + dr[q] * Wxr[q][j]) + dz[q] * Wxz[q][j]
+                             for j in range(p.input_size)] for q in range(n)]
         h = [omz[k] * cand[k] + z[k] * h[k] for k in range(n)]
-        yield {"full": rows}, ar + az + an
+        if input_jacobian:
+            out["h"] = h
+        yield out, ar + az + an
 
 
-def _steps(B, params, inputs, s0, cell_paths=False):
+def _steps(B, params, inputs, s0, cell_paths=False, input_jacobian=False):
+    if isinstance(params, tuple):
+        return _stack_steps(B, params, inputs, s0)
     if isinstance(params, RNNParams):
-        return _rnn_steps(B, params, inputs, s0)
+        return _rnn_steps(B, params, inputs, s0, input_jacobian=input_jacobian)
     if isinstance(params, LSTMParams):
-        return _lstm_steps(B, params, inputs, s0, cell_paths=cell_paths)
+        return _lstm_steps(B, params, inputs, s0, cell_paths=cell_paths, input_jacobian=input_jacobian)
     if isinstance(params, GRUParams):
-        return _gru_steps(B, params, inputs, s0)
+        return _gru_steps(B, params, inputs, s0, input_jacobian=input_jacobian)
     raise InputError(f"unknown parameter type {type(params).__name__}")
 
 
+def _layer_state_size(p) -> int:
+    return 2 * p.hidden if isinstance(p, LSTMParams) else p.hidden
+
+
+def _stack_steps(B, layers, inputs, s0):
+    """Yield the rows of the stacked step Jacobian d s_t / d s_{t-1} (numerics.stacked: layer l reads
+    h^{l-1}_t; row block l = X^l_t E_{l-1} M_t + J^l_t on the diagonal block), every layer evaluated
+    in the backend (the h passed up the stack stays a backend number, never rounded to float64)."""
+    sizes = [_layer_state_size(p) for p in layers]
+    offsets = [sum(sizes[:k]) for k in range(len(layers))]
+    S = sum(sizes)
+    s0 = np.asarray(s0, dtype=np.float64)
+    slots = [None] * len(layers)
+
+    def feeder(k):
+        while True:
+            yield slots[k]
+
+    gens = [_steps(B, p, inputs if k == 0 else feeder(k), s0[offsets[k]:offsets[k] + sizes[k]],
+                   input_jacobian=True) for k, p in enumerate(layers)]
+    zero = B.point(0.0)
+    while True:
+        rows, xrows = [], []
+        prev = None
+        for k, gen in enumerate(gens):
+            if k > 0:
+                slots[k] = prev["h"]
+            try:
+                out, _ = next(gen)
+            except StopIteration:
+                return
+            N, o = sizes[k], offsets[k]
+            if k == 0:
+                block = [[zero] * S for _ in range(N)]
+            else:
+                n_prev = layers[k - 1].hidden
+                H = rows[offsets[k - 1]:offsets[k - 1] + n_prev]  # h rows of block k-1
+                X = out["input"]
+                block = [[sum((X[r][j] * H[j][col] for j in range(1, n_prev)), X[r][0] * H[0][col])
+                          for col in range(S)] for r in range(N)]
+            for r in range(N):
+                for j in range(N):
+                    block[r][o + j] = block[r][o + j] + out["full"][r][j]
+            if k == 0:
+                xblock = [list(v) for v in out["input"]]
+            else:  # d s^k_t / d x_t = X^k_t (h rows of d s^{k-1}_t / d x_t)
+                Hx = xrows[offsets[k - 1]:offsets[k - 1] + n_prev]
+                d_in = len(Hx[0])
+                xblock = [[sum((X[r][j] * Hx[j][col] for j in range(1, n_prev)), X[r][0] * Hx[0][col])
+                           for col in range(d_in)] for r in range(N)]
+            rows.extend(block)
+            xrows.extend(xblock)
+            prev = out
+        yield {"full": rows, "input": xrows}, None
+
+
 def _initial_state(params, s0):
-    N = 2 * params.hidden if isinstance(params, LSTMParams) else params.hidden
+    if isinstance(params, tuple):
+        N = sum(_layer_state_size(p) for p in params)
+    else:
+        N = 2 * params.hidden if isinstance(params, LSTMParams) else params.hidden
     if s0 is None:
         return np.zeros(N)
     s0 = np.asarray(s0, dtype=np.float64)

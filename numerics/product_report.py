@@ -23,6 +23,9 @@ object. JSON keys (sorted on output, deterministic for fixed options):
             first_zero_step, first_zero_step_ftz, first_overflow_step, verdict, verdict_reason,
             cancelled_derivatives}}
   weights, inputs, input_size, activation (RNN), spectral_norm, forget_bias (LSTM), notes.
+  layers                   weights from a file: {count, analysed (the layer indices in the state), hidden
+                           (per layer), module (the key prefix), state (in words)}; null otherwise. For a
+                           whole stack ``hidden`` is the sum of the layers' hidden sizes
 Numbers that are 0 (log10 = -inf) are null in JSON. The budget is in numerics.models.
 """
 
@@ -120,6 +123,7 @@ class ProductReport:
     format_method: str
     activation: str | None = None  # RNN only (omitted from the JSON otherwise)
     forget_bias: float | None = None  # LSTM only
+    layers: dict | None = None  # weights from a file: {count, analysed, hidden, module, state}
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -166,7 +170,7 @@ def _truth(mj, engine, lyap, target_bits=53, bits=None):
         else:
             res = product_fast(mj.jacobians)
         cell = article = None
-        if mj.model == "lstm":
+        if mj.model == "lstm" and mj.cell_path is not None:
             cell = jacobian_product(mj.cell_path, "fast").log10_norm
             article = jacobian_product(mj.article_cell_path, "fast").log10_norm
         return dict(log10=res.log10_norm, lower=None, upper=None, bits=None, proven_zero=False, established=True,
@@ -220,12 +224,15 @@ def _engine_check(mj, fast_log10, lyap) -> dict:
 def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0, activation: str = "tanh",
                    spectral_norm: float | None = None, forget_bias: float | None = None, weights_path=None,
                    inputs_path=None, engine: str = "fast", force: bool = False,
-                   check_engines: bool = False, bits: int | None = None) -> ProductReport:
+                   check_engines: bool = False, bits: int | None = None, module: str | None = None,
+                   layer: int | None = None, batch_index: int | None = None) -> ProductReport:
     """Evaluate the model's long Jacobian product with ``engine`` and classify it per format.
 
     ``bits`` (certified engine only): certify that many bits of ||P_T||_2 with the tiered engine
     (float64 / double-double balls on the Arb forward pass's Jacobians, Arb when those cannot;
-    numerics.network_tiers); None keeps the all-Arb engine at 53 bits."""
+    numerics.network_tiers); None keeps the all-Arb engine at 53 bits. ``module``, ``layer``,
+    ``batch_index``: which recurrent module of a checkpoint, which layer of a stack (default: the
+    whole stack), which sequence of a (B, T, d) batch."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r}; choose fast, reference or certified")
     if bits is not None and engine != "certified":
@@ -238,7 +245,8 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
         model, engine_budgets(model, engine, check_engines), force=force,
         precheck=weights_path is None and inputs_path is None,  # check before building anything large
         hidden=hidden, steps=steps, seed=seed, activation=activation, spectral_norm=spectral_norm,
-        forget_bias=forget_bias, weights_path=weights_path, inputs_path=inputs_path)
+        forget_bias=forget_bias, weights_path=weights_path, inputs_path=inputs_path, module=module, layer=layer,
+        batch_index=batch_index)
     J = mj.jacobians
     T = J.shape[0]
     lyap = largest_lyapunov(J)
@@ -277,7 +285,8 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     return ProductReport(
         model=model, hidden=mj.hidden, steps=T, seed=seed, engine=engine, truth=TRUTH,
         precision_bits=int(t["precision"]["bits"]), precision_statement=t["statement"], precision=t["precision"],
-        state="(h, c)" if model == "lstm" else "h", log10_norm=_num(exact_log10), proven_zero=bool(t["proven_zero"]),
+        state=("(h, c)" if model == "lstm" else "h") + (" of every layer" if mj.stack is not None else ""),
+        log10_norm=_num(exact_log10), proven_zero=bool(t["proven_zero"]),
         log10_norm_lower=_num(t["lower"]) if engine == "certified" else None,
         log10_norm_upper=_num(t["upper"]) if engine == "certified" else None,
         certified_bits=t["bits"], log10_norm_cell_path=_num(t["cell"]),
@@ -291,7 +300,7 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
                        "as the framework computes them in the format, s(1-s) and 1-t^2; Jacobians rounded to the "
                        "format, float64 accumulation, one rounding per entry; see numerics.formats); verdicts: "
                        "numerics.verdicts against the engine's magnitude"),
-        activation=activation if model == "rnn" else None,
+        activation=activation if model == "rnn" else None, layers=mj.layers,
         forget_bias=(1.0 if (forget_bias is None and weights_path is None) else forget_bias) if model == "lstm" else None)
 
 
@@ -333,7 +342,8 @@ def format_product_text(rep) -> str:
         shown = _log(value)
     lines = [f"{rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']}), engine {rep['engine']}",
              f"weights: {rep['weights']}; inputs: {rep['inputs']}",
-             f"log10 ||d{rep['state']}_T / d{rep['state']}_0||_2 = {shown}"]
+             (f"log10 ||d{rep['state']}_T / d{rep['state']}_0||_2 = {shown}" if " " not in rep["state"] or
+              rep["state"] == "(h, c)" else f"log10 ||ds_T / ds_0||_2 = {shown}, s = {rep['state']}")]
     if rep["engine"] == "certified" and rep.get("proven_zero"):
         lines.append("  certified: P_T = 0 exactly (every entry of the ball product is an exact zero)")
     elif rep["engine"] == "certified":

@@ -73,7 +73,15 @@ def fast_reliability(mj, lyapunov: float, engine: str, fast_log10: float | None 
     J = mj.jacobians
     T, N, _ = J.shape
     saturated = underflowed = 0
-    args = derivative_arguments(mj.params, mj.inputs)
+    if isinstance(mj.params, tuple):  # a stack: every layer on the inputs it sees (numerics.stacked)
+        from gradproof.numerics.stacked import layer_pass
+
+        args, u = [], mj.inputs
+        for p in mj.params:
+            args += derivative_arguments(p, u)
+            u = layer_pass(p, u).h
+    else:
+        args = derivative_arguments(mj.params, mj.inputs)
     for name, z in args:
         if name not in ("sigmoid", "tanh"):
             continue

@@ -1,8 +1,10 @@
-"""Import weights saved from PyTorch (layer 0 of nn.RNN / nn.LSTM / nn.GRU) and input arrays.
+"""Import weights saved from PyTorch (one layer of nn.RNN / nn.LSTM / nn.GRU) and input arrays.
 
-Expected file: ``np.savez(path, **{k: v.detach().numpy() for k, v in model.state_dict().items()})``
-with keys ``weight_ih_l0`` (G n x d), ``weight_hh_l0`` (G n x n), ``bias_ih_l0``, ``bias_hh_l0``
-(G n), G = 1 (RNN), 4 (LSTM, row blocks i, f, g, o) or 3 (GRU, row blocks r, z, n).
+Which files and keys are accepted (any prefix, nested checkpoints, .npz / .safetensors / .pt, every
+layer of a stack) is decided in ``numerics.checkpoint``; this module keeps the one-layer entry point
+:func:`load_weights`, the torch gate and the inputs. Layout of a layer: ``weight_ih_l<k>`` (G n x d),
+``weight_hh_l<k>`` (G n x n), ``bias_ih_l<k>``, ``bias_hh_l<k>`` (G n), G = 1 (RNN), 4 (LSTM, row
+blocks i, f, g, o) or 3 (GRU, row blocks r, z, n).
 
 * RNN: W_rec = weight_hh, W_in = weight_ih, b = bias_ih + bias_hh (nn.RNN adds both).
 * LSTM: the effective bias is bias_ih + bias_hh (both forget biases 1 give an effective 2).
@@ -31,7 +33,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.limits import check_array_magnitude
 from gradproof.numerics.npyheader import load_npy, load_npz, read_npy_header, read_npz_headers
 
-__all__ = ["load_weights", "load_inputs", "weights_sizes", "inputs_shape", "torch_usable",
+__all__ = ["load_weights", "load_inputs", "weights_sizes", "inputs_shape", "torch_usable", "read_torch_object",
            "REQUIRED_KEYS", "GATES", "MIN_TORCH"]
 
 REQUIRED_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
@@ -60,78 +62,33 @@ def _is_torch_file(path: str) -> bool:
     return path.endswith((".pt", ".pth"))
 
 
-def _read_torch(path: str) -> dict:
+def read_torch_object(path: str):
+    """``torch.load(path, weights_only=True)`` on the CPU (torch >= MIN_TORCH; warnings captured)."""
     try:
         import torch  # optional dependency
     except ImportError:
-        raise InputError(f"cannot read {path}: .pt files need torch; save the state_dict with np.savez") from None
+        raise InputError(f"cannot read {path}: .pt files need torch; save the state_dict with np.savez "
+                         "or as .safetensors") from None
     torch_usable(torch)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. the legacy-format UserWarning
-            sd = torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except MemoryError:
         raise
     except Exception as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise InputError(f"cannot read {path}: torch refused it ({type(exc).__name__}"
                          f"{': ' + msg[:200] if msg else ''})") from None
-    if not isinstance(sd, dict):
-        raise InputError(f"{path} does not hold a state_dict (a mapping of names to tensors)")
-    out = {}
-    for k, v in sd.items():
-        if k in REQUIRED_KEYS:
-            try:
-                out[k] = np.asarray(v.detach().cpu().numpy())
-            except Exception:
-                raise InputError(f"{k} in {path} is not a tensor") from None
-    return out
 
 
-def _read_state_dict(path) -> dict:
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise InputError(f"weights file not found: {path}")
-    if _is_torch_file(path):
-        return _read_torch(path)
-    try:
-        return load_npz(path, REQUIRED_KEYS)
-    except InputError as exc:
-        raise InputError(f"cannot read weights file: {exc}") from None
+def weights_sizes(path, model: str, module: str | None = None) -> tuple[int, int] | None:
+    """(hidden n of layer 0, input size d) from the file's headers alone, shapes checked; None for
+    .pt (see :func:`numerics.checkpoint.stack_sizes` for every layer)."""
+    from gradproof.numerics.checkpoint import stack_sizes
 
-
-def weights_sizes(path, model: str) -> tuple[int, int] | None:
-    """(hidden n, input size d) from the .npz headers alone, shapes checked; None for .pt."""
-    path = os.fspath(path)
-    if model not in GATES:
-        raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
-    if not os.path.isfile(path):
-        raise InputError(f"weights file not found: {path}")
-    if _is_torch_file(path):
-        return None
-    try:
-        headers = read_npz_headers(path)
-    except InputError as exc:
-        raise InputError(f"cannot read weights file: {exc}") from None
-    missing = [k for k in REQUIRED_KEYS if k not in headers]
-    if missing:
-        raise InputError(f"weights file {path} lacks key(s) {', '.join(missing)}")
-    shapes = {k: headers[k].shape for k in REQUIRED_KEYS}
-    _check_shapes(shapes, model)
-    return shapes["weight_hh_l0"][1], shapes["weight_ih_l0"][1]
-
-
-def _check_shapes(shapes: dict, model: str) -> None:
-    G = GATES[model]
-    w_hh, w_ih = shapes["weight_hh_l0"], shapes["weight_ih_l0"]
-    if len(w_hh) != 2 or w_hh[1] < 1 or w_hh[0] != G * w_hh[1]:
-        raise InputError(f"weight_hh_l0 has shape {w_hh}, expected ({G}n, n) for {model}")
-    n = w_hh[1]
-    if len(w_ih) != 2 or w_ih[0] != G * n or w_ih[1] < 1:
-        raise InputError(f"weight_ih_l0 has shape {w_ih}, expected ({G * n}, d) for {model}")
-    for name in ("bias_ih_l0", "bias_hh_l0"):
-        if tuple(shapes[name]) != (G * n,):
-            raise InputError(f"{name} has shape {tuple(shapes[name])}, expected ({G * n},) for {model}")
+    sizes = stack_sizes(path, model, module)
+    return None if sizes is None else (sizes[0][0], sizes[1])
 
 
 def inputs_shape(path) -> tuple[int, ...]:
@@ -154,26 +111,26 @@ def _numeric(name, arr, path):
     return a
 
 
-def load_weights(path, model: str):
-    """Read a PyTorch-layout .npz and return RNNParams | LSTMParams | GRUParams (float64)."""
-    if model not in GATES:
-        raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")
-    sd = _read_state_dict(path)
-    missing = [k for k in REQUIRED_KEYS if k not in sd]
-    if missing:
-        raise InputError(f"weights file {path} lacks key(s) {', '.join(missing)}")
-    _check_shapes({k: np.shape(sd[k]) for k in REQUIRED_KEYS}, model)
-    w_ih, w_hh, b_ih, b_hh = (_numeric(k, sd[k], path) for k in REQUIRED_KEYS)
-    # each entry is at most MAX_MAGNITUDE = 1e150, so b_ih + b_hh cannot overflow
-    if model == "rnn":
-        return RNNParams(W_rec=w_hh, W_in=w_ih, b=b_ih + b_hh, activation="tanh")
-    if model == "lstm":
-        return LSTMParams(W_ih=w_ih, W_hh=w_hh, b=b_ih + b_hh)
-    return GRUParams(W_ih=w_ih, W_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+def load_weights(path, model: str, module: str | None = None, layer: int | None = None):
+    """One layer of the recurrent module of a weights file (numerics.checkpoint) as RNNParams |
+    LSTMParams | GRUParams (float64). A stacked module needs ``layer`` (never a silent layer 0);
+    use :func:`numerics.checkpoint.load_stack` for the whole stack."""
+    from gradproof.numerics.checkpoint import load_stack
+
+    stack = load_stack(path, model, module)
+    if layer is None:
+        if stack.num_layers > 1:
+            raise InputError(f"{path} holds a {stack.num_layers}-layer {model}; load_weights returns one layer: "
+                             "give layer=K, or use numerics.checkpoint.load_stack for the whole stack")
+        layer = 0
+    if not (0 <= int(layer) < stack.num_layers):
+        raise InputError(f"layer {layer} does not exist: the module has layers 0..{stack.num_layers - 1}")
+    return stack.layers[int(layer)]
 
 
-def load_inputs(path, input_size: int | None = None) -> np.ndarray:
-    """Read a (T, d) float array from .npy; T >= 1, finite, d == input_size when given."""
+def load_inputs(path, input_size: int | None = None, batch_index: int | None = None) -> np.ndarray:
+    """Read a (T, d) float array from .npy, or sequence ``batch_index`` of a (B, T, d) batch
+    (PyTorch's batch_first=True layout); T >= 1, finite, d == input_size when given."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"inputs file not found: {path}")
@@ -181,9 +138,21 @@ def load_inputs(path, input_size: int | None = None) -> np.ndarray:
         x = load_npy(path)
     except InputError as exc:
         raise InputError(f"cannot read inputs file: {exc}") from None
+    if x.ndim == 3:
+        if batch_index is None:
+            raise InputError(f"inputs in {path} have shape {x.shape}: a batch (B, T, d); choose one sequence "
+                             f"with --batch-index I (0 <= I < {x.shape[0]}); a (T, B, d) array must be transposed "
+                             "first")
+        if not (0 <= int(batch_index) < x.shape[0]):
+            raise InputError(f"--batch-index {batch_index} is outside the batch of {x.shape[0]} sequences in {path}")
+        x = x[int(batch_index)]
+    elif batch_index is not None:
+        raise InputError(f"--batch-index {batch_index} given but the inputs in {path} have shape {x.shape}, not a "
+                         "(B, T, d) batch")
     x = _numeric("inputs", x, path)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise InputError(f"inputs in {path} have shape {x.shape}, expected (T, d) with T, d >= 1")
+        raise InputError(f"inputs in {path} have shape {x.shape}, expected (T, d) with T, d >= 1, or (B, T, d) "
+                         "with --batch-index")
     if input_size is not None and x.shape[1] != input_size:
         raise InputError(f"inputs in {path} have {x.shape[1]} columns, the weights expect {input_size}")
     return x

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["derive", "product", "horizon", "verify", "build_report", "load_weights", "load_inputs",
+__all__ = ["derive", "product", "horizon", "lags", "verify", "build_report", "load_weights", "load_inputs",
            "AuditResult"]
 
 
@@ -34,19 +34,21 @@ def derive(model: str, *, activation: str = "sigmoid", hidden: int = 1, steps: i
 
 # --------------------------------------------------------------------------- numerics
 
-def load_weights(source, model: str):
-    """Weights of ``model`` in PyTorch layout from a file path (.npz, .pt) or a mapping of
-    arrays (a state_dict); returns a frozen ``RNNParams`` / ``LSTMParams`` / ``GRUParams``."""
+def load_weights(source, model: str, *, module: str | None = None, layer: int | None = None):
+    """One layer of the recurrent module of a weights file (.npz, .safetensors, .pt; any key prefix,
+    nested checkpoints) in PyTorch layout; returns a frozen ``RNNParams`` / ``LSTMParams`` /
+    ``GRUParams``. A stacked module needs ``layer=K`` (see ``gradproof.numerics.checkpoint.load_stack``
+    for the whole stack and its head)."""
     from gradproof.numerics.weights import load_weights as _load
 
-    return _load(source, model)
+    return _load(source, model, module=module, layer=layer)
 
 
-def load_inputs(source, input_size: int | None = None):
-    """A (T, d) float64 input sequence from a .npy path or an array."""
+def load_inputs(source, input_size: int | None = None, *, batch_index: int | None = None):
+    """A (T, d) float64 input sequence from a .npy path (or sequence ``batch_index`` of a (B, T, d) batch)."""
     from gradproof.numerics.weights import load_inputs as _load
 
-    return _load(source, input_size)
+    return _load(source, input_size, batch_index=batch_index)
 
 
 def product(model: str, **options):
@@ -64,6 +66,15 @@ def horizon(model: str | None = None, **options):
     from gradproof.numerics.horizon import horizon_report
 
     return horizon_report(model=model, **_sources(options))
+
+
+def lags(model: str, **options):
+    """The per-lag gradient profile of ``model`` (``gradproof lags``): options as the CLI's (``weights``,
+    ``inputs``, ``module``, ``layer``, ``batch_index``, ``engine``, ``loss_scale``, ...). Returns a frozen
+    ``LagProfile``; ``.to_dict()`` is the ``--json`` object."""
+    from gradproof.numerics.lags import lag_profile
+
+    return lag_profile(model, **_sources(options))
 
 
 def _sources(options: dict) -> dict:

@@ -4,6 +4,7 @@ Subcommands:
   derive   MODEL   print a derivation term by term with each step's verdict
   product  MODEL   long Jacobian products: engines, formats, verdicts
   horizon          underflow steps per float format for a per-step factor or a model
+  lags     MODEL   per-lag gradient profile: how far back from the last step signal reaches
   report           regenerate every report and figure (the README's main job)
   verify           run the claims audit and the derivation checks
 
@@ -104,9 +105,17 @@ def _add_model_options(p: argparse.ArgumentParser, *, steps_default: int) -> Non
                    help="scale W_rec (or each U block) to this largest singular value")
     p.add_argument("--forget-bias", type=_parameter_float, default=None, metavar="B",
                    help="LSTM effective forget-gate bias (default 1.0)")
-    p.add_argument("--weights", metavar="FILE.npz", default=None,
-                   help="weights in PyTorch layout (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0)")
-    p.add_argument("--inputs", metavar="FILE.npy", default=None, help="inputs, a (T, d) array")
+    p.add_argument("--weights", metavar="FILE", default=None,
+                   help="weights in PyTorch layout: a state_dict (any key prefix, e.g. rnn.weight_hh_l0) or a "
+                   "checkpoint nesting one, as .npz, .safetensors or .pt (torch >= 2.6); every layer is read")
+    p.add_argument("--module", metavar="NAME", default=None,
+                   help="the recurrent module to analyse when the weights hold several (its key prefix, e.g. encoder)")
+    p.add_argument("--layer", type=_nonneg_int, default=None, metavar="K",
+                   help="analyse layer K of a stacked network alone (default: the whole stack, every layer's state)")
+    p.add_argument("--inputs", metavar="FILE.npy", default=None,
+                   help="inputs, a (T, d) array or a (B, T, d) batch with --batch-index")
+    p.add_argument("--batch-index", type=_nonneg_int, default=None, metavar="I",
+                   help="sequence I of a (B, T, d) inputs batch (batch_first layout)")
     p.add_argument("--force", action="store_true",
                    help="allow work beyond the budget (about 10 minutes by the measured cost model)")
 
@@ -161,6 +170,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="constant per-step factor 0 < RHO < 1")
     _add_model_options(h, steps_default=200)
     h.add_argument("--json", action="store_true", help="print one JSON object")
+
+    g = sub.add_parser("lags", help="per-lag gradient profile, formats and loss scaling",
+                       description="For k = 1..T: ||d s_T / d s_{T-k}||_2 (s the whole state), ||d h_T / d x_{T-k}||_2 "
+                       "and ||d L / d h_{T-k}||_2 for a loss at the last step (the checkpoint's linear head if found, "
+                       "else the sum of h_T); per float format the lag where the product goes subnormal, zero or "
+                       "loses its digits, and where training's backward pass (replayed operation by operation in "
+                       "the format) gives exactly 0, without and with loss scaling (--loss-scale, and PyTorch's "
+                       "dynamic rule); for the LSTM the cell-state path against the rest.")
+    g.add_argument("model", choices=MODELS_PRODUCT)
+    _add_model_options(g, steps_default=100)
+    g.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="engine of the three per-lag norms (fast: float64; reference: mpmath; certified: Arb balls, "
+                   "every lag enclosed); the per-format simulations use the float64 trajectory")
+    g.add_argument("--loss-scale", type=_finite_float, default=None, metavar="S",
+                   help="also simulate (L S).backward() with this fixed loss scale")
+    g.add_argument("--figure", default=None, metavar="FILE",
+                   help="also draw the profile into FILE (.pdf, .svg or .png; deterministic)")
+    g.add_argument("--compare-torch", action="store_true",
+                   help="also run the same model in PyTorch (if installed) and print its per-lag values and "
+                   "float16/bfloat16 zero lags beside gradproof's")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
 
     r = sub.add_parser("report", help="regenerate every report and figure (deterministic)",
                        description="Rebuild the Markdown/HTML/LaTeX reports, the figures and the "
@@ -223,6 +253,7 @@ def _cmd_product(args) -> int:
         activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
         engine=args.engine, force=args.force, check_engines=args.check_engines, bits=args.bits,
+        module=args.module, layer=args.layer, batch_index=args.batch_index,
     )
     print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_product_text(rep))
     return 0
@@ -235,7 +266,8 @@ def _cmd_horizon(args) -> int:
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
     if args.factor is not None:
         given = [f"--{name.replace('_', '-')}" for name in
-                 ("hidden", "steps", "seed", "spectral_norm", "forget_bias", "weights", "inputs")
+                 ("hidden", "steps", "seed", "spectral_norm", "forget_bias", "weights", "inputs", "module",
+                  "layer", "batch_index")
                  if getattr(args, name) is not None] + (["--force"] if args.force else [])
         if given:
             raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect "
@@ -245,9 +277,26 @@ def _cmd_horizon(args) -> int:
         factor=args.factor, model=args.model, hidden=args.hidden, steps=args.steps,
         seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
         forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        force=args.force,
+        force=args.force, module=args.module, layer=args.layer, batch_index=args.batch_index,
     )
     print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_horizon_text(rep))
+    return 0
+
+
+def _cmd_lags(args) -> int:
+    from gradproof.numerics.lags import format_lags_text, lag_profile
+
+    _file_overrides(args, 100)
+    rep = lag_profile(
+        args.model, engine=args.engine, loss_scale=args.loss_scale, force=args.force, hidden=args.hidden,
+        steps=args.steps, seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
+        forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs, module=args.module,
+        layer=args.layer, batch_index=args.batch_index, compare_torch=args.compare_torch)
+    if args.figure is not None:
+        from gradproof.reports.lagplot import save_lag_figure
+
+        save_lag_figure(rep, args.figure)
+    print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_lags_text(rep))
     return 0
 
 
@@ -298,6 +347,7 @@ COMMANDS = {
     "derive": _cmd_derive,
     "product": _cmd_product,
     "horizon": _cmd_horizon,
+    "lags": _cmd_lags,
     "report": _cmd_report,
     "verify": _cmd_verify,
 }

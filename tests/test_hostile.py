@@ -511,7 +511,7 @@ WEIGHT_CASES = ["broken-deflate", "npy-renamed-npz", "lying-member-header", "not
                 "empty-file", "too-many-members", "missing-file"]
 
 
-@pytest.mark.parametrize("command", ["product", "horizon"])
+@pytest.mark.parametrize("command", ["product", "horizon", "lags"])
 @pytest.mark.parametrize("case", WEIGHT_CASES)
 def test_hostile_weights_are_one_line(tmp_path, capsys, case, command):
     model, path = make_weights(tmp_path, case)
