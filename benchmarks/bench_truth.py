@@ -1,7 +1,7 @@
 """Worst disagreement with the truth over a set of configurations, and the certified engine's cost.
 
 For each configuration (RNN tanh/sigmoid/relu/identity, LSTM, GRU; saturated, chaotic, contracting,
-near-singular), the independent oracle of tests/test_truth_oracle.py (mpmath scalar loops from the
+near-singular), the independent oracle of tests/numerics/test_network_truth_oracle.py (mpmath scalar loops from the
 PyTorch equations, textbook derivatives at high precision) gives the truth; the fast, reference
 and certified engines are run on the same network and timed in the same run (fast: float64
 Jacobians, forward pass included, and the rescaled product; certified: forward pass, derivatives

@@ -16,7 +16,7 @@ A step ``lhs = expr`` whose printed LaTeX is wider than :data:`ROW_WIDTH` is bro
 Widths are estimated in *glyph units* (about one math-italic letter; subscripts count 0.7),
 from the LaTeX text alone (:func:`visible_width`). :data:`ROW_WIDTH` = 36 units was chosen so
 that a row with its equation number fits ``\columnwidth`` of a two-column 10 pt article
-(241 pt), checked with pdflatex in ``tests/test_latex_paper.py``.
+(241 pt), checked with pdflatex in ``tests/reports/test_latex_paper.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ accepts arrays as well as file paths, and returns a typed, frozen result with ``
 the command line prints exactly that dictionary for ``--json``. Imports happen inside the
 functions, so ``gradproof.product`` and ``gradproof.horizon`` never import SymPy.
 
-The README's "Python API" section shows an example; ``tests/test_api.py`` runs it as a doctest.
+The README's "Python API" section shows an example; ``tests/reports/test_api.py`` runs it as a doctest.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pathlib import Path
 __all__ = ["REPOSITORY_URL", "AUTHORS", "RELEASE_DATE", "toolkit_key", "figure_key",
            "figure_content_hash", "bibtex", "git_commit"]
 
-#: the repository, authors and release date, as in CITATION.cff (tests/test_citation.py
+#: the repository, authors and release date, as in CITATION.cff (tests/reports/test_citation.py
 #: checks that the two agree)
 REPOSITORY_URL = "https://github.com/gradproof/gradproof"
 AUTHORS = ("gradproof developers",)

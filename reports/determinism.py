@@ -1,4 +1,4 @@
-"""Byte-for-byte reproducible figures (matplotlib's own recipe, ``tests/test_determinism.py``).
+"""Byte-for-byte reproducible figures (matplotlib's own recipe, ``tests/reports/test_determinism.py``).
 
 Four sources of run-to-run differences are removed:
 

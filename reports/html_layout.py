@@ -5,7 +5,7 @@ per row in a two-column table (left side | relation and right side), so that the
 line up as in LaTeX's ``align`` and no row is wider than the column: the layout keeps every
 row within ``layout.ROW_WIDTH`` glyph units (about 34 em at the body size, less than the 60 rem
 column). Equation boxes have no scrollers (a scroller hides part of an equation): the browser
-test (``tests/test_html_browser.py``) fails if any equation, table or figure is wider than the
+test (``tests/reports/test_html_layout_browser.py``) fails if any equation, table or figure is wider than the
 column.
 """
 

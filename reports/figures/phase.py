@@ -23,7 +23,7 @@ PARAMS = {"hidden": 8, "input_size": 2, "steps": 300, "seeds": [0, 1, 2],
 #: absolute tolerance of a published Lyapunov exponent (nats per step). Where lambda_1 > 0 the
 #: trajectory is chaotic and the last bits of the weights are amplified like e^{lambda_1 T}:
 #: at the grid's tanh point sigma_max = 6 (lambda_1 = 0.052, T = 300) a one-ulp change of the
-#: weights moves lambda_1 by 1.7e-8 (tests/test_published_digits.py), elsewhere by < 1e-12.
+#: weights moves lambda_1 by 1.7e-8 (tests/numerics/test_published.py), elsewhere by < 1e-12.
 LYAPUNOV_ATOL = 1e-5
 
 

@@ -7,7 +7,7 @@ places and falls back). So before a figure is saved, :func:`clear_labels` (calle
 ``common.save_figure``) puts each label just outside the right edge of its axes, at the height
 of its line, joined to the line's end by a thin leader; labels of close levels are spread apart
 (at least 1.25 line heights) so that none covers another. The plotting area then holds data
-only; ``tests/test_figures.py`` checks it on the rendered pixels (data drawn alone and labels
+only; ``tests/reports/test_figures.py`` checks it on the rendered pixels (data drawn alone and labels
 drawn alone share no pixel), independently of this module's geometry.
 """
 

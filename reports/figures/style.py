@@ -6,7 +6,7 @@ for colour-blind readers and in greyscale.
   the figures print at 100 %; :data:`COLUMN_WIDTH_IN` = 3.3 in is one column (``\\columnwidth``
   = 241 pt), the size for a single-panel figure drawn for a column.
 * Fonts: every text of a figure is at least :data:`MIN_FONT_PT` = 7 pt at the drawn size
-  (``tests/test_figures.py`` checks each text artist), hence at the printed size.
+  (``tests/reports/test_figures.py`` checks each text artist), hence at the printed size.
 * Colours: the Okabe-Ito palette (M. Okabe and K. Ito, "Color Universal Design", 2002;
   B. Wong, "Points of view: Color blindness", Nature Methods 8:441, 2011), designed to stay
   distinct for protanopia, deuteranopia and tritanopia. Colour is never the only cue: each

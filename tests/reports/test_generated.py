@@ -14,7 +14,7 @@ from gradproof.reports.latex import tex_number
 
 from gradproof.reports import build as rb
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 GENERATED = ROOT / "reports" / "generated"
 
 

@@ -1,7 +1,7 @@
 """The tiered certified engine on the network itself against the all-Arb certified engine.
 
 Oracle: ``network.network_certified`` (forward pass, derivatives and product in Arb), itself tested
-against an independent mpmath evaluation of the cell equations in tests/test_truth_oracle.py. The
+against an independent mpmath evaluation of the cell equations in tests/numerics/test_network_truth_oracle.py. The
 two enclosures must intersect (both contain the truth); the tiered one must certify the bits asked.
 """
 

@@ -12,7 +12,7 @@ import pytest
 import gradproof
 from gradproof.reports.cli import main
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "README.md"
 
 
 def _readme_python_blocks() -> str:

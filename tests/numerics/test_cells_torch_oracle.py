@@ -12,7 +12,7 @@ from gradproof.numerics.cells import gru_jacobians, lstm_jacobians, rnn_jacobian
 from gradproof.numerics.weights import load_weights
 from gradproof.numerics.engines import product_reference
 
-DATA = Path(__file__).with_name("data") / "torch_reference.npz"
+DATA = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "tests" / "data" / "torch_reference.npz"
 KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 

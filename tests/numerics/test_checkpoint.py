@@ -21,7 +21,7 @@ from gradproof.numerics.stacked import stack_pass
 from gradproof.numerics.weights import load_inputs, load_weights
 from gradproof.reports.cli import main
 
-DATA = Path(__file__).parent / "data" / "checkpoints"
+DATA = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "tests" / "data" / "checkpoints"
 ORACLE = np.load(DATA / "stacked_oracle.npz")
 X = np.load(DATA / "inputs_batch.npy")[1]
 STACKS = [("lstm2", "lstm", "lstm2_wrapped.npz"), ("lstm2", "lstm", "lstm2_wrapped.safetensors"),

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 GENERATED = ROOT / "reports" / "generated"
 SCRIPT = Path(__file__).with_name("browser_widths.js")
 

@@ -18,7 +18,7 @@ from gradproof.reports import build as rb
 from gradproof.reports.cli import report_command
 from gradproof.reports.manifest import compare_manifests, numbers_agree, package_version
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 CHEAP = "derivation-rnn-sigmoid"
 ISSUE_FIGURES = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lstm-terms",
                  "lstm-missing-path", "horizon", "phase")

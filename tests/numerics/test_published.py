@@ -25,7 +25,7 @@ import pytest
 
 from gradproof.numerics import published as P
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 
 
 # ----------------------------------------------------------------------------- the formatter

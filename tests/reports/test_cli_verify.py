@@ -14,7 +14,7 @@ from gradproof.reports import claims
 from gradproof.reports.claims import CLAIMS, EXPECTED, ClaimVerdict
 from gradproof.reports.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 QUICK = ["sigmoid-derivative-bound", "pascanu-transpose-erratum", "no-fine-adjustments",
          "rnn-explosion-threshold"]
 

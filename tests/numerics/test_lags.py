@@ -16,7 +16,7 @@ import gradproof
 from gradproof.numerics.errors import InputError
 from gradproof.reports.cli import main
 
-DATA = Path(__file__).parent / "data" / "checkpoints"
+DATA = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "tests" / "data" / "checkpoints"
 ORACLE = np.load(DATA / "stacked_oracle.npz")
 TORCH_FMT = json.loads((DATA / "format_lags.json").read_text())
 BATCH = str(DATA / "inputs_batch.npy")

@@ -10,7 +10,7 @@ import pytest
 
 from gradproof.numerics.formats import simulate_constant
 
-CASES = json.loads((Path(__file__).with_name("data") / "torch_format_steps.json").read_text())["cases"]
+CASES = json.loads((next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "tests" / "data" / "torch_format_steps.json").read_text())["cases"]
 
 
 def _ids(case):
