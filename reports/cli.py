@@ -6,6 +6,7 @@ Subcommands:
   horizon          underflow steps per float format for a per-step factor or a model
   report           regenerate every report and figure (the README's main job)
   verify           run the claims audit and the derivation checks
+  sweep    MODEL   product/horizon over a grid (resumable, parallel); `sweep plot` draws it
 
 Bad input gives one line on stderr, ``gradproof: error: ...``, and exit status 2.
 """
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "matches its registered expectation, 1 otherwise.")
     v.add_argument("--json", action="store_true")
     v.add_argument("--claim", nargs="+", default=None, metavar="ID", help="only these claims")
+
+    from gradproof.reports.sweep.cli import add_sweep_parser
+
+    add_sweep_parser(sub, _Parser)
     return parser
 
 
@@ -200,12 +205,19 @@ def _cmd_verify(args) -> int:
     return verify_command(claim_ids=args.claim, as_json=args.json)
 
 
+def _cmd_sweep(args) -> int:
+    from gradproof.reports.sweep.cli import sweep_command
+
+    return sweep_command(args)
+
+
 COMMANDS = {
     "derive": _cmd_derive,
     "product": _cmd_product,
     "horizon": _cmd_horizon,
     "report": _cmd_report,
     "verify": _cmd_verify,
+    "sweep": _cmd_sweep,
 }
 
 
