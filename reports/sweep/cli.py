@@ -89,11 +89,11 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _pairs(items, what):
+def _pairs(items, what, form="NAME=VALUE"):
     out = []
     for text in items:
         if "=" not in text:
-            raise InputError(f"{what} expects NAME=VALUE, got {text!r}")
+            raise InputError(f"{what} expects {form}, got {text!r}")
         out.append(tuple(text.split("=", 1)))
     return out
 
@@ -123,7 +123,7 @@ def sweep_command(args) -> int:
             fixed[name] = d.values[0]
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        res = run_sweep(args.sweep_target, _pairs(args.grid, "--grid"), out=args.out, seeds=args.seeds,
+        res = run_sweep(args.sweep_target, _pairs(args.grid, "--grid", "NAME=SPEC"), out=args.out, seeds=args.seeds,
                         horizon=args.with_horizon, workers=args.workers, dask_local=args.dask_local,
                         scheduler=args.scheduler, force=args.force, progress=args.progress,
                         quiet=args.quiet, chunk_size=args.chunk_size, **fixed)

@@ -48,7 +48,7 @@ from typing import Mapping
 from gradproof.numerics.errors import InputError
 
 __all__ = ["OPTIONS", "OPTION_ORDER", "DEFAULTS", "MAX_POINTS", "HARD_MAX_POINTS", "SCHEMA",
-           "Dimension", "Point", "Plan", "parse_spec", "parse_grid_arg", "make_plan"]
+           "Dimension", "Point", "Plan", "parse_spec", "make_plan"]
 
 SCHEMA = 1
 MAX_POINTS = 10_000          # without force
@@ -286,14 +286,6 @@ def _coerce(name: str, kind: str, v):
     if not isinstance(v, str):
         raise InputError(f"{name}: expected a string, got {v!r}")
     return v
-
-
-def parse_grid_arg(text: str) -> tuple[str, str]:
-    """``NAME=SPEC`` (the CLI's ``--grid`` argument) -> (NAME, SPEC)."""
-    if "=" not in text:
-        raise InputError(f"--grid expects NAME=SPEC, got {text!r}")
-    name, spec = text.split("=", 1)
-    return name, spec
 
 
 def _budget_check(model: str, hidden: int, steps: int, engine: str, force: bool, horizon: bool) -> None:

@@ -22,8 +22,10 @@ mistyped ``--out`` never writes into an unrelated folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -69,6 +71,24 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Block SIGINT and SIGTERM in this thread (delivered when the block ends)."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - not POSIX
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _ours(name: str) -> bool:
+    """A file a sweep writes (a folder being set up has these before its ``sweep.json``)."""
+    return name in (LOCK, JOURNAL, TABLE) or name.startswith((f".{PLAN}.", f".{TABLE}."))
+
+
 def _read_journal(path: Path) -> tuple[dict, int]:
     """Rows by key from a journal, and the byte length of its complete lines."""
     rows: dict = {}
@@ -106,7 +126,7 @@ class Store:
         if root.exists() and not root.is_dir():
             raise InputError(f"--out {root} exists and is not a folder")
         if (root.is_dir() and not (root / PLAN).exists()
-                and any(f.name != LOCK for f in root.iterdir())):
+                and any(not _ours(f.name) for f in root.iterdir())):
             raise InputError(f"--out {root} is a folder with other files and no {PLAN}; "
                              "give a new or empty folder (or a previous sweep's)")
         try:
@@ -142,13 +162,17 @@ class Store:
         if not new:
             return
         data = "".join(dumps_row(r) + "\n" for r in new).encode("utf-8")
-        view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
-        os.fsync(self._fd)
+        # Marked done first: an interrupt inside this method can then never make the caller
+        # commit the rows a second time (at worst they miss the journal and are recomputed on
+        # resume). Ctrl-C / SIGTERM are held back while the lines are written and synced.
         for r in new:
             self.rows[r["key"]] = r
+        with _signals_deferred():
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            os.fsync(self._fd)
 
     def write_plan(self, plan: Plan, *, complete: bool, done: int) -> None:
         obj = {"gradproof_sweep": 1, **plan.to_dict(), "complete": complete, "points_done": done,
