@@ -225,3 +225,13 @@ def test_a_killed_worker_process_loses_nothing(tmp_path, long_reference):
     keys = [json.loads(x)["key"] for x in _lines(out / JOURNAL)]
     assert len(keys) == len(set(keys)) == LONG_POINTS
     assert (out / TABLE).read_bytes() == long_reference
+
+
+def test_progress_bar_has_rate_and_eta(tmp_path):
+    import io
+
+    buf = io.StringIO()
+    gradproof.sweep("rnn", {"spectral_norm": "0.5:1.5:12"}, out=tmp_path / "r", hidden=2, steps=20,
+                    progress="bar", stream=buf)
+    text = buf.getvalue()
+    assert "sweep: cost model" in text and "12/12" in text and "pt/s" in text and "<" in text  # tqdm's ETA

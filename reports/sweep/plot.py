@@ -191,8 +191,8 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
             cmap = ListedColormap([colours[k % len(colours)] for k in range(len(cats))])
             norm = BoundaryNorm([k - 0.5 for k in range(len(cats) + 1)], len(cats))
         else:
-            cmap, norm = plt.get_cmap("viridis").copy(), None
-        cmap.set_bad("lightgrey")
+            cmap, norm = plt.get_cmap("viridis"), None
+        cmap = cmap.with_extremes(bad="lightgrey")
         mesh = ax.pcolormesh(ex, ey, np.ma.masked_invalid(Z), cmap=cmap, norm=norm, shading="flat")
         handles = []
         if categorical:

@@ -223,7 +223,7 @@ def _dask_client(dask_local: int | None, scheduler: str | None, stack: contextli
                              f"{' '.join(str(exc).split())}") from None
     cluster = stack.enter_context(LocalCluster(
         n_workers=dask_local, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=logging.ERROR, env=dict(_ONE_THREAD)))
+        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR, env=dict(_ONE_THREAD)))
     return stack.enter_context(Client(cluster)), f"local Dask cluster, {dask_local} worker processes"
 
 
