@@ -14,7 +14,8 @@ Order of work, for ``run_sweep``:
 4. the remaining points go to the executor in chunks of about ``CHUNK_SECONDS`` of estimated
    work (at least 4 chunks per worker, for balance); every finished chunk is committed to the
    journal at once, in the process that runs the sweep (workers never write files, so a
-   remote Dask worker needs no shared disk);
+   remote Dask worker needs no shared disk). In process, finished points are committed every
+   half second (and when interrupted);
 5. the table is written, sorted (:mod:`.store`): the same whatever the order or parallelism.
 
 Interrupts: Ctrl-C / SIGTERM (the CLI turns SIGTERM into the same interrupt) cancels the
@@ -152,9 +153,21 @@ def _chunks(points: list[Point], cost: _CostModel, workers: int, chunk_size: int
     return [dicts[i:i + chunk_size] for i in range(0, len(dicts), chunk_size)]
 
 
-def _run_in_process(chunks, commit) -> None:
-    for c in chunks:
-        commit(compute_chunk(c))
+def _run_in_process(points: list[dict], commit, flush_seconds: float = 0.5) -> None:
+    """Point by point in this process; finished rows are committed every ``flush_seconds``
+    (one fsync per batch, not per point) and, on an interrupt, before it propagates."""
+    pending: list = []
+    last = time.perf_counter()
+    try:
+        for p in points:
+            pending.append(compute_point(p))
+            if time.perf_counter() - last >= flush_seconds:
+                rows, pending = pending, []
+                commit(rows)
+                last = time.perf_counter()
+    finally:
+        if pending:
+            commit(pending)
 
 
 def _run_processes(chunks, commit, workers: int, warn) -> None:
@@ -217,7 +230,7 @@ def _dask_client(dask_local: int | None, scheduler: str | None, stack: contextli
         raise InputError("Dask is not installed: pip install 'gradproof[sweep]'") from None
     if scheduler is not None:
         try:
-            return stack.enter_context(Client(scheduler, timeout="20s")), f"Dask scheduler {scheduler}"
+            return stack.enter_context(Client(scheduler, timeout="10s")), f"Dask scheduler {scheduler}"
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler!r}: "
                              f"{' '.join(str(exc).split())}") from None
@@ -327,6 +340,9 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
             f"{len(missing)} to compute")
         estimate = None
         executor = "in process"
+        client = None
+        if missing and (dask_local is not None or scheduler is not None):
+            client, executor = _dask_client(dask_local, scheduler, stack)  # fails before any work
         try:
             cost = _CostModel()
             probes = _probe_points(missing) if missing else []
@@ -354,24 +370,24 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
             bar = Progress(total, len(store.rows.keys() & keys), mode="off" if quiet else progress,
                            stream=stream)
             if not rest:
-                executor = "nothing left to compute" if not probes else "in process"
+                executor = "nothing left to compute" if not probes else "in process (cost-model points)"
             else:
-                if dask_local is not None or scheduler is not None:
-                    client, executor = _dask_client(dask_local, scheduler, stack)
+                if client is not None:
                     n = dask_local or max(1, len(client.scheduler_info().get("workers", {})))
                     _run_dask(_chunks(rest, cost, n, chunk_size), commit, client)
                 elif workers > 1:
                     executor = f"{workers} local worker processes"
                     _run_processes(_chunks(rest, cost, workers, chunk_size), commit, workers, say)
                 else:
-                    _run_in_process(_chunks(rest, cost, 1, 1), commit)
-        except KeyboardInterrupt:
+                    _run_in_process([p.to_dict() for p in rest], commit)
+        except BaseException as exc:  # interrupted or failed: keep the table of what finished
             if bar is not None:
                 bar.close()
             n = store.write_table(plan)
             store.write_plan(plan, complete=False, done=n)
-            print(f"sweep: interrupted; {n} of {total} points are committed in {out}; run the same "
-                  "command to resume", file=stream, flush=True)
+            if isinstance(exc, KeyboardInterrupt):
+                print(f"sweep: interrupted; {n} of {total} points are committed in {out}; run the "
+                      "same command to resume", file=stream, flush=True)
             raise
         finally:
             if bar is not None:

@@ -1,0 +1,110 @@
+"""Benchmark of ``gradproof sweep`` (run on demand: ``python benchmarks/bench_sweep.py``).
+
+One run measures, on the same 200-point grid (LSTM, hidden 32, 100 steps, fast engine;
+spectral_norm 0.5:1.5:10 x forget_bias -1:3:5 x 4 seeds), wall-clock seconds of the whole
+command as a user runs it (``gradproof sweep ... -q`` in a fresh results folder, start-up
+included):
+
+* in process (``--workers 1``, the default): the sequential baseline;
+* ``--workers 2`` (two spawned processes, one BLAS thread each);
+* ``--dask-local 2`` (a local Dask cluster on 127.0.0.1), unless ``--no-dask``;
+
+then checks that the three tables are byte-identical, and measures the per-point cost of the
+alternatives of issue 15 on the first points of the same grid: a shell loop over the CLI
+(``gradproof product lstm ... --json``, one process per point) and a Python loop over
+``gradproof.product``. The machine's load average (1 min) is printed before and after: other
+processes on the 2 cores lower the 2-worker speed-up, so read the ratio with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the in-process baseline also on one core
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+GRID = ["--grid", "spectral_norm=0.5:1.5:10", "--grid", "forget_bias=-1:3:5", "--seeds", "4"]
+FIXED = ["--hidden", "32", "--steps", "100"]
+
+
+def gradproof_cmd() -> list[str]:
+    exe = shutil.which("gradproof")
+    return [exe] if exe else [sys.executable, "-m", "gradproof.reports.cli"]
+
+
+def timed(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"failed ({p.returncode}): {' '.join(argv)}\n{p.stderr}")
+    return dt
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--cli-points", type=int, default=6, help="points of the shell loop over the CLI")
+    ap.add_argument("--api-points", type=int, default=30, help="points of the Python loop over the API")
+    args = ap.parse_args()
+
+    import gradproof
+
+    load0 = os.getloadavg()[0]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+    runs = [("in process", []), ("--workers 2", ["--workers", "2"])]
+    if not args.no_dask:
+        runs.append(("--dask-local 2", ["--dask-local", "2"]))
+    results = {}
+    for name, extra in runs:
+        out = tmp / name.replace(" ", "").replace("-", "")
+        results[name] = (timed([*gradproof_cmd(), "sweep", "lstm", *GRID, *FIXED, "--out", str(out), "-q",
+                                *extra]), (out / "results.jsonl").read_bytes())
+    tables = {v[1] for v in results.values()}
+    n_points = len(next(iter(tables)).splitlines())
+
+    # the same points, as a shell loop over the CLI (one process each) and a Python loop
+    plan = [(s, b, seed) for s in (0.5, 0.6111111111111112) for b in (-1.0, 0.0) for seed in range(4)]
+    cli_pts = plan[: args.cli_points]
+    t0 = time.perf_counter()
+    for s, b, seed in cli_pts:
+        timed([*gradproof_cmd(), "product", "lstm", *FIXED, "--spectral-norm", repr(s), "--forget-bias",
+               repr(b), "--seed", str(seed), "--json"])
+    cli_per = (time.perf_counter() - t0) / len(cli_pts)
+    gradproof.product("lstm", hidden=2, steps=2)  # imports outside the timing
+    api_pts = (plan * 10)[: args.api_points]
+    t0 = time.perf_counter()
+    for s, b, seed in api_pts:
+        gradproof.product("lstm", hidden=32, steps=100, spectral_norm=s, forget_bias=b, seed=seed)
+    api_per = (time.perf_counter() - t0) / len(api_pts)
+    load1 = os.getloadavg()[0]
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    base = results["in process"][0]
+    print(f"gradproof {gradproof.__version__}; {n_points}-point sweep, lstm hidden 32, 100 steps, fast engine; "
+          f"load average (1 min) {load0:.2f} before, {load1:.2f} after; {os.cpu_count()} cores")
+    print(f"tables byte-identical across runs: {'yes' if len(tables) == 1 else 'NO'}")
+    print()
+    print("| run | wall s | s per point | speed-up vs in process |")
+    print("|---|---|---|---|")
+    for name, (dt, _) in results.items():
+        print(f"| sweep {name} | {dt:.2f} | {dt / n_points:.4f} | {base / dt:.2f}x |")
+    print(f"| shell loop over `gradproof product` ({len(cli_pts)} points) | - | {cli_per:.3f} | "
+          f"{cli_per / (base / n_points):.1f}x slower per point than the sweep in process |")
+    print(f"| Python loop over `gradproof.product` ({len(api_pts)} points) | - | {api_per:.4f} | "
+          f"{api_per / (base / n_points):.2f}x the sweep's per-point cost |")
+    two = results["--workers 2"][0]
+    print()
+    print(f"--workers 2: {base / two:.2f}x, {100 * (1 - base / two / 2):.0f}% short of 2x")
+    return 0 if len(tables) == 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
