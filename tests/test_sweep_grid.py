@@ -158,3 +158,9 @@ def test_cli_bad_grid_in_a_subprocess_has_no_traceback(tmp_path):
                        timeout=60)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.strip().startswith("gradproof: error:") and len(p.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("cmd", [["sweep"], ["sweep", "lstm"], ["sweep", "plot"]])
+def test_help(cmd, capsys):
+    assert _status([*cmd, "--help"]) == 0
+    assert "usage: gradproof sweep" in capsys.readouterr().out

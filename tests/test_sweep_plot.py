@@ -49,6 +49,18 @@ def test_null_cells_are_counted_not_averaged(results, tmp_path):
     assert 0 < want_missing < 9  # the grid has both kinds of cell, so the count is a real check
 
 
+def test_drawn_values_are_the_seed_means(results, tmp_path):
+    import pandas
+
+    df = pandas.read_json(results / "results.jsonl", lines=True)
+    want = df.pivot_table(index="forget_bias", columns="spectral_norm", values="lyapunov", aggfunc="mean")
+    res = plot_sweep(results, out=tmp_path / "f.svg", x="spectral_norm", y="forget_bias")
+    assert list(res.x_values) == list(want.columns) and list(res.y_values) == list(want.index)
+    for j, yv in enumerate(res.y_values):
+        for i, xv in enumerate(res.x_values):
+            assert res.values[j][i] == pytest.approx(want.loc[yv, xv], rel=1e-14)
+
+
 def test_defaults_line_plot_and_categories(results, tmp_path, capsys):
     assert main(["sweep", "plot", str(results), "--out", str(tmp_path / "d.svg")]) == 0
     assert "lyapunov over spectral_norm x forget_bias (9 cells, 0 null, mean over seed)" in capsys.readouterr().out

@@ -52,11 +52,16 @@ class PlotResult:
     missing: int
     averaged_over: tuple
     where: tuple
+    x_values: tuple = ()
+    y_values: tuple = ()
+    values: tuple = ()  # values[j][i]: the drawn value at (x_values[i], y_values[j]); None = null
 
     def to_dict(self) -> dict:
         return {"out": str(self.out), "x": self.x, "y": self.y, "value": self.value,
                 "cells": self.cells, "missing": self.missing,
-                "averaged_over": list(self.averaged_over), "where": dict(self.where)}
+                "averaged_over": list(self.averaged_over), "where": dict(self.where),
+                "x_values": list(self.x_values), "y_values": list(self.y_values),
+                "values": [list(r) for r in self.values]}
 
 
 def _is_num(v) -> bool:
@@ -247,8 +252,11 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
         plt.close(fig)
         if os.path.exists(tmp):
             os.unlink(tmp)
+    drawn = tuple(tuple(None if math.isnan(v) else (cats[int(v)] if categorical else float(v)) for v in r)
+                  for r in Z.tolist())
     return PlotResult(out=out, x=x, y=y, value=value, cells=len(xs) * len(ys), missing=missing,
-                      averaged_over=averaged, where=where_items)
+                      averaged_over=averaged, where=where_items, x_values=tuple(xs),
+                      y_values=tuple(ys) if y is not None else (), values=drawn)
 
 
 def _sortable(v):
