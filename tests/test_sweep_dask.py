@@ -47,6 +47,7 @@ def test_dask_scheduler_equals_sequential(cluster, sequential, tmp_path):
     assert res.computed == 36 and res.table.read_bytes() == sequential
 
 
+@pytest.mark.slow  # starts a second cluster (~3-10 s); the scheduler test covers Dask equality
 def test_dask_local_cluster_equals_sequential(sequential, tmp_path):
     res = gradproof.sweep("rnn", GRID, out=tmp_path / "r", dask_local=2, **KW)
     assert res.complete and res.executor == "local Dask cluster, 2 worker processes"

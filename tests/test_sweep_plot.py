@@ -23,7 +23,7 @@ def results(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("suffix", ["png", "svg"])
+@pytest.mark.parametrize("suffix", ["png", pytest.param("svg", marks=pytest.mark.slow)])
 def test_plot_bytes_equal_across_two_processes(results, tmp_path, suffix):
     figs = []
     for i in range(2):

@@ -190,7 +190,7 @@ def _interrupt_and_resume(tmp_path, long_reference, extra, sig, k):
     assert res.table.read_bytes() == long_reference
 
 
-@pytest.mark.parametrize("k_seed", [15, 2026])
+@pytest.mark.parametrize("k_seed", [15, pytest.param(2026, marks=pytest.mark.slow)])
 def test_sigint_at_a_random_point_then_resume(tmp_path, long_reference, k_seed):
     k = random.Random(k_seed).randint(1, LONG_POINTS // 2)
     _interrupt_and_resume(tmp_path, long_reference, [], signal.SIGINT, k)
