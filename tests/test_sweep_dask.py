@@ -22,9 +22,11 @@ KW = dict(seeds=3, steps=300, quiet=True)  # 36 points, tens of ms each
 
 @pytest.fixture(scope="module")
 def cluster():
+    import dask
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+    # as gradproof's own --dask-local: glibc's default malloc trimming in the workers (speed only)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as c, Client(c) as client:
         yield c, client
 
@@ -52,6 +54,12 @@ def test_dask_local_cluster_equals_sequential(sequential, tmp_path):
     res = gradproof.sweep("rnn", GRID, out=tmp_path / "r", dask_local=2, **KW)
     assert res.complete and res.executor == "local Dask cluster, 2 worker processes"
     assert res.table.read_bytes() == sequential
+
+
+def test_dask_workers_run_with_glibc_default_malloc_trimming(cluster):
+    _, client = cluster
+    assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+    assert set(client.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
 
 
 def test_a_killed_dask_worker_loses_nothing(cluster, sequential, tmp_path):
@@ -85,3 +93,17 @@ def test_a_killed_dask_worker_loses_nothing(cluster, sequential, tmp_path):
     # the killed worker's process is gone; the nanny started a new one
     client.wait_for_workers(2, timeout=60)
     assert pids[0] not in client.run(os.getpid).values()
+
+
+@pytest.mark.slow
+def test_dask_local_workers_environment():
+    import contextlib
+
+    from gradproof.reports.sweep.run import _dask_client
+
+    with contextlib.ExitStack() as stack:
+        client, what = _dask_client(2, None, stack)
+        assert what == "local Dask cluster, 2 worker processes"
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        assert set(client.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+        assert all(a.startswith("tcp://127.0.0.1:") for a in client.scheduler_info()["workers"])
