@@ -349,6 +349,7 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
         client = None
         if missing and (dask_local is not None or scheduler is not None):
             client, executor = _dask_client(dask_local, scheduler, stack)  # fails before any work
+            parallel = dask_local or max(1, len(client.scheduler_info().get("workers", {})))
         try:
             cost = _CostModel()
             probes = _probe_points(missing) if missing else []
@@ -369,8 +370,8 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
                 par = (f", about {format_seconds(seq / parallel)} with {parallel} workers (worker "
                        "start-up not included)" if parallel > 1 and rest else "")
                 say(f"sweep: cost model: timed {len(probes)} point(s) in this process ({timed}); "
-                    f"estimated {format_seconds(seq)} for the other {len(rest)} in sequence{par} "
-                    "(an estimate, linear in T N^2 per engine)")
+                    + (f"estimated {format_seconds(seq)} for the other {len(rest)} in sequence{par} "
+                       "(an estimate, linear in T N^2 per engine)" if rest else "no other point left"))
             else:
                 rest = []
             bar = Progress(total, len(store.rows.keys() & keys), mode="off" if quiet else progress,
@@ -379,8 +380,7 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
                 executor = "nothing left to compute" if not probes else "in process (cost-model points)"
             else:
                 if client is not None:
-                    n = dask_local or max(1, len(client.scheduler_info().get("workers", {})))
-                    _run_dask(_chunks(rest, cost, n, chunk_size), commit, client)
+                    _run_dask(_chunks(rest, cost, parallel, chunk_size), commit, client)
                 elif workers > 1:
                     executor = f"{workers} local worker processes"
                     _run_processes(_chunks(rest, cost, workers, chunk_size), commit, workers, say)
