@@ -5,7 +5,6 @@ after SIGINT/SIGTERM at a random point, stale rows never reused, a crash's parti
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess

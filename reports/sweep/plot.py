@@ -22,14 +22,14 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradproof.numerics.errors import InputError
 from gradproof.reports.sweep.grid import OPTION_ORDER, OPTIONS, parse_spec
 from gradproof.reports.sweep.store import read_plan, read_table
 
-__all__ = ["PlotResult", "plot_sweep", "LABELS"]
+__all__ = ["PlotResult", "plot_sweep", "phase_figure", "LABELS"]
 
 LABELS = {
     "spectral_norm": r"$\sigma_{max}(W_{rec})$",
@@ -44,7 +44,7 @@ LABELS = {
 
 @dataclass(frozen=True)
 class PlotResult:
-    out: Path
+    out: Path | None
     x: str
     y: str | None
     value: str
@@ -57,7 +57,7 @@ class PlotResult:
     values: tuple = ()  # values[j][i]: the drawn value at (x_values[i], y_values[j]); None = null
 
     def to_dict(self) -> dict:
-        return {"out": str(self.out), "x": self.x, "y": self.y, "value": self.value,
+        return {"out": None if self.out is None else str(self.out), "x": self.x, "y": self.y, "value": self.value,
                 "cells": self.cells, "missing": self.missing,
                 "averaged_over": list(self.averaged_over), "where": dict(self.where),
                 "x_values": list(self.x_values), "y_values": list(self.y_values),
@@ -94,12 +94,35 @@ def _where(rows: list, where) -> tuple[list, tuple]:
 def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, value: str = "lyapunov",
                where=None, title: str | None = None) -> PlotResult:
     """Draw the phase diagram of ``value`` over ``x`` (and ``y``) into ``out``."""
-    from gradproof.reports.determinism import PNG_DPI, configure, save_metadata
+    import matplotlib.pyplot as plt
+
+    from gradproof.reports.determinism import PNG_DPI, save_metadata
 
     out = Path(out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("pdf", "svg", "png"):
         raise InputError(f"--out {out}: the figure's suffix must be .pdf, .svg or .png")
+    fig, res = phase_figure(results, x=x, y=y, value=value, where=where, title=title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".{fmt}", dir=out.parent)
+    os.close(fd)
+    try:
+        kwargs = {"dpi": PNG_DPI} if fmt == "png" else {}
+        fig.savefig(tmp, format=fmt, metadata=save_metadata(fmt), **kwargs)
+        os.replace(tmp, out)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return replace(res, out=out)
+
+
+def phase_figure(results, *, x: str | None = None, y: str | None = None, value: str = "lyapunov",
+                 where=None, title: str | None = None, figsize=None):
+    """The phase diagram as a matplotlib figure (not saved) and its :class:`PlotResult`
+    (``out`` None). ``results``: a results folder or table file."""
+    from gradproof.reports.determinism import configure
+
     rows, where_items = _where(read_table(results), where)
     plan = read_plan(results) or {}
     logdims = {d["name"] for d in plan.get("grid", []) if d.get("log")}
@@ -153,6 +176,8 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
     if categorical and any(len(v) > 1 for v in cell.values()):
         raise InputError(f"--value {value} is text: one value per cell is needed; fix the seed with --where seed=K")
     cats = sorted(set(present)) if categorical else []
+    if categorical and y is None:
+        raise InputError(f"--value {value} is text: a line plot needs numbers; give --y too")
 
     configure()
     import matplotlib.pyplot as plt
@@ -186,7 +211,7 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
     fixed = [f"{n} {distinct[n][0]}" for n in seen
              if len(distinct[n]) == 1 and n not in (x, y) and n not in wnames]
     mean_note = (f"\n(mean over {len(distinct['seed'])} seeds)" if averaged else "")
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained")
+    fig, ax = plt.subplots(figsize=figsize or (FIGURE_WIDTH_IN, 4.0), layout="constrained")
     if y is not None:
         py, ylabels = axis_positions(y, ys)
         ex = _edges(px, x in logdims and xlabels is None)
@@ -220,8 +245,6 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
         ax.set_ylabel(LABELS.get(y, y))
         ax.grid(False)
     else:
-        if categorical:
-            raise InputError(f"--value {value} is text: a line plot needs numbers; give --y too")
         for xv, _, v in per_seed:
             ax.plot(float(xv) if xlabels is None else xs.index(xv), v, ".", color="tab:blue",
                     markersize=3, alpha=0.5)
@@ -241,20 +264,9 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
     settings = ", ".join(fixed + ([where_text] if where_text else []))
     ax.set_title(title or (f"{model}: {value}" + (f" over {x} x {y}" if y else f" against {x}")
                            + (f"\n{settings}" if settings else "")), fontsize=8)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=f".{fmt}", dir=out.parent)
-    os.close(fd)
-    try:
-        kwargs = {"dpi": PNG_DPI} if fmt == "png" else {}
-        fig.savefig(tmp, format=fmt, metadata=save_metadata(fmt), **kwargs)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     drawn = tuple(tuple(None if math.isnan(v) else (cats[int(v)] if categorical else float(v)) for v in r)
                   for r in Z.tolist())
-    return PlotResult(out=out, x=x, y=y, value=value, cells=len(xs) * len(ys), missing=missing,
+    return fig, PlotResult(out=None, x=x, y=y, value=value, cells=len(xs) * len(ys), missing=missing,
                       averaged_over=averaged, where=where_items, x_values=tuple(xs),
                       y_values=tuple(ys) if y is not None else (), values=drawn)
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradproof.numerics.errors import InputError
-from gradproof.reports.sweep.grid import Plan, Point, make_plan
+from gradproof.reports.sweep.grid import Point, make_plan
 from gradproof.reports.sweep.point import compute_chunk, compute_point, init_worker
 from gradproof.reports.sweep.progress import Progress, format_seconds
 from gradproof.reports.sweep.store import TABLE, Store, read_table
