@@ -95,3 +95,32 @@ def test_cli_plot_errors_are_one_line(results, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(x.startswith("gradproof: error:") for x in err)
     assert ".pdf, .svg or .png" in err[0] and "no sweep table" in err[1]
+
+
+def test_report_item_numbers_against_direct_lyapunov_exponents(tmp_path, monkeypatch):
+    """The report's sweep-phase figure (sweep -> journal -> table -> seed mean -> figure) against
+    lambda_1 computed here straight from the model's Jacobians, without the sweep or product."""
+    import numpy as np
+
+    from gradproof.numerics.lyapunov import largest_lyapunov
+    from gradproof.numerics.models import model_jacobians
+    from gradproof.reports.figures import sweep_phase
+    from gradproof.reports.figures.common import ItemContext
+
+    params = dict(sweep_phase.PARAMS, hidden=2, steps=30, seeds=2,
+                  grid={"spectral_norm": "0.5,1.5", "forget_bias": "-1,3"})
+    monkeypatch.setattr(sweep_phase, "PARAMS", params)
+    res = sweep_phase.build(ItemContext(tmp_path))
+    means = {(s, b): np.mean([largest_lyapunov(model_jacobians("lstm", hidden=2, steps=30, seed=seed,
+                                                               spectral_norm=s, forget_bias=b).jacobians)
+                              for seed in (0, 1)])
+             for s in (0.5, 1.5) for b in (-1.0, 3.0)}
+    num = {n.key: n.value for n in res.numbers}
+    best = max(means, key=means.get)
+    assert num["max-mean-exponent"] == pytest.approx(means[best], rel=1e-13)
+    assert (num["max-mean-exponent-sigma"], num["max-mean-exponent-forget-bias"]) == best
+    assert num["min-mean-exponent"] == pytest.approx(min(means.values()), rel=1e-13)
+    assert num["cells-with-negative-exponent"] == sum(v < 0 for v in means.values())
+    assert num["cells"] == 4 and num["null-cells"] == 0
+    assert sorted(res.files) == ["figures/sweep-phase.pdf", "figures/sweep-phase.png", "figures/sweep-phase.svg"]
+    assert "gradproof sweep lstm --grid spectral_norm=0.5,1.5" in res.parameters["command"]

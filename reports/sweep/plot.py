@@ -29,16 +29,22 @@ from gradproof.numerics.errors import InputError
 from gradproof.reports.sweep.grid import OPTION_ORDER, OPTIONS, parse_spec
 from gradproof.reports.sweep.store import read_plan, read_table
 
-__all__ = ["PlotResult", "plot_sweep", "phase_figure", "LABELS"]
+__all__ = ["PlotResult", "plot_sweep", "phase_figure", "LABELS", "VALUE_LABELS"]
 
 LABELS = {
-    "spectral_norm": r"$\sigma_{max}(W_{rec})$",
-    "forget_bias": r"forget-gate bias $b_f$",
-    "steps": "steps $T$",
-    "hidden": "hidden size $n$",
+    "spectral_norm": r"$\sigma_{max}(W_{rec})$ (dimensionless)",
+    "forget_bias": r"forget-gate bias $b_f$ (dimensionless)",
+    "steps": "steps $T$ (count)",
+    "hidden": "hidden size $n$ (count)",
     "seed": "seed",
     "activation": "activation",
     "engine": "engine",
+}
+#: axis / colour-bar words for common value columns (others are named by their column)
+VALUE_LABELS = {
+    "lyapunov": r"largest Lyapunov exponent $\lambda_1$ (nats per step)",
+    "lyapunov_log10": r"$\lambda_1 / \ln 10$ (decades per step)",
+    "log10_norm": r"$\log_{10}\|J_T \cdots J_1\|_2$ (decades)",
 }
 
 
@@ -228,7 +234,7 @@ def phase_figure(results, *, x: str | None = None, y: str | None = None, value: 
         if categorical:
             handles = [Patch(facecolor=cmap(k), label=c) for k, c in enumerate(cats)]
         else:
-            fig.colorbar(mesh, ax=ax).set_label(f"{value}{mean_note}", fontsize=8)
+            fig.colorbar(mesh, ax=ax).set_label(f"{VALUE_LABELS.get(value, value)}{mean_note}", fontsize=8)
         if missing:
             handles.append(Patch(facecolor="lightgrey", label="null" + (" in a seed" if averaged else "")
                                  + " (e.g. not reached within T steps)"))
@@ -256,7 +262,7 @@ def phase_figure(results, *, x: str | None = None, y: str | None = None, value: 
         ax.legend(fontsize=6.5)
         if x in logdims and xlabels is None:
             ax.set_xscale("log")
-        ax.set_ylabel(f"{value}{mean_note}", fontsize=8)
+        ax.set_ylabel(f"{VALUE_LABELS.get(value, value)}{mean_note}", fontsize=8)
     if xlabels is not None:
         ax.set_xticks(px, xlabels)
     ax.set_xlabel(LABELS.get(x, x))
