@@ -234,3 +234,11 @@ def test_progress_bar_has_rate_and_eta(tmp_path):
                     progress="bar", stream=buf)
     text = buf.getvalue()
     assert "sweep: cost model" in text and "12/12" in text and "pt/s" in text and "<" in text  # tqdm's ETA
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "results"
+    f.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="not a folder"):
+        gradproof.sweep("rnn", out=f, quiet=True, **SMALL)
+    assert f.read_text(encoding="utf-8") == "x"
