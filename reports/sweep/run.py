@@ -153,15 +153,16 @@ def _chunks(points: list[Point], cost: _CostModel, workers: int, chunk_size: int
     return [dicts[i:i + chunk_size] for i in range(0, len(dicts), chunk_size)]
 
 
-def _run_in_process(points: list[dict], commit, flush_seconds: float = 0.5) -> None:
-    """Point by point in this process; finished rows are committed every ``flush_seconds``
-    (one fsync per batch, not per point) and, on an interrupt, before it propagates."""
+def _run_in_process(points: list[dict], commit, batch: int | None = None, flush_seconds: float = 0.5) -> None:
+    """Point by point in this process; finished rows are committed every ``batch`` points if
+    given, else every ``flush_seconds`` (one fsync per batch, not per point), and, on an
+    interrupt, before it propagates."""
     pending: list = []
     last = time.perf_counter()
     try:
         for p in points:
             pending.append(compute_point(p))
-            if time.perf_counter() - last >= flush_seconds:
+            if (len(pending) >= batch) if batch else (time.perf_counter() - last >= flush_seconds):
                 rows, pending = pending, []
                 commit(rows)
                 last = time.perf_counter()
@@ -385,7 +386,7 @@ def run_sweep(model: str, grid=None, *, out, seeds: int | None = None, horizon: 
                     executor = f"{workers} local worker processes"
                     _run_processes(_chunks(rest, cost, workers, chunk_size), commit, workers, say)
                 else:
-                    _run_in_process([p.to_dict() for p in rest], commit)
+                    _run_in_process([p.to_dict() for p in rest], commit, batch=chunk_size)
         except BaseException as exc:  # interrupted or failed: keep the table of what finished
             if bar is not None:
                 bar.close()
