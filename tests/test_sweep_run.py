@@ -23,7 +23,7 @@ from gradproof.reports.sweep.store import JOURNAL, TABLE
 SMALL = {"grid": {"spectral_norm": "0.5:1.5:3"}, "seeds": 2, "hidden": 3, "steps": 30}
 # heavier points (tens of ms each) for the interrupt and kill tests: ~40 points
 ARGV_LONG = ["sweep", "rnn", "--grid", "spectral_norm=0.6:1.4:8", "--seeds", "5", "--hidden", "16",
-             "--steps", "200", "--chunk-size", "1", "--progress", "lines"]
+             "--steps", "300", "--chunk-size", "1", "--progress", "lines"]
 LONG_POINTS = 40
 
 
@@ -181,7 +181,7 @@ def _interrupt_and_resume(tmp_path, long_reference, extra, sig, k):
     assert "interrupted" in err and "run the same command to resume" in err
     assert 0 < committed < LONG_POINTS, (k, committed)
     # the same command again: only the missing points are computed
-    res = gradproof.sweep("rnn", {"spectral_norm": "0.6:1.4:8"}, out=out, seeds=5, hidden=16, steps=200,
+    res = gradproof.sweep("rnn", {"spectral_norm": "0.6:1.4:8"}, out=out, seeds=5, hidden=16, steps=300,
                           quiet=True)
     assert (res.computed, res.reused) == (LONG_POINTS - committed, committed)
     keys = [json.loads(x)["key"] for x in _lines(out / JOURNAL)]
