@@ -50,8 +50,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     ex.add_argument("--scheduler", default=None, metavar="ADDRESS",
                     help="an existing Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("--chunk-size", type=_positive_int, default=None, metavar="N",
-                   help="points per task, or per commit in process (default: tasks of about 1 s of "
-                   "estimated work, >= 4 per worker; in process a commit every 0.5 s)")
+                   help="points per task, or per commit in process (default: tasks of about 0.5 s of "
+                   "estimated work, >= 8 per worker; in process a commit every 0.5 s)")
     p.add_argument("--progress", choices=("auto", "bar", "lines", "off"), default="auto",
                    help="auto: a bar on a terminal, a line every 5%% otherwise")
     p.add_argument("-q", "--quiet", action="store_true", help="no cost line, progress or summary")

@@ -12,7 +12,8 @@ Order of work, for ``run_sweep``:
    in w between them (an estimate, printed as one). With several workers the estimate is the
    sequential one divided by the number of workers (start-up not included);
 4. the remaining points go to the executor in chunks of about ``CHUNK_SECONDS`` of estimated
-   work (at least 4 chunks per worker, for balance); every finished chunk is committed to the
+   work (at least 8 chunks per worker, so the last chunk leaves a worker idle for a quarter
+   second on average); every finished chunk is committed to the
    journal at once, in the process that runs the sweep (workers never write files, so a
    remote Dask worker needs no shared disk). In process, finished points are committed every
    half second (and when interrupted);
@@ -46,7 +47,7 @@ from gradproof.reports.sweep.store import TABLE, Store, read_table
 
 __all__ = ["SweepResult", "run_sweep", "CHUNK_SECONDS", "MAX_POOL_RESTARTS", "work_measure"]
 
-CHUNK_SECONDS = 1.0
+CHUNK_SECONDS = 0.5
 MAX_POOL_RESTARTS = 3
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -147,7 +148,7 @@ def _chunks(points: list[Point], cost: _CostModel, workers: int, chunk_size: int
     if chunk_size is None:
         mean = sum(cost.estimate(p) for p in points) / len(points)
         by_time = max(1, int(CHUNK_SECONDS / mean)) if mean > 0 else 1
-        balance = max(1, math.ceil(len(points) / (4 * workers)))
+        balance = max(1, math.ceil(len(points) / (8 * workers)))
         chunk_size = max(1, min(by_time, balance))
     dicts = [p.to_dict() for p in points]
     return [dicts[i:i + chunk_size] for i in range(0, len(dicts), chunk_size)]
