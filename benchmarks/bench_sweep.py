@@ -16,7 +16,10 @@ and measures the per-point cost of the
 alternatives of issue 15 on the first points of the same grid: a shell loop over the CLI
 (``gradproof product lstm ... --json``, one process per point) and a Python loop over
 ``gradproof.product``. The machine's load average (1 min) is printed before and after: other
-processes on the 2 cores lower the 2-worker speed-up, so read the ratio with it.
+processes on the 2 cores lower the 2-worker speed-up, so read the ratio with it, and with the
+measured parallel capacity: two CPU-bound pure-Python processes are timed alone and together
+before and after (2 t_alone / t_together = the cores they got; on this shared virtual machine
+it varies between about 1 and 2 from minute to minute).
 """
 
 from __future__ import annotations
@@ -58,6 +61,21 @@ def timed(argv: list[str]) -> tuple[float, float]:
     return dt, cpu
 
 
+_BURN = "import time\nt = time.perf_counter()\ns = 0\nfor i in range(15_000_000):\n    s += i\nprint(time.perf_counter() - t)\n"
+
+
+def parallel_capacity() -> float:
+    """How many cores two CPU-bound processes get right now: 2 t_alone / t_together (2.0 on
+    two free cores; less when other programs or the host take CPU time)."""
+    def run(n):
+        procs = [subprocess.Popen([sys.executable, "-c", _BURN], stdout=subprocess.PIPE, text=True)
+                 for _ in range(n)]
+        return max(float(p.communicate()[0]) for p in procs)
+
+    alone = run(1)
+    return 2 * alone / run(2)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-dask", action="store_true")
@@ -67,7 +85,7 @@ def main() -> int:
 
     import gradproof
 
-    load0 = os.getloadavg()[0]
+    load0, cap0 = os.getloadavg()[0], parallel_capacity()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     runs = [("in process", []), ("--workers 2", ["--workers", "2"])]
     if not args.no_dask:
@@ -96,12 +114,13 @@ def main() -> int:
         gradproof.product("lstm", hidden=32, steps=100, spectral_norm=s, forget_bias=b, seed=seed)
     api_per = (time.perf_counter() - t0) / len(api_pts)
     api_cpu = (time.process_time() - c0) / len(api_pts)
-    load1 = os.getloadavg()[0]
+    load1, cap1 = os.getloadavg()[0], parallel_capacity()
     shutil.rmtree(tmp, ignore_errors=True)
 
     base, base_cpu = results["in process"][0]
     print(f"gradproof {gradproof.__version__}; {n_points}-point sweep, lstm hidden 32, 100 steps, fast engine; "
-          f"load average (1 min) {load0:.2f} before, {load1:.2f} after; {os.cpu_count()} cores")
+          f"load average (1 min) {load0:.2f} before, {load1:.2f} after; {os.cpu_count()} cores, of which two "
+          f"CPU-bound processes got {cap0:.2f} before and {cap1:.2f} after (2 t_alone / t_together)")
     print(f"tables byte-identical across runs: {'yes' if len(tables) == 1 else 'NO'}")
     print()
     print("| run | wall s | s per point | speed-up vs in process | CPU s (all processes) | CPU vs in process |")
