@@ -13,9 +13,9 @@ each also with the CPU seconds of all its processes (``RUSAGE_CHILDREN``: the co
 worker processes and Dask's nannies, all waited for), which depends much less than wall
 time on the load of other programs; then checks that the three tables are byte-identical,
 and measures the per-point cost of the
-alternatives of issue 15 on the first points of the same grid: a shell loop over the CLI
-(``gradproof product lstm ... --json``, one process per point) and a Python loop over
-``gradproof.product``. The machine's load average (1 min) is printed before and after: other
+alternatives of issue 15 on the same points: a shell loop over the CLI (``gradproof product
+lstm ... --json``, one process per point, on 6 points spread over the grid) and a Python loop
+over ``gradproof.product`` (all 200 points). The machine's load average (1 min) is printed before and after: other
 processes on the 2 cores lower the 2-worker speed-up, so read the ratio with it, and with the
 measured parallel capacity: two CPU-bound pure-Python processes are timed alone and together
 before and after (2 t_alone / t_together = the cores they got; on this shared virtual machine
@@ -80,7 +80,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--cli-points", type=int, default=6, help="points of the shell loop over the CLI")
-    ap.add_argument("--api-points", type=int, default=30, help="points of the Python loop over the API")
+    ap.add_argument("--api-points", type=int, default=200, help="points of the Python loop over the API")
     args = ap.parse_args()
 
     import gradproof
@@ -99,19 +99,25 @@ def main() -> int:
     n_points = len(next(iter(tables)).splitlines())
 
     # the same points, as a shell loop over the CLI (one process each) and a Python loop
-    plan = [(s, b, seed) for s in (0.5, 0.6111111111111112) for b in (-1.0, 0.0) for seed in range(4)]
-    cli_pts = plan[: args.cli_points]
+    # the sweep's own points (same grid order), so the loops compute exactly what the sweeps did
+    from gradproof.reports.sweep.grid import make_plan
+
+    grid = {g.split("=", 1)[0]: g.split("=", 1)[1] for g in GRID[1:4:2]}
+    plan = [p.kwargs for p in make_plan("lstm", grid, seeds=4, fixed={"hidden": 32, "steps": 100}).points]
+    assert len(plan) == n_points
+    step = max(1, len(plan) // args.cli_points)
+    cli_pts = plan[::step][: args.cli_points]  # spread over the grid
     t0 = time.perf_counter()
-    for s, b, seed in cli_pts:
-        timed([*gradproof_cmd(), "product", "lstm", *FIXED, "--spectral-norm", repr(s), "--forget-bias",
-               repr(b), "--seed", str(seed), "--json"])
+    for o in cli_pts:
+        timed([*gradproof_cmd(), "product", "lstm", "--hidden", "32", "--steps", "100", "--spectral-norm",
+               repr(o["spectral_norm"]), "--forget-bias", repr(o["forget_bias"]), "--seed", str(o["seed"]),
+               "--json"])
     cli_per = (time.perf_counter() - t0) / len(cli_pts)
-    c0 = time.process_time()
     gradproof.product("lstm", hidden=2, steps=2)  # imports outside the timing
-    api_pts = (plan * 10)[: args.api_points]
-    t0 = time.perf_counter()
-    for s, b, seed in api_pts:
-        gradproof.product("lstm", hidden=32, steps=100, spectral_norm=s, forget_bias=b, seed=seed)
+    api_pts = plan[: args.api_points]
+    c0, t0 = time.process_time(), time.perf_counter()
+    for o in api_pts:
+        gradproof.product("lstm", **o)
     api_per = (time.perf_counter() - t0) / len(api_pts)
     api_cpu = (time.process_time() - c0) / len(api_pts)
     load1, cap1 = os.getloadavg()[0], parallel_capacity()
