@@ -5,6 +5,7 @@ after SIGINT/SIGTERM at a random point, stale rows never reused, a crash's parti
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -165,19 +166,25 @@ def test_progress_lines_and_cost_model_on_a_pipe(tmp_path, capsys):
     assert out.err == "" and out.out == ""
 
 
-def _interrupt_and_resume(tmp_path, long_reference, extra, sig, k):
+def _interrupt_and_resume(tmp_path, long_reference, extra, sig, k, group=False):
+    """Interrupt after k committed points, rerun, compare. ``group``: the signal goes to the
+    whole process group, as a terminal's Ctrl-C does (workers included)."""
     out = tmp_path / "r"
     argv = [*ARGV_LONG, "--out", str(out), *extra]
-    proc = _cli(argv)
+    proc = _cli(argv, start_new_session=group)
     deadline = time.monotonic() + 120
     while len(_lines(out / JOURNAL)) < k:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    proc.send_signal(sig)
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     committed = len(_lines(out / JOURNAL))
     assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
     assert "interrupted" in err and "run the same command to resume" in err
     assert 0 < committed < LONG_POINTS, (k, committed)
     # the same command again: only the missing points are computed
@@ -198,6 +205,17 @@ def test_sigint_at_a_random_point_then_resume(tmp_path, long_reference, k_seed):
 def test_sigterm_with_two_workers_then_resume(tmp_path, long_reference):
     k = random.Random(7).randint(2, LONG_POINTS // 2)
     _interrupt_and_resume(tmp_path, long_reference, ["--workers", "2"], signal.SIGTERM, k)
+
+
+def test_ctrl_c_to_the_process_group_with_two_workers(tmp_path, long_reference):
+    k = random.Random(11).randint(2, LONG_POINTS // 2)
+    _interrupt_and_resume(tmp_path, long_reference, ["--workers", "2"], signal.SIGINT, k, group=True)
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_with_a_local_dask_cluster(tmp_path, long_reference):
+    k = random.Random(12).randint(2, LONG_POINTS // 2)
+    _interrupt_and_resume(tmp_path, long_reference, ["--dask-local", "2"], signal.SIGINT, k, group=True)
 
 
 def test_a_killed_worker_process_loses_nothing(tmp_path, long_reference):

@@ -103,6 +103,26 @@ def _one_blas_thread_env():
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def _children_ignore_sigint():
+    """Processes started inside ignore SIGINT from birth (SIG_IGN survives exec, and Python
+    and asyncio leave an ignored SIGINT alone). A terminal's Ctrl-C goes to the whole process
+    group; only this process should act on it (cancel, commit, stop the workers), without a
+    traceback from every worker. While inside, this process ignores SIGINT too (submitting to
+    a pool: milliseconds; starting a local Dask cluster: a second or two)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 # --------------------------------------------------------------------------- cost model
 
 class _CostModel:
@@ -185,7 +205,8 @@ def _run_processes(chunks, commit, workers: int, warn) -> None:
         broken = False
         with _one_blas_thread_env(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                          initializer=init_worker) as ex:
-            futs = {ex.submit(compute_chunk, c): i for i, c in enumerate(remaining)}
+            with _children_ignore_sigint():  # the workers are started by the first submits
+                futs = {ex.submit(compute_chunk, c): i for i, c in enumerate(remaining)}
 
             def collect_done():
                 for f, i in futs.items():
@@ -241,7 +262,8 @@ def _dask_client(dask_local: int | None, scheduler: str | None, stack: contextli
     # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers' environment by default; that fixes
     # glibc's mmap threshold, so every Jacobian array is mmap-ed and unmapped again, and the
     # points ran 1.5-2x slower than in process (measured). The workers keep glibc's default.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
+            _children_ignore_sigint():
         cluster = stack.enter_context(LocalCluster(
             n_workers=dask_local, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR, env=dict(_ONE_THREAD)))
