@@ -261,7 +261,7 @@ def _dask_client(dask_local: int | None, scheduler: str | None, stack: contextli
 
     # Dask sets MALLOC_TRIM_THRESHOLD_=65536 in its workers' environment by default; that fixes
     # glibc's mmap threshold, so every Jacobian array is mmap-ed and unmapped again, and the
-    # points ran 1.5-2x slower than in process (measured). The workers keep glibc's default.
+    # points ran about 1.5x slower than in process (measured, 1.4-1.7x). The workers keep glibc's default.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}), \
             _children_ignore_sigint():
         cluster = stack.enter_context(LocalCluster(
