@@ -17,7 +17,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.version import __version__
 
 __all__ = ["__version__", "InputError", "derive", "product", "horizon", "lags", "verify", "build_report",
-           "load_weights", "load_inputs"]
+           "load_weights", "load_inputs", "sweep"]
 
 _API = frozenset(__all__) - {"__version__", "InputError"}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = ["derive", "product", "horizon", "lags", "verify", "build_report", "load_weights", "load_inputs",
-           "AuditResult"]
+           "sweep", "AuditResult"]
 
 
 # --------------------------------------------------------------------------- derivations
@@ -129,5 +129,14 @@ def build_report(out: str | Path | None = None, *, only: Sequence[str] | None = 
     return run(target, list(only) if only else None, progress=progress or (lambda line: None))
 
 
+def sweep(model: str, grid=None, *, out, **options):
+    """``gradproof sweep``: ``product`` (and ``horizon`` with ``horizon=True``) of ``model`` at
+    every point of ``grid`` (NAME -> SPEC string such as ``"0.5:1.5:11"`` or a sequence of
+    values), each finished point committed to the results folder ``out``; rerunning resumes.
+    Options: ``seeds=K``, fixed ``hidden=``, ``steps=``, ``seed=``, ``activation=``,
+    ``spectral_norm=``, ``forget_bias=``, ``engine=``; ``workers=N``, ``dask_local=N`` or
+    ``scheduler=ADDRESS``; ``force``, ``progress``, ``quiet``. Returns a frozen ``SweepResult``
+    (``.rows()`` reads the sorted table)."""
+    from gradproof.reports.sweep.run import run_sweep
 
-
+    return run_sweep(model, grid, out=out, **options)

@@ -7,6 +7,7 @@ Subcommands:
   lags     MODEL   per-lag gradient profile: how far back from the last step signal reaches
   report           regenerate every report and figure (the README's main job)
   verify           run the claims audit and the derivation checks
+  sweep    MODEL   product/horizon over a grid (resumable, parallel); `sweep plot` draws it
 
 Bad input gives one line on stderr, ``gradproof: error: ...``, and exit status 2: also an
 unwritable (closed, full) standard output, an allocation that fails (MemoryError, with the size
@@ -207,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "matches its registered expectation, 1 otherwise.")
     v.add_argument("--json", action="store_true")
     v.add_argument("--claim", nargs="+", default=None, metavar="ID", help="only these claims")
+
+    from gradproof.reports.sweep.cli import add_sweep_parser
+
+    add_sweep_parser(sub, _Parser)
     return parser
 
 
@@ -343,6 +348,12 @@ def _cmd_verify(args) -> int:
     return 0 if result.all_as_expected else 1
 
 
+def _cmd_sweep(args) -> int:
+    from gradproof.reports.sweep.cli import sweep_command
+
+    return sweep_command(args)
+
+
 COMMANDS = {
     "derive": _cmd_derive,
     "product": _cmd_product,
@@ -350,6 +361,7 @@ COMMANDS = {
     "lags": _cmd_lags,
     "report": _cmd_report,
     "verify": _cmd_verify,
+    "sweep": _cmd_sweep,
 }
 
 

@@ -17,7 +17,7 @@ from gradproof.reports.figures import common
 from gradproof.reports.figures.common import ItemContext
 
 ISSUE_FIGURES = {"rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "lstm-terms",
-                 "lstm-missing-path", "horizon", "phase"}
+                 "lstm-missing-path", "horizon", "phase", "sweep-phase"}
 
 
 @pytest.fixture
