@@ -32,7 +32,9 @@ def build(ctx):
     import tempfile
     from pathlib import Path
 
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN, ItemResult, Number, save_figure
+    from gradproof.reports.figures.common import ItemResult, Number, save_figure, save_figure_data
+    from gradproof.reports.figures.phase import LYAPUNOV_ATOL
+    from gradproof.reports.figures.style import PAGE_WIDTH_IN
     from gradproof.reports.sweep.plot import phase_figure
     from gradproof.reports.sweep.run import run_sweep
 
@@ -41,22 +43,31 @@ def build(ctx):
         res = run_sweep(p["model"], dict(p["grid"]), out=Path(tmp) / "sweep", seeds=p["seeds"],
                         hidden=p["hidden"], steps=p["steps"], quiet=True)
         fig, drawn = phase_figure(res.out, x="spectral_norm", y="forget_bias", value=p["value"],
-                                  figsize=(FIGURE_WIDTH_IN, 3.8),
+                                  figsize=(PAGE_WIDTH_IN, 3.8),
                                   title=(f"LSTM (hidden {p['hidden']}, {p['steps']} steps): largest Lyapunov "
                                          f"exponent, mean of {p['seeds']} seeds"))
     files = save_figure(ctx, fig, ID)
+    # the drawn grid, cell by cell: what --check compares (Lyapunov exponents of chaotic
+    # trajectories amplify the last bits, hence the absolute tolerance of the phase figure)
+    grid = [(xv, yv, drawn.values[j][i]) for j, yv in enumerate(drawn.y_values)
+            for i, xv in enumerate(drawn.x_values)]
+    files.append(save_figure_data(ctx, ID, {"seed-mean lambda_1": {
+        "spectral_norm": [g[0] for g in grid], "forget_bias": [g[1] for g in grid],
+        "lyapunov": [g[2] for g in grid]}}, atol={"lyapunov": LYAPUNOV_ATOL}))
     cells = [(v, xv, yv) for j, yv in enumerate(drawn.y_values)
              for i, xv in enumerate(drawn.x_values) for v in [drawn.values[j][i]] if v is not None]
     top = max(cells)
     low = min(cells)
     negative = sum(1 for v, _, _ in cells if v < 0)
     numbers = [
-        Number("max-mean-exponent", top[0], "largest seed-mean lambda_1 on the grid", "nats per step"),
+        Number("max-mean-exponent", top[0], "largest seed-mean lambda_1 on the grid", "nats per step",
+               atol=LYAPUNOV_ATOL),
         Number("max-mean-exponent-sigma", top[1], "sigma_max of the cell with the largest seed-mean lambda_1",
                "1 (dimensionless)", digits=4),
         Number("max-mean-exponent-forget-bias", top[2], "forget bias of the cell with the largest seed-mean "
                "lambda_1", "1 (dimensionless)", digits=4),
-        Number("min-mean-exponent", low[0], "smallest seed-mean lambda_1 on the grid", "nats per step"),
+        Number("min-mean-exponent", low[0], "smallest seed-mean lambda_1 on the grid", "nats per step",
+               atol=LYAPUNOV_ATOL),
         Number("cells-with-negative-exponent", negative, f"cells (of {len(cells)}) whose seed-mean lambda_1 < 0",
                "cells"),
         Number("cells", drawn.cells, "cells of the grid", "cells"),
