@@ -22,8 +22,9 @@ __all__ = ["REPOSITORY_URL", "AUTHORS", "RELEASE_DATE", "toolkit_key", "figure_k
            "figure_content_hash", "bibtex", "git_commit"]
 
 #: the repository, authors and release date, as in CITATION.cff (tests/reports/test_citation.py
-#: checks that the two agree)
-REPOSITORY_URL = "https://github.com/gradproof/gradproof"
+#: checks that the two agree). The public address of the repository is not known to the
+#: developers yet: None, and no url field is written, rather than an invented address.
+REPOSITORY_URL: str | None = None
 AUTHORS = ("gradproof developers",)
 RELEASE_DATE = "2026-12-01"
 
@@ -70,7 +71,7 @@ def bibtex(manifest: dict) -> str:
            f"  version = {{{version}}},",
            f"  year = {{{year}}},",
            f"  date = {{{RELEASE_DATE}}},",
-           f"  url = {{{REPOSITORY_URL}}},",
+           *([f"  url = {{{REPOSITORY_URL}}},"] if REPOSITORY_URL else []),
            "  license = {MIT},",
            "}"]
     for item_id, entry in manifest["items"].items():
@@ -87,7 +88,7 @@ def bibtex(manifest: dict) -> str:
                 # fields that standard styles ignore: the full digest and the rebuild command
                 f"  sha256 = {{{digest}}},",
                 f"  command = {{{_bib_escape(entry['command'])}}},",
-                f"  url = {{{REPOSITORY_URL}}},",
+                *([f"  url = {{{REPOSITORY_URL}}},"] if REPOSITORY_URL else []),
                 "}"]
     return "\n".join(out) + "\n"
 
