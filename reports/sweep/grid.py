@@ -291,14 +291,17 @@ def _coerce(name: str, kind: str, v):
 def _budget_check(model: str, hidden: int, steps: int, engine: str, force: bool, horizon: bool) -> None:
     """The work budget of ``product`` (and ``horizon``) at one size, checked up front.
 
-    Mirrors the budgets ``numerics.product_report`` and ``numerics.horizon`` pass to
-    ``budgeted_model_jacobians``; the computation itself checks them again.
+    The same (engine, passes) pairs ``numerics.product_report`` passes to
+    ``budgeted_model_jacobians`` (``numerics.models.engine_budgets``) and, for the horizon,
+    the fast per-format table; the computation itself checks them again.
     """
-    from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, check_budget, state_size
+    from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, check_budget, engine_budgets, state_size
 
     N = state_size(model, hidden)
-    check_budget(N, steps, engine, force, products=1.25 if model == "lstm" else 1.0)
-    check_budget(N, steps, "fast", force, products=FORMAT_TABLE_PRODUCTS)
+    for name, passes in engine_budgets(model, engine):
+        check_budget(N, steps, name, force, products=passes)
+    if horizon:
+        check_budget(N, steps, "fast", force, products=FORMAT_TABLE_PRODUCTS)
 
 
 def _key(model: str, options: dict, horizon: bool, version: str) -> str:
