@@ -53,37 +53,43 @@ def load_inputs(source, input_size: int | None = None, *, batch_index: int | Non
 
 def product(model: str, **options):
     """Long Jacobian product ``||J_T ... J_1||_2`` of ``model`` with one engine, the per-format
-    table and the verdicts (``gradproof product``). Options as the CLI's, with ``weights`` and
-    ``inputs`` each a path or arrays. Returns a frozen ``ProductReport``."""
+    table and the verdicts (``gradproof product``). The network's options are those of
+    ``numerics.spec.ModelSpec`` (``weights`` and ``inputs`` each a path or arrays); besides them
+    ``engine``, ``force``, ``check_engines``, ``bits``. Returns a frozen ``ProductReport``."""
     from gradproof.numerics.product_report import product_report
+    from gradproof.numerics.spec import ModelSpec, check_known
 
-    return product_report(model=model, **_sources(options))
+    spec, rest = ModelSpec.from_options(model, options, steps=100)
+    check_known("product", rest, ("engine", "force", "check_engines", "bits"))
+    return product_report(**spec.jacobian_options(), **rest)
 
 
 def horizon(model: str | None = None, **options):
     """Steps at which a product goes subnormal and becomes 0 per float format, for a constant
-    ``factor=RHO`` or a model (``gradproof horizon``). Returns a frozen ``HorizonReport``."""
+    ``factor=RHO`` (alone) or a model (``ModelSpec`` options and ``force``; ``gradproof
+    horizon``). Returns the ``horizon --json`` report."""
     from gradproof.numerics.horizon import horizon_report
+    from gradproof.numerics.spec import ModelSpec, check_known
 
-    return horizon_report(model=model, **_sources(options))
+    if model is None:
+        check_known("horizon --factor", {k: v for k, v in options.items() if k != "factor"}, ())
+        return horizon_report(factor=options.get("factor"))
+    spec, rest = ModelSpec.from_options(model, options, steps=200)
+    check_known("horizon", rest, ("force",))
+    return horizon_report(**spec.jacobian_options(), **rest)
 
 
 def lags(model: str, **options):
-    """The per-lag gradient profile of ``model`` (``gradproof lags``): options as the CLI's (``weights``,
-    ``inputs``, ``module``, ``layer``, ``batch_index``, ``engine``, ``loss_scale``, ...). Returns a frozen
-    ``LagProfile``; ``.to_dict()`` is the ``--json`` object."""
+    """The per-lag gradient profile of ``model`` (``gradproof lags``): ``ModelSpec`` options and
+    ``engine``, ``loss_scale``, ``force``, ``compare_torch``. Returns a frozen ``LagProfile``;
+    ``.to_dict()`` is the ``--json`` object."""
     from gradproof.numerics.lags import lag_profile
+    from gradproof.numerics.spec import ModelSpec, check_known
 
-    return lag_profile(model, **_sources(options))
-
-
-def _sources(options: dict) -> dict:
-    """``weights=`` / ``inputs=`` (path or arrays) as the numerics layer's keyword names."""
-    out = dict(options)
-    for key in ("weights", "inputs"):
-        if key in out:
-            out[f"{key}_path"] = out.pop(key)
-    return out
+    spec, rest = ModelSpec.from_options(model, options, steps=100)
+    check_known("lags", rest, ("engine", "loss_scale", "force", "compare_torch"))
+    jac = spec.jacobian_options()
+    return lag_profile(jac.pop("model"), **jac, **rest)
 
 
 # --------------------------------------------------------------------------- application

@@ -249,17 +249,23 @@ def _file_overrides(args, steps_default: int) -> None:
     args.seed = 0 if args.seed is None else args.seed
 
 
+def _model_spec(args, steps_default: int):
+    """The network the shared model options describe (``numerics.spec.ModelSpec``)."""
+    from gradproof.numerics.spec import ModelSpec
+
+    _file_overrides(args, steps_default)
+    return ModelSpec(model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
+                     activation=args.activation, spectral_norm=args.spectral_norm,
+                     forget_bias=args.forget_bias, weights=args.weights, inputs=args.inputs,
+                     module=args.module, layer=args.layer, batch_index=args.batch_index)
+
+
 def _cmd_product(args) -> int:
     from gradproof.numerics.product_report import format_product_text, product_report
 
-    _file_overrides(args, 100)
-    rep = product_report(
-        model=args.model, hidden=args.hidden, steps=args.steps, seed=args.seed,
-        activation=args.activation, spectral_norm=args.spectral_norm,
-        forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        engine=args.engine, force=args.force, check_engines=args.check_engines, bits=args.bits,
-        module=args.module, layer=args.layer, batch_index=args.batch_index,
-    )
+    spec = _model_spec(args, 100)
+    rep = product_report(**spec.jacobian_options(), engine=args.engine, force=args.force,
+                         check_engines=args.check_engines, bits=args.bits)
     print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_product_text(rep))
     return 0
 
@@ -277,13 +283,10 @@ def _cmd_horizon(args) -> int:
         if given:
             raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect "
                              "with --factor (they describe a MODEL; drop them)")
-    _file_overrides(args, 200)
-    rep = horizon_report(
-        factor=args.factor, model=args.model, hidden=args.hidden, steps=args.steps,
-        seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
-        forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs,
-        force=args.force, module=args.module, layer=args.layer, batch_index=args.batch_index,
-    )
+    if args.factor is not None:
+        rep = horizon_report(factor=args.factor)
+    else:
+        rep = horizon_report(**_model_spec(args, 200).jacobian_options(), force=args.force)
     print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_horizon_text(rep))
     return 0
 
@@ -291,12 +294,9 @@ def _cmd_horizon(args) -> int:
 def _cmd_lags(args) -> int:
     from gradproof.numerics.lags import format_lags_text, lag_profile
 
-    _file_overrides(args, 100)
-    rep = lag_profile(
-        args.model, engine=args.engine, loss_scale=args.loss_scale, force=args.force, hidden=args.hidden,
-        steps=args.steps, seed=args.seed, activation=args.activation, spectral_norm=args.spectral_norm,
-        forget_bias=args.forget_bias, weights_path=args.weights, inputs_path=args.inputs, module=args.module,
-        layer=args.layer, batch_index=args.batch_index, compare_torch=args.compare_torch)
+    options = _model_spec(args, 100).jacobian_options()
+    rep = lag_profile(options.pop("model"), **options, engine=args.engine, loss_scale=args.loss_scale,
+                      force=args.force, compare_torch=args.compare_torch)
     if args.figure is not None:
         from gradproof.reports.lagplot import save_lag_figure
 

@@ -77,3 +77,28 @@ def test_product_to_dict_equals_cli_json(capsys):
     assert cli["log10_norm"] == r.log10_norm
     with pytest.raises(Exception):
         r.log10_norm = 0.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gradproof.product("lstm", hiden=4),
+    lambda: gradproof.horizon("rnn", engine="fast"),
+    lambda: gradproof.horizon(factor=0.5, hidden=4),
+    lambda: gradproof.lags("rnn", bits=10),
+])
+def test_an_unknown_option_is_one_input_error_naming_it(call):
+    with pytest.raises(gradproof.InputError) as e:
+        call()
+    message = str(e.value)
+    assert "unknown option" in message and "\n" not in message
+
+
+def test_model_spec_is_the_same_network_in_api_and_cli(capsys):
+    """One ModelSpec: the API's keyword options and the CLI's flags give the same product."""
+    from gradproof.numerics.spec import ModelSpec
+
+    spec, rest = ModelSpec.from_options("gru", {"hidden": 3, "steps": 40, "seed": 2, "engine": "fast"})
+    assert spec == ModelSpec(model="gru", hidden=3, steps=40, seed=2) and rest == {"engine": "fast"}
+    assert ModelSpec.from_options("rnn", {}, steps=200)[0].steps == 200
+    r = gradproof.horizon("gru", hidden=3, steps=40, seed=2)
+    assert main(["horizon", "gru", "--hidden", "3", "--steps", "40", "--seed", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(r))
