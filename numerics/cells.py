@@ -66,7 +66,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from gradproof.numerics.activations import (
     RNN_ACTIVATIONS,
     framework_derivative,
@@ -315,15 +314,13 @@ def rnn_jacobians_scaled(params: RNNParams, inputs, c0=None, _z=None):
     return d[:, :, None] * params.W_rec[None, :, :], k.astype(np.int64)
 
 
-def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None) -> LSTMJacobians:
-    """One-step LSTM Jacobians (full (h,c) state, corrected and article cell-path terms).
-
-    ``derivative``: None for cancellation-free float64 derivatives, or a format name for the
-    framework's formulas in that training format (see :func:`rnn_jacobians`)."""
+def lstm_states(params: LSTMParams, inputs, h0=None, c0=None):
+    """Forward pass of nn.LSTMCell: (pre-activations a (T, 4n) in gate order i, f, g, o,
+    h (T+1, n), c (T+1, n)) with h[0] = h0, c[0] = c0 (zeros by default)."""
     x = _check_inputs(inputs, params.input_size)
     n = params.hidden
     T = x.shape[0]
-    drive = x @ params.W_ih.T + params.b  # (T, 4n)
+    drive = x @ params.W_ih.T + params.b  # (T, 4n), vectorised input part
     h = np.empty((T + 1, n))
     c = np.empty((T + 1, n))
     h[0] = _initial("h0", h0, n)
@@ -334,6 +331,36 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None
         ai, af, ag, ao = (a[t, k * n:(k + 1) * n] for k in range(4))
         c[t + 1] = np_sigmoid(af) * c[t] + np_sigmoid(ai) * np.tanh(ag)
         h[t + 1] = np_sigmoid(ao) * np.tanh(c[t + 1])
+    return a, h, c
+
+
+def gru_states(params: GRUParams, inputs, h0=None):
+    """Forward pass of nn.GRUCell: (gi = W_ih x + b_ih (T, 3n), gh = W_hh h_{t-1} + b_hh (T, 3n),
+    h (T+1, n)) with h[0] = h0; 1 - z is evaluated as sigma(-a_z), without cancellation."""
+    x = _check_inputs(inputs, params.input_size)
+    n = params.hidden
+    T = x.shape[0]
+    gi = x @ params.W_ih.T + params.b_ih  # (T, 3n)
+    h = np.empty((T + 1, n))
+    h[0] = _initial("h0", h0, n)
+    gh = np.empty((T, 3 * n))
+    for t in range(T):
+        gh[t] = params.W_hh @ h[t] + params.b_hh
+        r = np_sigmoid(gi[t, :n] + gh[t, :n])
+        a_z = gi[t, n:2 * n] + gh[t, n:2 * n]
+        cand = np.tanh(gi[t, 2 * n:] + r * gh[t, 2 * n:])
+        h[t + 1] = np_sigmoid(-a_z) * cand + np_sigmoid(a_z) * h[t]
+    return gi, gh, h
+
+
+def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None) -> LSTMJacobians:
+    """One-step LSTM Jacobians (full (h,c) state, corrected and article cell-path terms).
+
+    ``derivative``: None for cancellation-free float64 derivatives, or a format name for the
+    framework's formulas in that training format (see :func:`rnn_jacobians`)."""
+    a, h, c = lstm_states(params, inputs, h0, c0)
+    n = params.hidden
+    T = a.shape[0]
     a_i, a_f, a_g, a_o = (a[:, k * n:(k + 1) * n] for k in range(4))
     i, f, o = np_sigmoid(a_i), np_sigmoid(a_f), np_sigmoid(a_o)
     g = np.tanh(a_g)
@@ -376,19 +403,8 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None
 def gru_jacobians(params: GRUParams, inputs, h0=None, derivative=None) -> np.ndarray:
     """dh_t/dh_{t-1} of nn.GRUCell for t = 1..T, shape (T, n, n) (``derivative`` as in
     :func:`lstm_jacobians`)."""
-    x = _check_inputs(inputs, params.input_size)
+    gi, gh, h = gru_states(params, inputs, h0)
     n = params.hidden
-    T = x.shape[0]
-    gi = x @ params.W_ih.T + params.b_ih  # (T, 3n)
-    h = np.empty((T + 1, n))
-    h[0] = _initial("h0", h0, n)
-    gh = np.empty((T, 3 * n))
-    for t in range(T):
-        gh[t] = params.W_hh @ h[t] + params.b_hh
-        r = np_sigmoid(gi[t, :n] + gh[t, :n])
-        z = np_sigmoid(gi[t, n:2 * n] + gh[t, n:2 * n])
-        cand = np.tanh(gi[t, 2 * n:] + r * gh[t, 2 * n:])
-        h[t + 1] = np_sigmoid(-(gi[t, n:2 * n] + gh[t, n:2 * n])) * cand + z * h[t]  # 1 - z = sigma(-a_z)
     a_r = gi[:, :n] + gh[:, :n]
     a_z = gi[:, n:2 * n] + gh[:, n:2 * n]
     hn = gh[:, 2 * n:]  # W_hn h + b_hn

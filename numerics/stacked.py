@@ -30,10 +30,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from gradproof.numerics.activations import np_activation, np_sigmoid
-from gradproof.numerics.cells import (GRUParams, LSTMParams, RNNParams, _check_inputs, _dsigmoid, _dtanh,
-                                      gru_jacobians, lstm_jacobians, rnn_jacobians)
+from gradproof.numerics.activations import np_sigmoid
+from gradproof.numerics.cells import (
+    GRUParams,
+    LSTMParams,
+    RNNParams,
+    _check_inputs,
+    _dsigmoid,
+    _dtanh,
+    gru_jacobians,
+    gru_states,
+    lstm_jacobians,
+    lstm_states,
+    rnn_jacobians,
+    rnn_states,
+)
 from gradproof.numerics.errors import InputError
 
 __all__ = ["LayerPass", "StackPass", "layer_pass", "stack_pass", "state_size_of"]
@@ -67,17 +78,10 @@ def _derivative(fmt):
 def layer_pass(params, inputs, derivative=None) -> LayerPass:
     """Forward pass of one layer (zero initial state) with its state and input Jacobians."""
     x = _check_inputs(inputs, params.input_size)
-    T = x.shape[0]
     n = params.hidden
     dsig, dtanh = _derivative(derivative)
     if isinstance(params, RNNParams):
-        drive = x @ params.W_in.T + params.b
-        z = np.empty((T, n))
-        h = np.empty((T + 1, n))
-        h[0] = 0.0
-        for t in range(T):
-            z[t] = params.W_rec @ h[t] + drive[t]
-            h[t + 1] = np_activation(params.activation, z[t])
+        z, h = rnn_states(params, x)
         J = rnn_jacobians(params, x, derivative=derivative)
         if derivative is None:
             from gradproof.numerics.activations import np_derivative
@@ -87,15 +91,7 @@ def layer_pass(params, inputs, derivative=None) -> LayerPass:
             d = framework_derivative(params.activation, z, derivative)
         return LayerPass(h=h[1:], J=J, X=d[:, :, None] * params.W_in[None])
     if isinstance(params, LSTMParams):
-        drive = x @ params.W_ih.T + params.b
-        h = np.zeros((T + 1, n))
-        c = np.zeros((T + 1, n))
-        a = np.empty((T, 4 * n))
-        for t in range(T):
-            a[t] = drive[t] + params.W_hh @ h[t]
-            ai, af, ag, ao = (a[t, k * n:(k + 1) * n] for k in range(4))
-            c[t + 1] = np_sigmoid(af) * c[t] + np_sigmoid(ai) * np.tanh(ag)
-            h[t + 1] = np_sigmoid(ao) * np.tanh(c[t + 1])
+        a, h, c = lstm_states(params, x)
         a_i, a_f, a_g, a_o = (a[:, k * n:(k + 1) * n] for k in range(4))
         i, f, o, g = np_sigmoid(a_i), np_sigmoid(a_f), np_sigmoid(a_o), np.tanh(a_g)
         W = {k: params.W_ih[j * n:(j + 1) * n][None] for j, k in enumerate("ifgo")}
@@ -106,15 +102,7 @@ def layer_pass(params, inputs, derivative=None) -> LayerPass:
         J = lstm_jacobians(params, x, derivative=derivative).full
         return LayerPass(h=h[1:], J=J, X=np.concatenate([dh_du, dc_du], axis=1), forget=f)
     if isinstance(params, GRUParams):
-        gi = x @ params.W_ih.T + params.b_ih
-        h = np.zeros((T + 1, n))
-        gh = np.empty((T, 3 * n))
-        for t in range(T):
-            gh[t] = params.W_hh @ h[t] + params.b_hh
-            r = np_sigmoid(gi[t, :n] + gh[t, :n])
-            az = gi[t, n:2 * n] + gh[t, n:2 * n]
-            cand = np.tanh(gi[t, 2 * n:] + r * gh[t, 2 * n:])
-            h[t + 1] = np_sigmoid(-az) * cand + np_sigmoid(az) * h[t]
+        gi, gh, h = gru_states(params, x)
         a_r, a_z, hn = gi[:, :n] + gh[:, :n], gi[:, n:2 * n] + gh[:, n:2 * n], gh[:, 2 * n:]
         r = np_sigmoid(a_r)
         a_n = gi[:, 2 * n:] + r * hn
