@@ -35,14 +35,9 @@ import numpy as np  # noqa: E402
 from gradproof.numerics.engines import product_fast  # noqa: E402
 from gradproof.numerics.tiers import certify_product, source_from_chunks  # noqa: E402
 
+from bench_products import jacobians  # noqa: E402  (the same Jacobians; run from benchmarks/)
+
 SIZES = [(1, 100_000), (8, 10_000), (32, 1_000), (128, 200), (32, 10_000), (256, 1_000)]
-
-
-def jacobians(n, T, seed=0):
-    rng = np.random.default_rng(seed)
-    if n == 1:
-        return rng.uniform(0.5, 1.0, size=(T, 1, 1))
-    return 0.9 * rng.standard_normal((T, n, n)) / math.sqrt(n)
 
 
 def streaming_source(n, T, seed=0):
@@ -70,15 +65,6 @@ def interleaved(runs, repeat):
             t0 = time.perf_counter()
             out[k] = fun()
             best[k] = min(best[k], time.perf_counter() - t0)
-    return best, out
-
-
-def best_time(fun, repeat):
-    best, out = math.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fun()
-        best = min(best, time.perf_counter() - t0)
     return best, out
 
 

@@ -22,9 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_truth_oracle import oracle_log10_norm  # noqa: E402
 
-from gradproof.numerics.cells import (GRUParams, LSTMParams, RNNParams, gru_jacobians, lstm_jacobians,  # noqa: E402
+from gradproof.numerics.cells import (GRUParams, RNNParams, gru_jacobians, lstm_jacobians,  # noqa: E402
                                       random_gru_params, random_inputs, random_lstm_params, random_rnn_params,
-                                      rnn_jacobians, rnn_jacobians_scaled)
+                                      rnn_jacobians_scaled)
 from gradproof.numerics.engines import product_fast  # noqa: E402
 from gradproof.numerics.lyapunov import largest_lyapunov  # noqa: E402
 from gradproof.numerics.network import network_certified, network_reference, wrapping_estimate  # noqa: E402
