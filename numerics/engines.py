@@ -716,7 +716,7 @@ def product_certified(jacobians, target_bits: int = 53, max_attempts: int = 8,
         loss_bits = 2.0 * log_tn
     prec = int(target_bits + math.ceil(loss_bits) + 32)
     multiply = _ball_product_tree if association == "tree" else _ball_product_sequential
-    arb, arb_mat = flint.arb, flint.arb_mat
+    arb_mat = flint.arb_mat
     attempts = []
     result = None
     for _ in range(max_attempts):

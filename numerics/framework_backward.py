@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradproof.numerics.activations import np_activation, np_sigmoid
-from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.cells import LSTMParams, RNNParams
 
 __all__ = ["framework_backward"]
 

@@ -157,7 +157,7 @@ def budgeted_model_jacobians(model: str, budgets, force: bool = False, precheck:
     Jacobians. The memory estimate is checked before allocating, also with ``force``.
     """
     from gradproof.numerics.limits import check_memory
-    from gradproof.numerics.weights import inputs_shape, weights_sizes
+    from gradproof.numerics.weights import inputs_shape
 
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; choose rnn, lstm or gru")

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.cells import LSTMParams, RNNParams
 from gradproof.numerics.errors import InputError
 
 __all__ = ["compare_torch", "MAX_COMPARE_STEPS"]

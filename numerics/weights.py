@@ -28,10 +28,9 @@ import warnings
 
 import numpy as np
 
-from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.limits import check_array_magnitude
-from gradproof.numerics.npyheader import load_npy, load_npz, read_npy_header, read_npz_headers
+from gradproof.numerics.npyheader import load_npy, read_npy_header
 
 __all__ = ["load_weights", "load_inputs", "weights_sizes", "inputs_shape", "torch_usable", "read_torch_object",
            "REQUIRED_KEYS", "GATES", "MIN_TORCH"]
