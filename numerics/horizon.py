@@ -45,7 +45,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.formats import FORMATS, get_format, round_scalar, simulate_all_formats, simulate_constant
 
 __all__ = ["HorizonSteps", "horizon_steps", "first_step_below", "horizon_report", "format_horizon_text",
-           "SIMULATION_CAP"]
+           "FactorFormatHorizon", "ModelFormatHorizon", "HorizonReport", "SIMULATION_CAP"]
 
 SIMULATION_CAP = 2_000_000
 _EXACT_INT_BITS = 4_000_000  # confirm with integers when rho^t has at most this many bits
@@ -131,31 +131,120 @@ def horizon_steps(factor: float, fmt, ftz: bool = False, cap: int = SIMULATION_C
                         stagnates_at_step=sim.stagnation_step, simulation_capped=capped)
 
 
-def _factor_report(factor: float) -> dict:
+@dataclass(frozen=True)
+class FactorFormatHorizon:
+    """One format's row of ``horizon --factor RHO`` (module docstring: simulated and exact steps)."""
+
+    factor_in_format: float
+    first_subnormal_step: int | None
+    first_zero_step: int | None
+    first_zero_step_ftz: int | None
+    exact_first_subnormal_step: int | None
+    exact_first_zero_step: int | None
+    exact_first_zero_step_ftz: int | None
+    stagnates_at_step: int | None
+    simulation_capped: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ModelFormatHorizon:
+    """One format's row of ``horizon MODEL``: simulated steps within the sequence, and the
+    extrapolated estimates from the largest Lyapunov exponent with their window range."""
+
+    first_subnormal_step: int | None
+    first_zero_step: int | None
+    first_zero_step_ftz: int | None
+    estimated_first_subnormal_step: int | None
+    estimated_first_zero_step: int | None
+    estimated_first_zero_step_range: tuple  # (low, high), each int or None
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["estimated_first_zero_step_range"] = list(self.estimated_first_zero_step_range)
+        return d
+
+
+@dataclass(frozen=True)
+class HorizonReport:
+    """The ``gradproof horizon`` report; ``to_dict()`` is the ``--json`` object.
+
+    ``mode`` is ``"factor"`` (fields ``factor``, ``factor_exact_decimal``; rows
+    :class:`FactorFormatHorizon`) or ``"model"`` (the model fields; rows :class:`ModelFormatHorizon`).
+    ``formats`` is a tuple of (format name, row) pairs in the order of ``numerics.formats.FORMATS``;
+    :meth:`format` looks one up. Fields that do not belong to the mode are None and are left out
+    of ``to_dict()``."""
+
+    mode: str
+    formats: tuple
+    method: str
+    factor: float | None = None
+    factor_exact_decimal: str | None = None
+    model: str | None = None
+    hidden: int | None = None
+    steps: int | None = None
+    seed: int | None = None
+    weights: str | None = None
+    inputs: str | None = None
+    lyapunov: float | None = None
+    decay_rate_log10_per_step: float | None = None
+    lyapunov_windows: tuple | None = None
+    log10_norm_final: float | None = None
+    activation: str | None = None  # RNN only
+    layers: dict | None = None  # weights from a file with several layers
+    notes: tuple | None = None
+
+    _FACTOR_KEYS = ("factor", "factor_exact_decimal")
+    _MODEL_KEYS = ("model", "hidden", "steps", "seed", "weights", "inputs", "lyapunov",
+                   "decay_rate_log10_per_step", "lyapunov_windows", "log10_norm_final")
+
+    def format(self, name: str):
+        """The row of format ``name`` (KeyError if absent)."""
+        for key, row in self.formats:
+            if key == name:
+                return row
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        d = {"mode": self.mode, "method": self.method,
+             "formats": {name: row.to_dict() for name, row in self.formats}}
+        for key in (self._FACTOR_KEYS if self.mode == "factor" else self._MODEL_KEYS):
+            v = getattr(self, key)
+            d[key] = list(v) if isinstance(v, tuple) else v
+        for key in ("activation", "layers", "notes"):
+            v = getattr(self, key)
+            if v is not None:
+                d[key] = list(v) if isinstance(v, tuple) else v
+        return d
+
+
+def _factor_report(factor: float) -> HorizonReport:
     formats = {}
     for name in FORMATS:
         g = horizon_steps(factor, name, ftz=False)
         z = horizon_steps(factor, name, ftz=True)
-        formats[name] = {
-            "factor_in_format": g.factor_in_format,
-            "first_subnormal_step": g.first_subnormal_step,
-            "first_zero_step": g.first_zero_step,
-            "first_zero_step_ftz": z.first_zero_step,
-            "exact_first_subnormal_step": g.exact_first_subnormal_step,
-            "exact_first_zero_step": g.exact_first_zero_step,
-            "exact_first_zero_step_ftz": z.exact_first_zero_step,
-            "stagnates_at_step": g.stagnates_at_step,
-            "simulation_capped": g.simulation_capped or z.simulation_capped,
-        }
-    return {
-        "mode": "factor",
-        "factor": float(factor),
-        "factor_exact_decimal": str(Decimal(float(factor))),
-        "formats": formats,
-        "method": ("simulated: step-by-step IEEE round-to-nearest-even in the format (p_0 = 1, factor rounded to "
-                   "the format); exact: first t with the exact rho_f^t rounding to a subnormal / to 0, by mpmath "
-                   f"logarithms confirmed with integer arithmetic; simulation cap {SIMULATION_CAP} steps"),
-    }
+        formats[name] = FactorFormatHorizon(
+            factor_in_format=g.factor_in_format,
+            first_subnormal_step=g.first_subnormal_step,
+            first_zero_step=g.first_zero_step,
+            first_zero_step_ftz=z.first_zero_step,
+            exact_first_subnormal_step=g.exact_first_subnormal_step,
+            exact_first_zero_step=g.exact_first_zero_step,
+            exact_first_zero_step_ftz=z.exact_first_zero_step,
+            stagnates_at_step=g.stagnates_at_step,
+            simulation_capped=g.simulation_capped or z.simulation_capped,
+        )
+    return HorizonReport(
+        mode="factor",
+        factor=float(factor),
+        factor_exact_decimal=str(Decimal(float(factor))),
+        formats=tuple(formats.items()),
+        method=("simulated: step-by-step IEEE round-to-nearest-even in the format (p_0 = 1, factor rounded to "
+                "the format); exact: first t with the exact rho_f^t rounding to a subnormal / to 0, by mpmath "
+                f"logarithms confirmed with integer arithmetic; simulation cap {SIMULATION_CAP} steps"),
+    )
 
 
 def _estimate(rate: float, ln_threshold: float) -> int | None:
@@ -204,7 +293,7 @@ def _estimate_range(rates, ln_threshold: float):
 
 
 def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_bias, weights_path,
-                  inputs_path, force, module=None, layer=None, batch_index=None) -> dict:
+                  inputs_path, force, module=None, layer=None, batch_index=None) -> HorizonReport:
     from gradproof.numerics.engines import log10_norm_series
     from gradproof.numerics.lyapunov import largest_lyapunov
     from gradproof.numerics.models import FORMAT_TABLE_PRODUCTS, budgeted_model_jacobians
@@ -219,48 +308,45 @@ def _model_report(model, hidden, steps, seed, activation, spectral_norm, forget_
     formats = {}
     for name, (g, z) in simulate_all_formats(mj.framework_jacobians).items():
         f = FORMATS[name]
-        formats[name] = {
-            "first_subnormal_step": g.first_subnormal_step,
-            "first_zero_step": g.first_zero_step,
-            "first_zero_step_ftz": z.first_zero_step,
-            "estimated_first_subnormal_step": _estimate(rate, math.log(f.min_normal)),
-            "estimated_first_zero_step": _estimate(rate, math.log(f.min_subnormal) - math.log(2.0)),
-            "estimated_first_zero_step_range": _estimate_range(rates, math.log(f.min_subnormal) - math.log(2.0)),
-        }
-    rep = {
-        "mode": "model",
-        "model": model,
-        "hidden": mj.hidden,
-        "steps": mj.steps,
-        "seed": seed,
-        "weights": mj.weights_source,
-        "inputs": mj.inputs_source,
-        "lyapunov": rate,
-        "decay_rate_log10_per_step": rate / math.log(10.0) if math.isfinite(rate) else rate,
-        "lyapunov_windows": rates,
-        "log10_norm_final": float(series[-1]),
-        "formats": formats,
-        "method": ("simulated: the matrix product in each format for the given steps (activation derivatives as the "
-                   "framework computes them in the format, s(1-s) and 1-t^2; Jacobians rounded to the format, "
-                   "float64 accumulation, one rounding per entry; null if not reached within the steps); "
-                   "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method); its "
-                   f"uncertainty: the range from the fastest and the slowest of the rates over {WINDOWS} consecutive "
-                   "windows of the sequence (lyapunov_windows; upper end null when a window does not decay); "
-                   "an extrapolation, checked in the tests on sequences 4x longer than the estimate's"),
-    }
-    if model == "rnn":
-        rep["activation"] = activation
-    if mj.layers is not None:
-        rep["layers"] = mj.layers
-    if mj.notes:
-        rep["notes"] = mj.notes
-    return rep
+        formats[name] = ModelFormatHorizon(
+            first_subnormal_step=g.first_subnormal_step,
+            first_zero_step=g.first_zero_step,
+            first_zero_step_ftz=z.first_zero_step,
+            estimated_first_subnormal_step=_estimate(rate, math.log(f.min_normal)),
+            estimated_first_zero_step=_estimate(rate, math.log(f.min_subnormal) - math.log(2.0)),
+            estimated_first_zero_step_range=tuple(_estimate_range(rates, math.log(f.min_subnormal) - math.log(2.0))),
+        )
+    return HorizonReport(
+        mode="model",
+        model=model,
+        hidden=mj.hidden,
+        steps=mj.steps,
+        seed=seed,
+        weights=mj.weights_source,
+        inputs=mj.inputs_source,
+        lyapunov=rate,
+        decay_rate_log10_per_step=rate / math.log(10.0) if math.isfinite(rate) else rate,
+        lyapunov_windows=tuple(rates),
+        log10_norm_final=float(series[-1]),
+        formats=tuple(formats.items()),
+        method=("simulated: the matrix product in each format for the given steps (activation derivatives as the "
+                "framework computes them in the format, s(1-s) and 1-t^2; Jacobians rounded to the format, "
+                "float64 accumulation, one rounding per entry; null if not reached within the steps); "
+                "estimated: ceil(ln(threshold) / lambda_1) from the largest Lyapunov exponent (QR method); its "
+                f"uncertainty: the range from the fastest and the slowest of the rates over {WINDOWS} consecutive "
+                "windows of the sequence (lyapunov_windows; upper end null when a window does not decay); "
+                "an extrapolation, checked in the tests on sequences 4x longer than the estimate's"),
+        activation=activation if model == "rnn" else None,
+        layers=mj.layers,
+        notes=tuple(mj.notes) if mj.notes else None,
+    )
 
 
 def horizon_report(factor=None, model=None, hidden=4, steps=200, seed=0, activation="tanh", spectral_norm=None,
                    forget_bias=None, weights_path=None, inputs_path=None, force=False, module=None, layer=None,
-                   batch_index=None) -> dict:
-    """The ``gradproof horizon`` report: constant factor (exact) or a model (simulated + estimated)."""
+                   batch_index=None) -> HorizonReport:
+    """The ``gradproof horizon`` report (a frozen :class:`HorizonReport`): constant factor (exact)
+    or a model (simulated + estimated)."""
     if (factor is None) == (model is None):
         raise InputError("horizon needs exactly one of --factor RHO or a MODEL")
     if factor is not None:
@@ -275,8 +361,9 @@ def _fmt(v):
     return "never" if v is None else str(v)
 
 
-def format_horizon_text(rep: dict) -> str:
+def format_horizon_text(report: HorizonReport) -> str:
     """Plain-text table of a horizon report."""
+    rep = report.to_dict()
     lines = []
     if rep["mode"] == "factor":
         lines.append(f"horizon for a constant per-step factor rho = {rep['factor']!r}")

@@ -67,7 +67,7 @@ def product(model: str, **options):
 def horizon(model: str | None = None, **options):
     """Steps at which a product goes subnormal and becomes 0 per float format, for a constant
     ``factor=RHO`` (alone) or a model (``ModelSpec`` options and ``force``; ``gradproof
-    horizon``). Returns the ``horizon --json`` report."""
+    horizon``). Returns a frozen ``HorizonReport``; ``.to_dict()`` is the ``horizon --json`` object."""
     from gradproof.numerics.horizon import horizon_report
     from gradproof.numerics.spec import ModelSpec, check_known
 

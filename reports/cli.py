@@ -287,7 +287,7 @@ def _cmd_horizon(args) -> int:
         rep = horizon_report(factor=args.factor)
     else:
         rep = horizon_report(**_model_spec(args, 200).jacobian_options(), force=args.force)
-    print(json.dumps(rep, indent=2, sort_keys=True) if args.json else format_horizon_text(rep))
+    print(json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else format_horizon_text(rep))
     return 0
 
 

@@ -85,7 +85,7 @@ def test_horizon_report_and_cli(capsys):
     emin16, p16 = emin_p("float16")  # -14, 11: steps 15 and 25
     emin64, p64 = emin_p("float64")  # -1022, 53: zero at 1075
     rep = horizon_report(factor=0.5)
-    assert rep["formats"]["float16"]["first_zero_step_ftz"] == -emin16 + 1
+    assert rep.format("float16").first_zero_step_ftz == -emin16 + 1
     assert "float16" in format_horizon_text(rep)
     assert main(["horizon", "--factor", "0.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -205,6 +205,26 @@ def test_which_value_is_the_factor(name, text):
         assert rho ** h.exact_first_zero_step <= Fraction(2) ** (emin - p) < rho ** (h.exact_first_zero_step - 1)
     if name == "float16":
         rep = horizon_report(factor=float(text))
-        assert rep["factor"] == float(text)
-        assert Fraction(rep["factor_exact_decimal"]) == Fraction(float(text))  # the binary value, written exactly
-        assert rep["formats"][name]["factor_in_format"] == h.factor_in_format
+        assert rep.factor == float(text)
+        assert Fraction(rep.factor_exact_decimal) == Fraction(float(text))  # the binary value, written exactly
+        assert rep.format(name).factor_in_format == h.factor_in_format
+
+
+def test_horizon_report_is_frozen_and_its_dict_is_the_cli_json(capsys):
+    """The report is a typed frozen object (not a dict); to_dict() is exactly the --json object in
+    both modes, and a field cannot be reassigned."""
+    import dataclasses
+
+    for args, rep in ((["horizon", "--factor", "0.25", "--json"], horizon_report(factor=0.25)),
+                      (["horizon", "rnn", "--hidden", "3", "--steps", "30", "--seed", "1", "--json"],
+                       horizon_report(model="rnn", hidden=3, steps=30, seed=1))):
+        assert main(args) == 0
+        assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(rep.to_dict()))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            rep.mode = "other"
+        assert not isinstance(rep, dict)
+        assert [name for name, _ in rep.formats] == list(rep.to_dict()["formats"])
+    assert set(rep.to_dict()) >= {"model", "lyapunov", "lyapunov_windows", "activation"}
+    assert "factor" not in rep.to_dict()
+    with pytest.raises(KeyError):
+        rep.format("float8")

@@ -27,14 +27,14 @@ def _check(model, seed, kw):
     series = log10_norm_series(model_jacobians(model, hidden=6, steps=4 * T, seed=seed, **kw).jacobians)
     exact_in = exact_all = sim_in = sim_all = 0
     for name in ("float16", "bfloat16", "float32"):
-        lo, hi = est["formats"][name]["estimated_first_zero_step_range"]
+        lo, hi = est.format(name).estimated_first_zero_step_range
         inside = (lambda z: (lo is None or lo <= z) and (hi is None or z <= hi))
         thr = math.log10(FORMATS[name].min_subnormal / 2)
         below = np.nonzero(series < thr)[0]
         if below.size and below[0] + 1 > T:  # crossing beyond the estimate's own sequence
             exact_all += 1
             exact_in += inside(int(below[0]) + 1)
-        z = long["formats"][name]["first_zero_step"]
+        z = long.format(name).first_zero_step
         if z is not None and z > T:
             sim_all += 1
             sim_in += inside(z)

@@ -101,4 +101,4 @@ def test_model_spec_is_the_same_network_in_api_and_cli(capsys):
     assert ModelSpec.from_options("rnn", {}, steps=200)[0].steps == 200
     r = gradproof.horizon("gru", hidden=3, steps=40, seed=2)
     assert main(["horizon", "gru", "--hidden", "3", "--steps", "40", "--seed", "2", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(r))
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(r.to_dict()))
