@@ -39,7 +39,7 @@ from gradproof.reports.claims.registry import (
     id="sigmoid-derivative-bound",
     section=SECTION_RNN,
     statement="The hidden layer uses the logistic sigmoid, whose derivative stays small (at most 1/4).",
-    formal_text=r"\sup_z \sigma'(z) = 1/4, attained only at z = 0",
+    formal_text=r"\sup_z \sigma'(z) = 1/4,\ \text{attained only at } z = 0",
     methods=("derive_gamma (critical points, 2nd-order test, limits)", "SymPy identity",
         "check_supremum at 50 digits"),
     conditions="none (all real z)",

@@ -87,6 +87,15 @@ DERIVATION_FINDINGS: dict[str, frozenset[str]] = {
 }
 
 
+def _formal_tex(model: str, option: str, value: str, n: int, k: int, expectation: str) -> str:
+    r"""The claim's formal statement in TeX (the audit shows formal statements as math): prose in
+    ``\text`` pieces joined by ``,\ `` so that an HTML line may wrap between them."""
+    words = [rf"\text{{each checked step of}}\ \mathtt{{derive}}(\text{{{model}}}, "
+             rf"\text{{{option.replace('_', ' ')}}} = \text{{{value}}}, n = {n}, k = {k})"]
+    words += [rf"\text{{{part.strip()}}}" for part in expectation.split(",")]
+    return r",\ ".join(words)
+
+
 def _derivation_claim(section: str, model: str, option: str, value: str, checked: str,
                       kind: str, expectation: str, references: tuple[str, ...]) -> Claim:
     """The claim ``derivation-<model>-<value>``: rerun ``gradproof derive <model> --<option>
@@ -102,7 +111,7 @@ def _derivation_claim(section: str, model: str, option: str, value: str, checked
     return Claim(
         f"derivation-{model}-{value}", section,
         f"(toolkit) `gradproof derive {model} --{option} {value}`: {checked}.",
-        f"each checked step of {model}_derivation({value!r}, {n}, {k}) {expectation}",
+        _formal_tex(model, option, value, n, k, expectation),
         ("rerun of the derivation's own checks",), f"n = {n}, k = {k}", references,
         _derivation_decider(kind, build))
 

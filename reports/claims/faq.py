@@ -62,7 +62,7 @@ def _decide_o1_complexity() -> Decision:
     id="no-fine-adjustments",
     section=SECTION_FAQ,
     statement="LSTMs expose many parameters (biases, learning rates), so they need no fine adjustments.",
-    formal_text="(none: no quantity to bound)",
+    formal_text=r"\text{(none: no quantity to bound)}",
     methods=("classification: no formal content",),
     conditions="none",
     references=("hochreiter1997",),

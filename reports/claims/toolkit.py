@@ -41,8 +41,8 @@ def _toolkit_rnn_weights(rng):
     section=SECTION_BPTT_LSTM,
     statement="(toolkit) The product engines and the closed-form LSTM terms give the numbers the "
         "audit computes on its own.",
-    formal_text=r"|\log_{10}\|\prod J_t\|_{engine} - \log_{10}\|\prod J_t\|_{audit}| < 10^{-9};\ "
-        r"\max|J^{bridge}_t - J^{audit}_t| < 10^{-12}",
+    formal_text=r"|\log_{10}\|\prod J_t\|_{\mathrm{engine}} - \log_{10}\|\prod J_t\|_{\mathrm{audit}}| < 10^{-9};\ "
+        r"\max|J^{\mathrm{bridge}}_t - J^{\mathrm{audit}}_t| < 10^{-12}",
     methods=("sampled: independent mpmath forward pass and product at 30 digits on one RNN and one LSTM",
         "containment of the reference in the certified ball"),
     conditions="float64 weights entered exactly; tolerance covers the float64 trajectory's rounding",

@@ -381,3 +381,21 @@ def test_explosion_counterexample_needs_triangular_not_just_nilpotent(outcomes):
         P = np.diag([1.0, 1e-3]) @ Q @ P  # act' of a saturated second unit is small, not 0
     assert np.linalg.norm(P, 2) > 1e6  # grows although W_rec is nilpotent
     assert "strictly upper-triangular" in outcomes["rnn-explosion-threshold"].method
+
+
+def test_every_formal_statement_is_tex_not_prose_typeset_as_math():
+    """Formal statements are shown as math (HTML MathML, Markdown $`...`$, LaTeX): each must
+    convert, and prose must sit in \\text{} -- a run of 6+ single-letter identifiers in a row is
+    a word set in math italics (the bug this guards: "eachcheckedstepofrnnderivation")."""
+    import re
+
+    from gradproof.reports.documents import latex_to_mathml
+
+    claims_list = list(CLAIMS.values()) if isinstance(CLAIMS, dict) else list(CLAIMS)
+    assert len(claims_list) > 20
+    for claim in claims_list:
+        mml = latex_to_mathml(claim.formal_text)
+        assert mml is not None, claim.id
+        # consecutive single-letter <mi> elements: a word in math italics
+        adjacent = re.search(r"(?:<mi>[A-Za-z]</mi>){6,}", mml)
+        assert adjacent is None, (claim.id, claim.formal_text)
