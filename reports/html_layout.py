@@ -6,7 +6,10 @@ line up as in LaTeX's ``align`` and no row is wider than the column: the layout 
 row within ``layout.ROW_WIDTH`` glyph units (about 34 em at the body size, less than the 60 rem
 column). Equation boxes have no scrollers (a scroller hides part of an equation): the browser
 test (``tests/reports/test_html_layout_browser.py``) fails if any equation, table or figure is wider than the
-column.
+column. Narrow screens (media queries below 46 rem): the side-by-side tables stack, paddings
+shrink and display math is set smaller in steps (0.82, 0.74, 0.62, 0.54 em), so that the rows
+laid out for 34 em still fit a phone's column; the browser test checks 1000, 700, 500, 375 and
+320 px windows (the last two in an iframe, as headless Chromium's window is at least 500 px).
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ table.side .eq{margin-left:0.2em}table.side .where{margin-left:0.2em}table.side 
 nav.toc{border:1px solid #ddd;padding:0.3em 1em;margin:1em 0;font-family:Helvetica,Arial,sans-serif;font-size:0.92em}
 nav.toc ol{margin:0.2em 0;padding-left:1.4em}
 a.anchor{color:#999;text-decoration:none;margin-left:0.3em;font-size:0.8em}
+@media (max-width:46rem){body{padding:0 0.5rem}.eq,.where{margin-left:0.4em}table.rows td.c{padding-left:0.6em}td,th{padding:0.2em 0.3em}math{font-size:0.82em}table.side,table.side>tbody,table.side>tbody>tr,table.side>tbody>tr>td,table.side>tbody>tr>th{display:block;width:100%;box-sizing:border-box}}
+@media (max-width:34rem){math{font-size:0.74em}}
+@media (max-width:27rem){math{font-size:0.62em}.eq,.where{margin-left:0}ul,ol{padding-left:1.1em}}
+@media (max-width:22rem){math{font-size:0.54em}}
 """.strip()
 
 
@@ -92,7 +99,7 @@ def toc_html(entries: list[tuple[str, str, str, list[tuple[str, str]]]]) -> str:
     return "".join(out)
 
 
-_BREAK_BEFORE = re.compile(r"\s*(?:(?<![{(^_])\+|(?<![{(^_])=|\\Rightarrow\b|\\le\b|\\ge\b|\\to\b|"
+_BREAK_BEFORE = re.compile(r"\s*(?:(?<![{(^_])\+|(?<![{(^_\\])<|(?<![{(^_])=|\\Rightarrow\b|\\le\b|\\ge\b|\\to\b|"
                            r"\\overset\{\?\}\{=\})")
 
 

@@ -41,6 +41,10 @@ function gradproofMeasure() {
   body.setAttribute("data-checked", String(checked));
   body.setAttribute("data-overflow", JSON.stringify(bad.slice(0, 20)));
   body.setAttribute("data-overflow-count", String(bad.length));
+  if (window.parent !== window) {  // inside the phone-width iframe of the test: report to the host page
+    window.parent.postMessage({column: body.getAttribute("data-column"), checked: String(checked),
+                               overflow: JSON.stringify(bad.slice(0, 20)), count: String(bad.length)}, "*");
+  }
 }
 // after every image and font has loaded, so that the layout is the one a reader sees
 window.addEventListener("load", function () {

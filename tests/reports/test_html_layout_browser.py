@@ -1,8 +1,11 @@
 """report.html in a real browser: every equation, table and figure fits the text column.
 
 Headless Chromium lays out the committed report (a copy with tests/browser_widths.js injected:
-the report itself has no script) at two window widths -- a desktop window (1000 px, the 60 rem
-column) and a narrow one (700 px) -- and checks it twice:
+the report itself has no script) at five widths -- a desktop window (1000 px, the 60 rem
+column), a narrow one (700 px), the narrowest window headless Chromium opens (500 px) and two
+phone widths (375 and 320 px, as an iframe of that width in a host page, since the window itself
+cannot be narrower than 500 px; the report's media queries apply to the iframe's viewport) --
+and checks it twice:
 
 * boxes: the script records each equation, table, figure or pre block whose box extends past
   the column (or past the table cell holding it), or that scrolls;
@@ -55,9 +58,34 @@ def _page() -> Path:
     return page
 
 
+PHONE_WIDTHS = (375, 320)  # below Chromium's smallest window: measured in an iframe
+
+
+def _host(page: Path, width: int) -> Path:
+    """A page holding ``page`` in an iframe ``width`` px wide; the iframe's script posts its
+    measurement, which the host writes on its own body (what --dump-dom prints)."""
+    host = page.with_name(f".browser-host-{width}.html")
+    host.write_text(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body style=\"margin:0\">"
+        f"<iframe src=\"{page.name}\" style=\"width:{width}px;height:2000px;border:0\"></iframe>"
+        "<script>window.addEventListener('message',function(e){var b=document.body,d=e.data;"
+        "b.setAttribute('data-column',d.column);b.setAttribute('data-checked',d.checked);"
+        "b.setAttribute('data-overflow',d.overflow);b.setAttribute('data-overflow-count',d.count);});"
+        "</script></body></html>", encoding="utf-8")
+    return host
+
+
 def _measure(page: Path, width: int, tmp: Path) -> dict:
-    res = _run(page, [f"--window-size={width},2000", "--virtual-time-budget=20000",
-                      "--dump-dom"], str(tmp / f"profile-dom-{width}"))
+    if width in PHONE_WIDTHS:
+        host = _host(page, width)
+        try:
+            res = _run(host, ["--window-size=1000,2000", "--virtual-time-budget=20000", "--dump-dom"],
+                       str(tmp / f"profile-dom-{width}"))
+        finally:
+            host.unlink(missing_ok=True)
+    else:
+        res = _run(page, [f"--window-size={width},2000", "--virtual-time-budget=20000",
+                          "--dump-dom"], str(tmp / f"profile-dom-{width}"))
     m = re.search(r'<body[^>]*data-column="(\d+),(\d+),(\d+)"[^>]*data-checked="(\d+)"'
                   r'[^>]*data-overflow="([^"]*)"[^>]*data-overflow-count="(\d+)"', res.stdout)
     assert m, f"no measurement (chromium exit {res.returncode}): {res.stderr[-500:]}"
@@ -84,7 +112,7 @@ def _steps() -> int:
                for i, e in manifest["items"].items() if e["kind"] == "derivation")
 
 
-@pytest.mark.parametrize("width", [1000, 700])
+@pytest.mark.parametrize("width", [1000, 700, 500, *PHONE_WIDTHS])
 def test_every_equation_table_and_figure_box_fits_the_column(width, tmp_path):
     page = _page()
     try:
