@@ -154,6 +154,19 @@ def _set_weights(params, model: str, gates: int) -> int:
     return n
 
 
+def _set_bias_split(params, rows: int) -> None:
+    """Validate ``bias_split`` = (bias_ih, bias_hh): PyTorch's two bias vectors as stored. The
+    model's bias is b = bias_ih + bias_hh (float64); the split is kept for what depends on it:
+    a framework adds each bias inside its own linear layer, with its own rounding in a 16-bit
+    format (numerics.framework_backward)."""
+    if params.bias_split is None:
+        return
+    if len(params.bias_split) != 2:
+        raise InputError("bias_split must be the pair (bias_ih, bias_hh)")
+    pair = tuple(_as_matrix(name, v, (rows,)) for name, v in zip(("bias_ih", "bias_hh"), params.bias_split))
+    object.__setattr__(params, "bias_split", pair)
+
+
 @dataclass(frozen=True)
 class RNNParams(_Sizes):
     """Vanilla RNN c_t = act(W_rec c_{t-1} + W_in x_t + b); W_rec (n,n), W_in (n,d), b (n,)."""
@@ -164,10 +177,12 @@ class RNNParams(_Sizes):
     W_in: np.ndarray
     b: np.ndarray
     activation: str = "tanh"
+    bias_split: tuple | None = None  # (bias_ih, bias_hh) as stored, when b is their sum (see _set_bias_split)
 
     def __post_init__(self):
         n = _set_weights(self, "RNN", 1)
         object.__setattr__(self, "b", _as_matrix("b", self.b, (n,)))
+        _set_bias_split(self, n)
         if self.activation not in RNN_ACTIVATIONS:
             raise InputError(f"unknown RNN activation {self.activation!r}; choose {', '.join(RNN_ACTIVATIONS)}")
 
@@ -179,10 +194,12 @@ class LSTMParams(_Sizes):
     W_ih: np.ndarray
     W_hh: np.ndarray
     b: np.ndarray
+    bias_split: tuple | None = None  # (bias_ih, bias_hh) as stored, when b is their sum (see _set_bias_split)
 
     def __post_init__(self):
         n = _set_weights(self, "LSTM", 4)
         object.__setattr__(self, "b", _as_matrix("b", self.b, (4 * n,)))
+        _set_bias_split(self, 4 * n)
 
     def block(self, name: str) -> np.ndarray:
         """U_name, the (n,n) recurrent block of gate name in 'i','f','g','o'."""

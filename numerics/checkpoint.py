@@ -332,9 +332,10 @@ def load_stack(path, model: str, module: str | None = None) -> Stack:
         b_hh = vals.get(f"{prefix}bias_hh_l{L}", zeros)
         # each entry is at most MAX_MAGNITUDE = 1e150, so b_ih + b_hh cannot overflow
         if model == "rnn":
-            params.append(RNNParams(W_rec=w_hh, W_in=w_ih, b=b_ih + b_hh, activation="tanh"))
+            params.append(RNNParams(W_rec=w_hh, W_in=w_ih, b=b_ih + b_hh, activation="tanh",
+                                    bias_split=(b_ih, b_hh)))
         elif model == "lstm":
-            params.append(LSTMParams(W_ih=w_ih, W_hh=w_hh, b=b_ih + b_hh))
+            params.append(LSTMParams(W_ih=w_ih, W_hh=w_hh, b=b_ih + b_hh, bias_split=(b_ih, b_hh)))
         else:
             params.append(GRUParams(W_ih=w_ih, W_hh=w_hh, b_ih=b_ih, b_hh=b_hh))
     head_name = head_w = head_b = None

@@ -8,20 +8,30 @@ nn.RNNCell / nn.LSTMCell / nn.GRUCell (ATen's rnn_tanh_cell, lstm_cell and gru_c
 with every tensor rounded to the format (numerics.formats: RNE, gradual underflow):
 
 * elementwise products and sums: one rounding each;
-* tanh_backward(g, y) = g (1 - y^2) and sigmoid_backward(g, y) = g y (1 - y): evaluated in a wider
-  type and rounded once (ATen's CPU kernels for Half/BFloat16 compute them in float);
-* the matrix products of linear's backward (grad @ W): accumulated wide, rounded once per entry.
+* activations (sigmoid, tanh) in the forward pass: computed in float32 and rounded to the format
+  (the float32 step decides ties: see ``_activation``);
+* sigmoid_backward(g, y) = g (1 - y) y: in float16 EVERY operation rounded to float16 (ATen's CPU
+  kernel for Half), in bfloat16 computed in float32 and rounded once; tanh_backward(g, y) =
+  g (1 - y^2) in float32, rounded once, for both (measured against torch.ops.aten.*_backward);
+* the matrix products of linear (addmm) and of linear's backward (grad @ W): accumulated wide,
+  rounded once per entry.
 
-The forward values the backward pass reads (gates, states) are the float64 trajectory rounded to the
-format, the weights are rounded to the format (a model ``.to(dtype)``). (Replaying the forward pass
-operation by operation in the format as well was tried: it did not agree better with PyTorch.)
+The forward pass is replayed in the format as well, operation by operation in ATen's order
+(gates = linear_hh(h) + linear_ih(x), each linear with its own bias, hence ``bias_split`` of the
+loaded layers), weights rounded to the format (a model ``.to(dtype)``).
 
-Measured against PyTorch 2.13 on CPU (tests/data/checkpoints/format_lags.json, 7 models x 2 formats x
-4 quantities): the zero lags and the dynamic scale agree exactly in 55 of 56 cases; in the last one
-(LSTM, float16, fixed scale 1024) the gradient lives on as one or two quanta of 2^-24 for 30 lags
-(gradproof: zero at lag 84, PyTorch: 58), where each step's survival is decided by a single rounding
-of 2^-24 f (f the forget gate, near 1/2): no simulation short of PyTorch's exact operation order
-reproduces such a tail. The loss enters as PyTorch's ``(loss * S).backward()``
+Measured against PyTorch 2.13 on CPU (tests/data/checkpoints/format_lags.json and
+framework_ops.npz, written by tests/data/make_torch_*.py): the activation-backward kernels agree
+bit for bit on 4,000 random pairs per format; the forward trajectories of all 7 models in float16
+and bfloat16 agree bit for bit at every step; the zero lags and dynamic scales agree exactly in
+56 of 56 cases (7 models x 2 formats x 4 quantities); the per-lag gradient norms agree exactly at
+2190 of 2197 lags (the other 7, in the 2-layer LSTM in float16, by at most 5e-5 in log10): what is
+not replayed is the BLAS kernel's float32 summation order inside the matrix products (3 entries in
+18,000 random float16 (1 x 24) @ (24 x 6) products differ from a float64 sum rounded once), which
+depends on the machine's BLAS. (An earlier replay, with the float64 trajectory rounded to the
+format and sigmoid_backward evaluated wide, gave 55 of 56: the LSTM in float16 at S = 1024 ended
+at lag 84 instead of PyTorch's 58, its last 30 lags a tail of one or two quanta of 2^-24.)
+The loss enters as PyTorch's ``(loss * S).backward()``
 with the loss in float32: the gradient of the head's output is S rounded to the format (inf if S
 exceeds the format's range), then linear's backward W^T; without a head the gradient of h_T is S.
 
@@ -41,81 +51,153 @@ from __future__ import annotations
 import numpy as np
 
 from gradproof.numerics.activations import np_activation, np_sigmoid
-from gradproof.numerics.cells import LSTMParams, RNNParams
+from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.formats import get_format, round_to_format
 
 __all__ = ["framework_backward"]
 
 
-def _forward(p, u):
-    """float64 trajectory of one layer with the caches its backward pass needs; returns (h (T, n), caches)."""
+def _rounder(fmt):
+    """R(v): v rounded to ``fmt`` (RNE, gradual underflow); R.fmt names the format."""
+    def R(v):
+        return round_to_format(v, fmt)
+
+    R.fmt = fmt
+    return R
+
+
+def _weights_in_format(p, R, biases):
+    """(W_hh, W_ih, b_ih, b_hh) of one layer rounded to the format (a model ``.to(dtype)``);
+    ``biases`` = (bias_ih, bias_hh) as stored, or None: then the layer's own ``bias_split`` (set
+    by numerics.checkpoint), else (GRU) its b_ih, b_hh, else its combined bias as b_ih and b_hh = 0
+    (the same model, but PyTorch's separate rounding of the two linears is not replayed)."""
+    if isinstance(p, RNNParams):
+        Wh, Wx = p.W_rec, p.W_in
+    else:
+        Wh, Wx = p.W_hh, p.W_ih
+    if biases is not None:
+        b_ih, b_hh = biases
+    elif getattr(p, "bias_split", None) is not None:
+        b_ih, b_hh = p.bias_split
+    elif isinstance(p, GRUParams):
+        b_ih, b_hh = p.b_ih, p.b_hh
+    else:
+        b_ih, b_hh = p.b, np.zeros_like(p.b)
+    return tuple(R(np.asarray(a, dtype=np.float64)) for a in (Wh, Wx, b_ih, b_hh))
+
+
+def _wide(fmt) -> str:
+    """The type ATen's CPU kernels compute float16/bfloat16 activations in (float32), else the format."""
+    name = get_format(fmt).name
+    return "float32" if name in ("float16", "bfloat16") else name
+
+
+def _activation(values, R):
+    """An activation's value as the framework stores it: computed in float32 (the float64 value
+    rounded to float32, i.e. a correctly rounded float32 result) and rounded to the format. The
+    float32 step matters at ties: sigmoid(3 * 2^-10) lies 5e-10 below a float16 midpoint, which
+    float32 cannot resolve, so PyTorch's float16 sigmoid rounds up where a direct rounding rounds down."""
+    return R(round_to_format(values, _wide(R.fmt)))
+
+
+def _forward(p, u, R, weights):
+    """One layer's forward pass as PyTorch's CPU cell composites run it in the format (ATen
+    RNN.cpp: SimpleCell, LSTMCell, GRUCell), every operation rounded by R: a linear layer (addmm:
+    wide accumulation, bias added, one rounding), the sum of the two linears, each activation
+    (computed wide, rounded once), each product and sum of the state update. Checked bit for bit
+    against PyTorch 2.13's float16 forward pass (100 steps, tests/numerics/test_framework_ops.py).
+    Returns (h (T, n), caches)."""
     T, n = u.shape[0], p.hidden
+    W_hh, W_ih, b_ih, b_hh = weights
     caches = []
     h = np.zeros(n)
     c = np.zeros(n)
     hs = np.empty((T, n))
     for t in range(T):
         if isinstance(p, RNNParams):
-            z = p.W_rec @ h + p.W_in @ u[t] + p.b
-            h = np_activation(p.activation, z)
+            z = R(R(W_hh @ h + b_hh) + R(W_ih @ u[t] + b_ih))
+            h = _activation(np_activation(p.activation, z), R)
             caches.append({"z": z, "y": h})
         elif isinstance(p, LSTMParams):
-            a = p.W_ih @ u[t] + p.W_hh @ h + p.b
-            i, f, o = (np_sigmoid(a[k * n:(k + 1) * n]) for k in (0, 1, 3))
-            g = np.tanh(a[2 * n:3 * n])
-            c_new = f * c + i * g
-            tc = np.tanh(c_new)
+            a = R(R(W_hh @ h + b_hh) + R(W_ih @ u[t] + b_ih))
+            i, f, o = (_activation(np_sigmoid(a[k * n:(k + 1) * n]), R) for k in (0, 1, 3))
+            g = _activation(np.tanh(a[2 * n:3 * n]), R)
+            c_new = R(R(f * c) + R(i * g))
+            tc = _activation(np.tanh(c_new), R)
             caches.append({"i": i, "f": f, "g": g, "o": o, "c_prev": c, "tc": tc})
             c = c_new
-            h = o * tc
+            h = R(o * tc)
         else:
-            gi = p.W_ih @ u[t] + p.b_ih
-            gh = p.W_hh @ h + p.b_hh
-            r = np_sigmoid(gi[:n] + gh[:n])
-            z = np_sigmoid(gi[n:2 * n] + gh[n:2 * n])
+            gi = R(W_ih @ u[t] + b_ih)
+            gh = R(W_hh @ h + b_hh)
+            r = _activation(np_sigmoid(R(gh[:n] + gi[:n])), R)
+            z = _activation(np_sigmoid(R(gh[n:2 * n] + gi[n:2 * n])), R)
             hn = gh[2 * n:]
-            nn_ = np.tanh(gi[2 * n:] + r * hn)
+            nn_ = _activation(np.tanh(R(gi[2 * n:] + R(hn * r))), R)
             caches.append({"r": r, "z": z, "n": nn_, "hn": hn, "h_prev": h})
-            h = nn_ + z * (h - nn_)
+            h = R(R(R(h - nn_) * z) + nn_)
         hs[t] = h
     return hs, caches
 
 
-def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
-    """(g_h', g_c', g_u) of one step, every operation rounded by R."""
+def _opmath(fmt) -> str:
+    """The type ATen's CPU kernels compute sigmoid_backward in for ``fmt`` (measured on PyTorch
+    2.13 against torch.ops.aten.sigmoid_backward on 200,000 random pairs: float16 in float16,
+    every operation rounded; bfloat16 in float32; tanh_backward in float32 for both)."""
+    name = get_format(fmt).name
+    return {"float16": "float16", "bfloat16": "float32"}.get(name, name)
+
+
+def _sigmoid_backward(g, y, fmt):
+    """ATen's sigmoid_backward(g, y) = g (1 - y) y, evaluated left to right in its opmath type
+    (:func:`_opmath`) and rounded to ``fmt``."""
+    W = _opmath(fmt)
+    return round_to_format(round_to_format(round_to_format(g * round_to_format(1.0 - y, W), W) * y, W), fmt)
+
+
+def _tanh_backward(g, y, fmt):
+    """ATen's tanh_backward(g, y) = g (1 - y^2), in float32 for the 16-bit formats (in the format
+    itself for float32 and float64), rounded to ``fmt``."""
+    W = "float32" if get_format(fmt).name in ("float16", "bfloat16") else get_format(fmt).name
+    return round_to_format(round_to_format(g * round_to_format(1.0 - round_to_format(y * y, W), W), W), fmt)
+
+
+def _cell_backward(p, cache, gh, gc, R, Wh, Wx, fmt):
+    """(g_h', g_c', g_u) of one step, every operation rounded by R (sigmoid_backward and
+    tanh_backward as ATen's CPU kernels evaluate them: :func:`_sigmoid_backward`)."""
     if isinstance(p, RNNParams):
         y, z = cache["y"], cache["z"]
         act = p.activation
         if act == "tanh":
-            gz = R(gh * (1.0 - R(y) ** 2))
+            gz = _tanh_backward(gh, y, fmt)
         elif act == "sigmoid":
-            ys = R(y)
-            gz = R(gh * ys * (1.0 - ys))
+            gz = _sigmoid_backward(gh, y, fmt)
         elif act == "relu":
             gz = R(gh * (z > 0))
         else:
             gz = gh
         return R(gz @ Wh), None, R(gz @ Wx), gz, gz
     if isinstance(p, LSTMParams):
-        i, f, g, o, cp, tc = (R(cache[k]) for k in ("i", "f", "g", "o", "c_prev", "tc"))
+        i, f, g, o, cp, tc = (cache[k] for k in ("i", "f", "g", "o", "c_prev", "tc"))
         g_o = R(gh * tc)
         g_tc = R(gh * o)
-        g_c = R(gc + R(g_tc * (1.0 - tc * tc)))
+        g_c = R(gc + _tanh_backward(g_tc, tc, fmt))
         g_f = R(g_c * cp)
         g_i = R(g_c * g)
         g_g = R(g_c * i)
         g_cprev = R(g_c * f)
-        gates = np.concatenate([R(g_i * i * (1.0 - i)), R(g_f * f * (1.0 - f)), R(g_g * (1.0 - g * g)),
-                                R(g_o * o * (1.0 - o))])
+        gates = np.concatenate([_sigmoid_backward(g_i, i, fmt), _sigmoid_backward(g_f, f, fmt),
+                                _tanh_backward(g_g, g, fmt), _sigmoid_backward(g_o, o, fmt)])
         return R(gates @ Wh), g_cprev, R(gates @ Wx), gates, gates
-    r, z, nn_, hn, hp = (R(cache[k]) for k in ("r", "z", "n", "hn", "h_prev"))
+    r, z, nn_, hn, hp = (cache[k] for k in ("r", "z", "n", "hn", "h_prev"))
     g_z = R(gh * R(hp - nn_))
     g_d = R(gh * z)
     g_n = R(gh - g_d)
-    g_an = R(g_n * (1.0 - nn_ * nn_))
+    g_an = _tanh_backward(g_n, nn_, fmt)
     g_r = R(g_an * hn)
     g_hn = R(g_an * r)
-    a_r = R(g_r * r * (1.0 - r))
-    a_z = R(g_z * z * (1.0 - z))
+    a_r = _sigmoid_backward(g_r, r, fmt)
+    a_z = _sigmoid_backward(g_z, z, fmt)
     gvh = np.concatenate([a_r, a_z, g_hn])
     gvx = np.concatenate([a_r, a_z, g_an])
     g_hprev = R(R(gvh @ Wh) + g_d)
@@ -123,7 +205,7 @@ def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
     return g_hprev, None, g_u, gvh, gvx
 
 
-def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
+def framework_backward(layers, inputs, fmt, scale: float, head_weight=None, biases=None):
     """The backward pass in ``fmt`` from (L S).backward(), L at the last step (module docstring).
 
     Returns (first lag k with d L / d s_{T-k} exactly 0, overflowed, per-lag log10 ||d L / d h_{T-k}|| / S
@@ -133,20 +215,20 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
     None."""
     from gradproof.numerics.formats import round_to_format
 
-    def R(v):
-        return round_to_format(v, fmt)
-
+    R = _rounder(fmt)
     x = np.asarray(inputs, dtype=np.float64)
     T = x.shape[0]
     caches, us, outs = [], [], []
     u = x
-    for p in layers:
-        us.append(R(u))
-        u, cache = _forward(p, u)
-        outs.append(R(u))
+    weights = [_weights_in_format(p, R, None if biases is None else biases[k]) for k, p in enumerate(layers)]
+    u = R(u)
+    for p, w in zip(layers, weights):
+        us.append(u)
+        u, cache = _forward(p, u, R, w)
+        outs.append(u)
         caches.append(cache)
-    Wh = [R(p.W_rec if isinstance(p, RNNParams) else p.W_hh) for p in layers]
-    Wx = [R(p.W_in if isinstance(p, RNNParams) else p.W_ih) for p in layers]
+    Wh = [w[0] for w in weights]
+    Wx = [w[1] for w in weights]
     L = len(layers)
     gh = [np.zeros(p.hidden) for p in layers]
     gc = [np.zeros(p.hidden) for p in layers]
@@ -169,7 +251,7 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
         for t in range(T - 1, -1, -1):
             new_h, new_c = [None] * L, [None] * L
             for k in range(L - 1, -1, -1):
-                dh, dc, du, gvh, gvx = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k])
+                dh, dc, du, gvh, gvx = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k], fmt)
                 h_prev = outs[k][t - 1] if t > 0 else np.zeros(layers[k].hidden)
                 acc = pg[k]
                 acc[0] = R(acc[0] + R(np.outer(gvh, h_prev)))

@@ -61,12 +61,7 @@ def _torch_cases():
         for fmt in ("float16", "bfloat16"):
             for ours, theirs in (("loss_zero_lag", "zero_lag"), ("loss_zero_lag_scaled", "zero_lag_fixed_scale"),
                                  ("dynamic_scale", "dynamic_scale"), ("loss_zero_lag_dynamic", "zero_lag_dynamic")):
-                marks = ()
-                if (name, fmt, ours) == ("lstm", "float16", "loss_zero_lag_scaled"):
-                    marks = pytest.mark.xfail(strict=True, reason=(
-                        "the gradient survives as one or two quanta of 2^-24 for 30 lags, each step decided by a "
-                        "single rounding of 2^-24 f: gradproof 84, PyTorch 58 (numerics.framework_backward)"))
-                out.append(pytest.param(name, fmt, ours, theirs, marks=marks, id=f"{name}-{fmt}-{ours}"))
+                out.append(pytest.param(name, fmt, ours, theirs, id=f"{name}-{fmt}-{ours}"))
     return out
 
 
