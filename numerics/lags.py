@@ -53,6 +53,10 @@ DYNAMIC_INIT = 2.0 ** 16
 #: machine for T = 40, S = 20: reference (two precisions, mpmath SVDs) 5.75 s, certified 0.70 s)
 _NORM_SECONDS = {"reference": 1.8e-5, "certified": 2.2e-6}
 _LOST = math.log10(1.5)
+#: the certified lag profile doubles its precision up to this many times until every lag's three norms
+#: have this many certified bits
+_CERTIFIED_ATTEMPTS = 4
+_CERTIFIED_TARGET_BITS = 53
 
 
 def _log10_scaled(v, e):
@@ -167,18 +171,20 @@ def _square(rows, zero):
     return [list(r) + [zero] * (m - len(r)) for r in rows] + [[zero] * m for _ in range(m - len(rows))]
 
 
-def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
+def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None):
     """(state, input, loss) per-lag series with the reference or certified engine (numerics.network):
     the step and input Jacobians of the network itself in the backend, the suffix products right to left,
-    the loss gradient g^T Q_k with g from the head's weights taken exactly."""
+    the loss gradient g^T Q_k with g from the head's weights taken exactly. ``params``, ``x``: from
+    ``ModelJacobians.truth_network()`` (for ``--layer K`` the layers below run in the backend too);
+    ``lyapunov``: the largest Lyapunov exponent of the trajectory (the precision starts lambda T / ln 2
+    bits higher, the bits chaos costs, as numerics.network)."""
     import flint
     import mpmath
 
     from gradproof.numerics.engines import enclose_log10_norm
-    from gradproof.numerics.network import (ArbBackend, MpBackend, PRINTED_DIGITS, _agree, _initial_state,
-                                            _mp_log10_norm, _scale_exponent, _steps)
+    from gradproof.numerics.network import (ArbBackend, MpBackend, PRINTED_DIGITS, _agree, _chaos_bits,
+                                            _initial_state, _mp_log10_norm, _scale_exponent, _steps)
 
-    params = layers if len(layers) > 1 else layers[0]
     s0 = _initial_state(params, None)
     S = s0.size
     top = list(range(top_h.start, top_h.stop))
@@ -230,7 +236,7 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
         finally:
             flint.ctx.prec = old
 
-    base = 64 + PRINTED_DIGITS * 4 + 2 * math.ceil(math.log2(T * S + 1))
+    base = 64 + PRINTED_DIGITS * 4 + 2 * math.ceil(math.log2(T * S + 1)) + _chaos_bits(lyapunov, T)
     if engine == "reference":
         a = run(MpBackend(), base, lambda M: M.mid())
         p2 = base + base // 2 + 32
@@ -241,7 +247,15 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
                                                       "does NOT agree with the run at ")
                                      + f"{base} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss)")
     prec = base + 64
-    seqs = run(ArbBackend(flint), prec, lambda M: M)
+    tried = []
+    for attempt in range(_CERTIFIED_ATTEMPTS):  # too few bits (the forward pass's radii grew): double
+        seqs = run(ArbBackend(flint), prec, lambda M: M)
+        bits = min(min(enc.bits, 999.0) for encs in seqs for enc in encs if not enc.proven_zero) \
+            if any(not enc.proven_zero for encs in seqs for enc in encs) else 999.0
+        tried.append((prec, round(bits, 1)))
+        if bits >= _CERTIFIED_TARGET_BITS or attempt == _CERTIFIED_ATTEMPTS - 1:
+            break
+        prec *= 2
     vals, bounds = [], []
     for encs in seqs:
         v, bd = [], []
@@ -258,7 +272,10 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
         bounds.append(bd)
     bits = min(b[2] for bd in bounds for b in bd)
     return vals, bounds, (f"certified: the network in Arb balls at {prec} bits, suffix products right to left; "
-                          f"every lag's state, input and loss norm enclosed, at least {bits:.1f} bits certified")
+                          f"every lag's state, input and loss norm enclosed, at least {bits:.1f} bits certified"
+                          + (f" (fewer than {_CERTIFIED_TARGET_BITS}: the lags without a certified digit have no "
+                             "value)" if bits < _CERTIFIED_TARGET_BITS else "")
+                          + f"; attempts (prec, bits): {tried}")
 
 
 def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = None, force: bool = False,
@@ -312,7 +329,11 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
     bounds = [None] * T
     fast_state, fast_inp, fast_loss = state, inp, lossv
     if engine != "fast":
-        hp, allb, precision = _high_precision(engine, layers, x, T, head_w, top_h, np.nonzero(h_mask)[0].tolist())
+        tp, tx = mj.truth_network()
+        from gradproof.numerics.lyapunov import largest_lyapunov
+
+        hp, allb, precision = _high_precision(engine, tp, tx, T, head_w, top_h, np.nonzero(h_mask)[0].tolist(),
+                                              lyapunov=mj.truth_lyapunov(largest_lyapunov(mj.jacobians)))
         state, inp, lossv = (np.array(v, dtype=float) for v in hp)
         bounds = allb[0]
         in_bounds, loss_bounds = allb[1], allb[2]
