@@ -23,6 +23,10 @@ backend of scalar operations:
   adaptively (a chaotic trajectory loses about lambda T / ln 2 bits) until the requested bits are
   certified, or the result says how many were.
 
+Stacks: ``params`` a tuple of layers is the whole stack (state: every layer's state, layer l reads
+h^{l-1}_t); a :class:`LayerOfStack` is one layer K on the inputs it sees in the stack. In both, the
+h passed up the stack is a backend number (mpmath / Arb ball), never a float64 rounding of it.
+
 ReLU in balls: relu(z) is z or 0 when the sign of z is certain, 0 for an exact zero, else the
 hull [0, max(z)]; relu'(z) is 1 / 0 when the sign is certain, 0 at an exact 0 (PyTorch's
 convention), else the ball [0, 1] (the truth is one of the two; more precision decides).
