@@ -71,7 +71,7 @@ _NORM_SECONDS = {"reference": 1.8e-5, "certified": 2.2e-6}
 _LOST = math.log10(1.5)
 #: the certified lag profile doubles its precision up to this many times until every lag's three norms
 #: have this many certified bits
-_CERTIFIED_ATTEMPTS = 4
+_CERTIFIED_ATTEMPTS = 3
 _CERTIFIED_TARGET_BITS = 53
 
 
@@ -227,13 +227,14 @@ def _square(rows, zero):
     return [list(r) + [zero] * (m - len(r)) for r in rows] + [[zero] * m for _ in range(m - len(rows))]
 
 
-def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c_blocks=None):
+def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c_blocks=None, wrapping_bits=0.0):
     """(state, input, loss) per-lag series with the reference or certified engine (numerics.network):
     the step and input Jacobians of the network itself in the backend, the suffix products right to left,
     the loss gradient g^T Q_k with g from the head's weights taken exactly. ``params``, ``x``: from
     ``ModelJacobians.truth_network()`` (for ``--layer K`` the layers below run in the backend too);
     ``lyapunov``: the largest Lyapunov exponent of the trajectory (the precision starts lambda T / ln 2
-    bits higher, the bits chaos costs, as numerics.network). ``c_blocks`` (LSTM: every layer's c indices
+    bits higher, the bits chaos costs, as numerics.network; certified: also ``wrapping_bits`` higher, the
+    growth of the ball forward pass's radii, numerics.network.wrapping_estimate). ``c_blocks`` (LSTM: every layer's c indices
     in s): the path decomposition too, appended as (cell, rest, then cell and rest of each layer): F_k
     from the diagonal of the (c^l, c^l) blocks of the step Jacobians, diag(f^l_t) exactly."""
     import flint
@@ -328,7 +329,7 @@ def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c
                                                       "does NOT agree with the run at ")
                                      + f"{base} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss"
                                      + (", LSTM path decomposition" if c_blocks is not None else "") + ")")
-    prec = base + 64
+    prec = base + 64 + int(math.ceil(wrapping_bits))
     tried = []
     for attempt in range(_CERTIFIED_ATTEMPTS):  # too few bits (the forward pass's radii grew): double
         seqs = run(ArbBackend(flint), prec, lambda M: M)
@@ -428,7 +429,8 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
 
         hp, allb, precision = _high_precision(engine, tp, tx, T, head_w, top_h, np.nonzero(h_mask)[0].tolist(),
                                               lyapunov=mj.truth_lyapunov(largest_lyapunov(mj.jacobians)),
-                                              c_blocks=_c_blocks(sp) if model == "lstm" else None)
+                                              c_blocks=_c_blocks(sp) if model == "lstm" else None,
+                                              wrapping_bits=mj.truth_wrapping_bits() if engine == "certified" else 0.0)
         state, inp, lossv = (np.array(v, dtype=float) for v in hp[:3])
         bounds = allb[0]
         in_bounds, loss_bounds = allb[1], allb[2]

@@ -88,6 +88,14 @@ class ModelJacobians:
     below: tuple | None = None
     stack_inputs: np.ndarray | None = None
     below_lyapunov: float | None = None
+    below_wrapping_bits: float = 0.0  # numerics.network.wrapping_estimate, largest over the layers below
+
+    def truth_wrapping_bits(self) -> float:
+        """log2 ||prod |J_t| ||_2 (numerics.network.wrapping_estimate): the bits the radii of a ball
+        forward pass grow by, over the Jacobians analysed and (``--layer K``) the layers below."""
+        from gradproof.numerics.network import wrapping_estimate
+
+        return max(wrapping_estimate(self.jacobians), self.below_wrapping_bits)
 
     def truth_network(self):
         """(params, inputs) for the high-precision engines (numerics.network): for ``--layer K`` a
@@ -313,10 +321,13 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
         below, raw, below_lyap = None, x, None
         if layer is not None and L > 1:
             from gradproof.numerics.lyapunov import largest_lyapunov
+            from gradproof.numerics.network import wrapping_estimate
             from gradproof.numerics.stacked import layer_pass
 
+            below_wrap = 0.0
             for p in stack_layers[:layer]:
                 lp = layer_pass(p, x)
+                below_wrap = max(below_wrap, wrapping_estimate(lp.J))
                 lam = largest_lyapunov(lp.J)
                 if math.isfinite(lam):
                     below_lyap = lam if below_lyap is None else max(below_lyap, lam)
@@ -332,6 +343,7 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
                          layers=layers_info)
     if stack_layers is not None and below is not None:
         out.below, out.stack_inputs, out.below_lyapunov = below, raw, below_lyap
+        out.below_wrapping_bits = below_wrap
     if stack_layers is not None and stack.head_name is not None:
         out.head = (stack.head_name, stack.head_weight, stack.head_bias)
     if stack_layers is not None and len(stack_layers) > 1 and layer is None:

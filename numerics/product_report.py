@@ -41,7 +41,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.formats import FORMATS, simulate_matrix_product
 from gradproof.numerics.lyapunov import largest_lyapunov
 from gradproof.numerics.models import MODELS, budgeted_model_jacobians, engine_budgets
-from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference, wrapping_estimate
+from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference
 from gradproof.numerics.reliability import fast_reliability
 from gradproof.numerics.verdicts import classify_detail
 
@@ -191,11 +191,11 @@ def _truth(mj, engine, lyap, target_bits=53, bits=None):
         from gradproof.numerics.network_tiers import network_certified_tiered, tier_of
 
         r = network_certified_tiered(params, inputs, s0, bits=bits, lyapunov=lyap,
-                                     wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+                                     wrapping_bits=mj.truth_wrapping_bits(), cell_paths=True)
         tier = tier_of(r)
     else:
         r = network_certified(params, inputs, s0, target_bits=target_bits, lyapunov=lyap,
-                              wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+                              wrapping_bits=mj.truth_wrapping_bits(), cell_paths=True)
     cp = r.paths.get("cell_path")
     ap = r.paths.get("article_cell_path")
     return dict(log10=r.log10_norm, lower=r.log10_norm_lower, upper=r.log10_norm_upper, bits=r.certified_bits,

@@ -149,13 +149,14 @@ def test_lags_of_layer_one_reference(files, oracle):
 
 @pytest.mark.slow
 def test_lags_of_layer_one_certified(files, oracle):
-    """Also checks the certified profile's precision doubling: the first attempt certifies nothing here."""
+    """The start precision counts the radii growth of the chaotic layer below (one attempt suffices)."""
     w, x = files
     cert = lag_profile("rnn", engine="certified", weights_path=w, inputs_path=x, layer=1, force=True)
     for k, truth in oracle.items():
         c = cert.lags[k - 1]
         assert c["log10_norm_lower"] <= truth <= c["log10_norm_upper"], (k, c, truth)
         assert c["certified_bits"] >= 53
+    assert "attempts (prec, bits): [(" in cert.precision and cert.precision.count("), (") == 0
 
 
 def test_whole_stack_reference_and_certified_against_the_oracle(files):
