@@ -21,7 +21,15 @@ Measured against PyTorch 2.13 on CPU (tests/data/checkpoints/format_lags.json, 7
 (LSTM, float16, fixed scale 1024) the gradient lives on as one or two quanta of 2^-24 for 30 lags
 (gradproof: zero at lag 84, PyTorch: 58), where each step's survival is decided by a single rounding
 of 2^-24 f (f the forget gate, near 1/2): no simulation short of PyTorch's exact operation order
-reproduces such a tail. The loss enters as PyTorch's ``(loss * S).backward()``
+reproduces such a tail. Tried without closing it (gradproof stays at 84): the forward pass replayed in
+the format in the exact order of ATen's CPU ``LSTMCell::operator()`` (``linear_hh(hx).add_(linear_ih(x))``
+with the two biases separate, ``sigmoid_``/``tanh_`` rounded, ``(f * cx).add_(i * g)``, ``o * tanh(cy)``);
+the matrix products of the backward pass accumulated in float32 (sequentially, and with the four
+interleaved partial sums of ATen's ``cpublas`` ``sum``); and accumulated in the format itself (worse:
+3 cases differ). In gradproof's replay the tail is one quantum of d L / d c in unit 4 that survives
+lags 54..83 because f_t > 1/2 there in float16 (the closest value 0.50195, 4 ulps above 1/2, so no
+forward rounding flips it); PyTorch's gradient dies at lag 58, which needs a different quantum in
+d L / d h near lag 58, where gradproof has +-1 quantum in three units. The loss enters as PyTorch's ``(loss * S).backward()``
 with the loss in float32: the gradient of the head's output is S rounded to the format (inf if S
 exceeds the format's range), then linear's backward W^T; without a head the gradient of h_T is S.
 
