@@ -73,6 +73,8 @@ _LOST = math.log10(1.5)
 #: have this many certified bits
 _CERTIFIED_ATTEMPTS = 3
 _CERTIFIED_TARGET_BITS = 53
+#: the reference lag profile runs at most this many precisions (p, p + p/2 + 32, ...)
+_REFERENCE_ATTEMPTS = 4
 
 
 def _log10_scaled(v, e):
@@ -319,16 +321,24 @@ def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c
             flint.ctx.prec = old
 
     base = 64 + PRINTED_DIGITS * 4 + 2 * math.ceil(math.log2(T * S + 1)) + _chaos_bits(lyapunov, T)
-    if engine == "reference":
-        a = run(MpBackend(), base, lambda M: M.mid())
-        p2 = base + base // 2 + 32
-        b = run(MpBackend(), p2, lambda M: M.mid())
-        agree = all(_agree(u, v) for sa, sb in zip(a, b) for u, v in zip(sa, sb))
+    if engine == "reference":  # two precisions, raised (at most _REFERENCE_ATTEMPTS runs) until they agree
+        p1 = base
+        a = run(MpBackend(), p1, lambda M: M.mid())
+        tried = [p1]
+        while True:
+            p2 = p1 + p1 // 2 + 32
+            b = run(MpBackend(), p2, lambda M: M.mid())
+            tried.append(p2)
+            agree = all(_agree(u, v) for sa, sb in zip(a, b) for u, v in zip(sa, sb))
+            if agree or len(tried) >= _REFERENCE_ATTEMPTS:
+                break
+            a, p1 = b, p2
         return b, [[None] * T] * 3, (f"reference: the network in mpmath, suffix products at {p2} bits (radii "
                                      "dropped); " + ("agrees with the run at " if agree else
                                                       "does NOT agree with the run at ")
-                                     + f"{base} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss"
-                                     + (", LSTM path decomposition" if c_blocks is not None else "") + ")")
+                                     + f"{p1} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss"
+                                     + (", LSTM path decomposition" if c_blocks is not None else "") + ")"
+                                     + (f"; precisions tried (bits): {tried}" if len(tried) > 2 else ""))
     prec = base + 64 + int(math.ceil(wrapping_bits))
     tried = []
     for attempt in range(_CERTIFIED_ATTEMPTS):  # too few bits (the forward pass's radii grew): double

@@ -180,3 +180,19 @@ def test_layer_of_stack_checks_its_sizes():
         LayerOfStack(below=(random_rnn_params(3, 2, seed=0),), layer=random_rnn_params(4, 4, seed=0))
     with pytest.raises(InputError, match="at least one layer below"):
         LayerOfStack(below=(), layer=random_rnn_params(4, 4, seed=0))
+
+
+@pytest.mark.slow
+def test_reference_lags_raise_the_precision_until_two_agree(files, oracle, monkeypatch):
+    """Started too low (no chaos bits: the Lyapunov exponent hidden; 4 instead of 60 bits for the printed
+    digits), the reference profile's first two precisions disagree on the chaotic lower layer (which costs
+    about 59 bits); it raises them until two agree, and is right."""
+    import gradproof.numerics.models as models
+    import gradproof.numerics.network as network
+
+    w, x = files
+    monkeypatch.setattr(models.ModelJacobians, "truth_lyapunov", lambda self, lam: None)
+    monkeypatch.setattr(network, "PRINTED_DIGITS", 1)
+    ref = lag_profile("rnn", engine="reference", weights_path=w, inputs_path=x, layer=1, force=True)
+    assert "agrees with the run at" in ref.precision and "precisions tried (bits)" in ref.precision
+    assert _close(ref.lags[T - 1]["log10_norm"], oracle[T])
