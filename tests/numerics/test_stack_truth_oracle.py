@@ -196,3 +196,25 @@ def test_reference_lags_raise_the_precision_until_two_agree(files, oracle, monke
     ref = lag_profile("rnn", engine="reference", weights_path=w, inputs_path=x, layer=1, force=True)
     assert "agrees with the run at" in ref.precision and "precisions tried (bits)" in ref.precision
     assert _close(ref.lags[T - 1]["log10_norm"], oracle[T])
+
+
+@pytest.mark.parametrize("model, fname", [("lstm", "lstm2_wrapped.npz"), ("gru", "gru2.npz"), ("rnn", "rnn2.npz")])
+def test_layer_of_stack_jacobians_are_the_diagonal_block_of_the_stack(model, fname):
+    """At 50 digits, layer 1 alone (LayerOfStack) has the one-step Jacobians of the (1, 1) block of the whole
+    stack's (whose high-precision values match PyTorch autograd: tests/numerics/test_checkpoint.py)."""
+    from pathlib import Path
+
+    from gradproof.numerics.checkpoint import load_stack
+    from gradproof.numerics.network import LayerOfStack, network_jacobians
+
+    data = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file()) / "tests" / "data"
+    st = load_stack(data / "checkpoints" / fname, model)
+    x = np.load(data / "checkpoints" / "inputs_batch.npy")[1][:12]
+    whole = network_jacobians(st.layers, x, dps=50)
+    alone = network_jacobians(LayerOfStack(below=st.layers[:1], layer=st.layers[1]), x, dps=50)
+    N0 = whole[0].rows - alone[0].rows
+    with mpmath.workdps(50):
+        for Jw, Ja in zip(whole, alone):
+            for i in range(Ja.rows):
+                for j in range(Ja.cols):
+                    assert abs(Jw[N0 + i, N0 + j] - Ja[i, j]) <= mpmath.mpf(10) ** -45 * (1 + abs(Ja[i, j]))
