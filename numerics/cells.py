@@ -299,13 +299,14 @@ def rnn_states(params: RNNParams, inputs, c0=None):
     return z, c
 
 
-def rnn_jacobians(params: RNNParams, inputs, c0=None, derivative=None) -> np.ndarray:
+def rnn_jacobians(params: RNNParams, inputs, c0=None, derivative=None, _states=None) -> np.ndarray:
     """J_t = diag(act'(z_t)) W_rec for t = 1..T, shape (T, n, n).
 
     ``derivative=None``: act' cancellation-free in float64 (entries below the float64 range
     underflow here; :func:`rnn_jacobians_scaled` keeps them). ``derivative=FMT``: act' by the
-    framework's formula in the training format FMT (see numerics.activations)."""
-    z, _ = rnn_states(params, inputs, c0)
+    framework's formula in the training format FMT (see numerics.activations). ``_states``: the
+    result of :func:`rnn_states` for the same arguments, if the caller has it (not recomputed)."""
+    z, _ = rnn_states(params, inputs, c0) if _states is None else _states
     if derivative is None:
         M, k = rnn_jacobians_scaled(params, inputs, c0, _z=z)
         with np.errstate(under="ignore"):
@@ -370,12 +371,13 @@ def gru_states(params: GRUParams, inputs, h0=None):
     return gi, gh, h
 
 
-def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None) -> LSTMJacobians:
+def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None, _states=None) -> LSTMJacobians:
     """One-step LSTM Jacobians (full (h,c) state, corrected and article cell-path terms).
 
     ``derivative``: None for cancellation-free float64 derivatives, or a format name for the
-    framework's formulas in that training format (see :func:`rnn_jacobians`)."""
-    a, h, c = lstm_states(params, inputs, h0, c0)
+    framework's formulas in that training format (see :func:`rnn_jacobians`). ``_states``: the result
+    of :func:`lstm_states` for the same arguments, if the caller has it (not recomputed)."""
+    a, h, c = lstm_states(params, inputs, h0, c0) if _states is None else _states
     n = params.hidden
     T = a.shape[0]
     a_i, a_f, a_g, a_o = (a[:, k * n:(k + 1) * n] for k in range(4))
@@ -417,10 +419,10 @@ def lstm_jacobians(params: LSTMParams, inputs, h0=None, c0=None, derivative=None
                          D_article=D_article, article_cell_path=A + B + C + D_article)
 
 
-def gru_jacobians(params: GRUParams, inputs, h0=None, derivative=None) -> np.ndarray:
-    """dh_t/dh_{t-1} of nn.GRUCell for t = 1..T, shape (T, n, n) (``derivative`` as in
-    :func:`lstm_jacobians`)."""
-    gi, gh, h = gru_states(params, inputs, h0)
+def gru_jacobians(params: GRUParams, inputs, h0=None, derivative=None, _states=None) -> np.ndarray:
+    """dh_t/dh_{t-1} of nn.GRUCell for t = 1..T, shape (T, n, n) (``derivative`` and ``_states``, the
+    result of :func:`gru_states`, as in :func:`lstm_jacobians`)."""
+    gi, gh, h = gru_states(params, inputs, h0) if _states is None else _states
     n = params.hidden
     a_r = gi[:, :n] + gh[:, :n]
     a_z = gi[:, n:2 * n] + gh[:, n:2 * n]

@@ -31,8 +31,24 @@ format; float64 accumulation; one rounding per entry):
   gradients times the layer inputs, accumulated in the format; a state gradient overflowing counts too).
 
 LSTM path decomposition: the pure cell-state path ("constant error carousel", Hochreiter &
-Schmidhuber 1997, with the forget gate of Gers et al. 2000) F_k = prod diag(f_t) over the k steps,
-for every layer's c, against the rest of the c-to-c block of Q_k, Q_k^{cc} - F_k.
+Schmidhuber 1997, with the forget gate of Gers et al. 2000) against everything else that carries
+d c_T / d c_{T-k}. For one layer, F_k = prod_{t=T-k+1..T} diag(f_t) (the path c_{t-1} -> c_t through
+the forget gate only, the diagonal of the c-to-c block of every step Jacobian) against the rest of the
+c-to-c block of Q_k, R_k = Q_k^{cc} - F_k (every path that leaves c through h and the gates).
+For a stack of L LSTM layers (state s = (h^0, c^0, ..., h^{L-1}, c^{L-1})), with c = (c^0, ..., c^{L-1}):
+
+* ``log10_cell_path`` = log10 ||F_k||_2, F_k = blockdiag_l prod_t diag(f^l_t): every layer's own carousel
+  (no path between layers runs through the forget gates alone; ||F_k||_2 = the largest product of one
+  unit's forget gates, over all layers);
+* ``log10_rest`` = log10 ||Q_k^{cc} - F_k||_2 over all layers' c: each layer's own rest and the paths
+  from a lower layer's c to a higher layer's c (which always run through h^{l-1}_t and the gates);
+* per layer l, ``log10_cell_path_layers[l]`` = log10 ||F^l_k||_2 and ``log10_rest_layers[l]`` =
+  log10 ||Q_k^{c^l c^l} - F^l_k||_2, the decomposition of layer l's own (c^l, c^l) block.
+
+All of them null for an exact 0 (e.g. the rest at lag 1, Q_1^{cc} = diag(f_T) for one layer). Engines:
+fast in float64 (F_k renormalised by exact powers of two); reference and certified evaluate F_k (from
+the diagonals of the backend's step Jacobians) and R_k with the network in mpmath / Arb balls (the
+float64 values under ``log10_cell_path_fast`` and ``log10_rest_fast``).
 """
 
 from __future__ import annotations
@@ -53,6 +69,12 @@ DYNAMIC_INIT = 2.0 ** 16
 #: machine for T = 40, S = 20: reference (two precisions, mpmath SVDs) 5.75 s, certified 0.70 s)
 _NORM_SECONDS = {"reference": 1.8e-5, "certified": 2.2e-6}
 _LOST = math.log10(1.5)
+#: the certified lag profile doubles its precision up to this many times until every lag's three norms
+#: have this many certified bits
+_CERTIFIED_ATTEMPTS = 3
+_CERTIFIED_TARGET_BITS = 53
+#: the reference lag profile runs at most this many precisions (p, p + p/2 + 32, ...)
+_REFERENCE_ATTEMPTS = 4
 
 
 def _log10_scaled(v, e):
@@ -89,6 +111,44 @@ def suffix_log10_norms(M, X=None, g=None, top_h=None, h_mask=None):
         if g is not None:
             loss[k - 1] = _log10_scaled((g @ Q)[h_mask], e)
     return state, inp, loss, mants, exps
+
+
+def _c_blocks(sp) -> list:
+    """Indices in s of every layer's c (LSTM layers: h first, then c), one array per layer."""
+    return [np.arange(sp.offsets[m] + sp.layers[m].h.shape[1], sp.offsets[m] + sp.sizes[m])
+            for m in range(len(sp.layers))]
+
+
+def _cell_decomposition(sp, blocks, mants, exps):
+    """The LSTM path decomposition (module docstring) in float64, per lag k: log10 ||F_k||_2,
+    log10 ||Q_k^{cc} - F_k||_2 (whole stack) and per layer l the same for F^l_k and the (c^l, c^l)
+    block; None for an exact 0. ``mants``/``exps``: the suffix products Q_k = mants 2^exps."""
+    T = len(mants)
+    c_idx = np.concatenate(blocks)
+    cuts = np.cumsum([0] + [len(b) for b in blocks])
+    fwd = np.concatenate([lp.forget for lp in sp.layers], axis=1)  # (T, C) forget gates, every layer
+    Fm, Fe = np.ones(fwd.shape[1]), np.zeros(fwd.shape[1], dtype=np.int64)  # prod f = Fm 2^Fe, exact scaling
+    cell, rest, cell_l, rest_l = [None] * T, [None] * T, [None] * T, [None] * T
+
+    def norm_log10(R, e):
+        nr = float(np.linalg.norm(R, 2))
+        return math.log10(nr) + e * LOG10_2 if nr > 0 else None
+
+    for k in range(1, T + 1):
+        Fm, de = np.frexp(Fm * fwd[T - k])
+        Fe = Fe + de
+        with np.errstate(divide="ignore"):
+            logF = np.log10(Fm) + Fe * LOG10_2
+        e = exps[k - 1]
+        Qcc = mants[k - 1][np.ix_(c_idx, c_idx)]
+        with np.errstate(under="ignore", over="ignore"):
+            F = np.ldexp(Fm, Fe - e)
+        R = Qcc - np.diag(F)
+        cell_l[k - 1] = [float(np.max(logF[cuts[m]:cuts[m + 1]])) for m in range(len(blocks))]
+        cell[k - 1] = max(cell_l[k - 1])
+        rest[k - 1] = norm_log10(R, e)
+        rest_l[k - 1] = [norm_log10(R[cuts[m]:cuts[m + 1], cuts[m]:cuts[m + 1]], e) for m in range(len(blocks))]
+    return cell, rest, cell_l, rest_l
 
 
 def _simulate_matrix(Jf, fmt):
@@ -136,7 +196,9 @@ def _dynamic(layers, x, fmt, head_w):
 class LagProfile:
     """``gradproof lags``; ``to_dict()`` is the ``--json`` object (keys: model, engine, steps, state,
     layers, loss, loss_scale, lags [{lag, log10_norm, log10_input, log10_loss, formats{...}, and for the
-    LSTM log10_cell_path, log10_rest}], formats {summary per format}, precision, weights, inputs, notes)."""
+    LSTM log10_cell_path, log10_rest, log10_cell_path_layers, log10_rest_layers (one per layer; see the module
+    docstring), with reference/certified also *_fast}], formats {summary per format}, precision, weights,
+    inputs, notes)."""
 
     model: str
     engine: str
@@ -167,18 +229,23 @@ def _square(rows, zero):
     return [list(r) + [zero] * (m - len(r)) for r in rows] + [[zero] * m for _ in range(m - len(rows))]
 
 
-def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
+def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c_blocks=None, wrapping_bits=0.0):
     """(state, input, loss) per-lag series with the reference or certified engine (numerics.network):
     the step and input Jacobians of the network itself in the backend, the suffix products right to left,
-    the loss gradient g^T Q_k with g from the head's weights taken exactly."""
+    the loss gradient g^T Q_k with g from the head's weights taken exactly. ``params``, ``x``: from
+    ``ModelJacobians.truth_network()`` (for ``--layer K`` the layers below run in the backend too);
+    ``lyapunov``: the largest Lyapunov exponent of the trajectory (the precision starts lambda T / ln 2
+    bits higher, the bits chaos costs, as numerics.network; certified: also ``wrapping_bits`` higher, the
+    growth of the ball forward pass's radii, numerics.network.wrapping_estimate). ``c_blocks`` (LSTM: every layer's c indices
+    in s): the path decomposition too, appended as (cell, rest, then cell and rest of each layer): F_k
+    from the diagonal of the (c^l, c^l) blocks of the step Jacobians, diag(f^l_t) exactly."""
     import flint
     import mpmath
 
     from gradproof.numerics.engines import enclose_log10_norm
-    from gradproof.numerics.network import (ArbBackend, MpBackend, PRINTED_DIGITS, _agree, _initial_state,
-                                            _mp_log10_norm, _scale_exponent, _steps)
+    from gradproof.numerics.network import (ArbBackend, MpBackend, PRINTED_DIGITS, _agree, _chaos_bits,
+                                            _initial_state, _mp_log10_norm, _scale_exponent, _steps)
 
-    params = layers if len(layers) > 1 else layers[0]
     s0 = _initial_state(params, None)
     S = s0.size
     top = list(range(top_h.start, top_h.stop))
@@ -208,6 +275,12 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
                 for i, r in enumerate(top):
                     E[i, r] = 1
                 states, inputs, losses = [], [], []
+                extra = [] if c_blocks is None else [[] for _ in range(2 + 2 * len(c_blocks))]
+                c_all = [] if c_blocks is None else [int(i) for b in c_blocks for i in b]
+                cuts = [0]
+                for b in c_blocks or []:
+                    cuts.append(cuts[-1] + len(b))
+                F = [flint.arb(1)] * len(c_all)
                 Q = None
                 for k in range(1, T + 1):
                     if Q is None:
@@ -223,25 +296,58 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
                     v = finish(G * Q)
                     vh = [[v[0, j] for j in h_idx]]
                     losses.append(flint.arb_mat(_square(vh, flint.arb(0))))
+                    if c_blocks is not None:
+                        Jk = Js[T - k]
+                        F = [F[i] * Jk[r, r] for i, r in enumerate(c_all)]  # J's (c, c) diagonal: f_t
+                        if engine == "reference":
+                            F = [flint.arb(v.mid()) for v in F]
+                        C = len(c_all)
+                        R = flint.arb_mat([[Q[r, q] - (F[i] if i == j else 0) for j, q in enumerate(c_all)]
+                                           for i, r in enumerate(c_all)])
+                        D = flint.arb_mat(C, C)
+                        for i in range(C):
+                            D[i, i] = F[i]
+                        extra[0].append(D)
+                        extra[1].append(R)
+                        for m in range(len(c_blocks)):
+                            a, b = cuts[m], cuts[m + 1]
+                            extra[2 + 2 * m].append(flint.arb_mat([[D[i, j] for j in range(a, b)] for i in range(a, b)]))
+                            extra[3 + 2 * m].append(flint.arb_mat([[R[i, j] for j in range(a, b)] for i in range(a, b)]))
+                seqs = (states, inputs, losses, *extra)
                 if engine == "reference":
-                    return [[_mp_log10_norm(P, prec) for P in seq] for seq in (states, inputs, losses)]
-                return [[enclose_log10_norm(P, _scale_exponent(P), flint) for P in seq]
-                        for seq in (states, inputs, losses)]
+                    return [[_mp_log10_norm(P, prec) for P in seq] for seq in seqs]
+                return [[enclose_log10_norm(P, _scale_exponent(P), flint) for P in seq] for seq in seqs]
         finally:
             flint.ctx.prec = old
 
-    base = 64 + PRINTED_DIGITS * 4 + 2 * math.ceil(math.log2(T * S + 1))
-    if engine == "reference":
-        a = run(MpBackend(), base, lambda M: M.mid())
-        p2 = base + base // 2 + 32
-        b = run(MpBackend(), p2, lambda M: M.mid())
-        agree = all(_agree(u, v) for sa, sb in zip(a, b) for u, v in zip(sa, sb))
+    base = 64 + PRINTED_DIGITS * 4 + 2 * math.ceil(math.log2(T * S + 1)) + _chaos_bits(lyapunov, T)
+    if engine == "reference":  # two precisions, raised (at most _REFERENCE_ATTEMPTS runs) until they agree
+        p1 = base
+        a = run(MpBackend(), p1, lambda M: M.mid())
+        tried = [p1]
+        while True:
+            p2 = p1 + p1 // 2 + 32
+            b = run(MpBackend(), p2, lambda M: M.mid())
+            tried.append(p2)
+            agree = all(_agree(u, v) for sa, sb in zip(a, b) for u, v in zip(sa, sb))
+            if agree or len(tried) >= _REFERENCE_ATTEMPTS:
+                break
+            a, p1 = b, p2
         return b, [[None] * T] * 3, (f"reference: the network in mpmath, suffix products at {p2} bits (radii "
                                      "dropped); " + ("agrees with the run at " if agree else
                                                       "does NOT agree with the run at ")
-                                     + f"{base} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss)")
-    prec = base + 64
-    seqs = run(ArbBackend(flint), prec, lambda M: M)
+                                     + f"{p1} bits to {PRINTED_DIGITS} digits at every lag (state, input, loss"
+                                     + (", LSTM path decomposition" if c_blocks is not None else "") + ")"
+                                     + (f"; precisions tried (bits): {tried}" if len(tried) > 2 else ""))
+    prec = base + 64 + int(math.ceil(wrapping_bits))
+    tried = []
+    for attempt in range(_CERTIFIED_ATTEMPTS):  # too few bits (the forward pass's radii grew): double
+        seqs = run(ArbBackend(flint), prec, lambda M: M)
+        bits = _min_bits(seqs[:3])  # the decomposition's rest may be 0 without a proof: not a reason to retry
+        tried.append((prec, round(bits, 1)))
+        if bits >= _CERTIFIED_TARGET_BITS or attempt == _CERTIFIED_ATTEMPTS - 1:
+            break
+        prec *= 2
     vals, bounds = [], []
     for encs in seqs:
         v, bd = [], []
@@ -256,9 +362,25 @@ def _high_precision(engine, layers, x, T, head_w, top_h, h_idx):
             bd.append((lo, hi, min(enc.bits, 999.0)))
         vals.append(v)
         bounds.append(bd)
-    bits = min(b[2] for bd in bounds for b in bd)
+    bits = _min_bits(seqs[:3])
+    paths = ""
+    if len(seqs) > 3:
+        held = [enc for encs in seqs[3:] for enc in encs if not enc.proven_zero and math.isfinite(enc.log10_lower)]
+        open_ = sum(1 for encs in seqs[3:] for enc in encs if not enc.proven_zero and not math.isfinite(enc.log10_lower))
+        paths = ("; the LSTM path decomposition enclosed too" + (f", at least {min(min(e.bits, 999.0) for e in held):.1f} "
+                 "bits certified" if held else "") + (f"; {open_} of its enclosures contain 0 (no value: e.g. a rest "
+                                                      "that is 0 at lag 1)" if open_ else ""))
     return vals, bounds, (f"certified: the network in Arb balls at {prec} bits, suffix products right to left; "
-                          f"every lag's state, input and loss norm enclosed, at least {bits:.1f} bits certified")
+                          f"every lag's state, input and loss norm enclosed, at least {bits:.1f} bits certified"
+                          + (f" (fewer than {_CERTIFIED_TARGET_BITS}: the lags without a certified digit have no "
+                             "value)" if bits < _CERTIFIED_TARGET_BITS else "")
+                          + paths + f"; attempts (prec, bits): {tried}")
+
+
+def _min_bits(seqs) -> float:
+    """The fewest certified bits of the enclosures in ``seqs`` that are not proven zeros (999: none)."""
+    bits = [min(enc.bits, 999.0) for encs in seqs for enc in encs if not enc.proven_zero]
+    return min(bits) if bits else 999.0
 
 
 def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = None, force: bool = False,
@@ -312,28 +434,27 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
     bounds = [None] * T
     fast_state, fast_inp, fast_loss = state, inp, lossv
     if engine != "fast":
-        hp, allb, precision = _high_precision(engine, layers, x, T, head_w, top_h, np.nonzero(h_mask)[0].tolist())
-        state, inp, lossv = (np.array(v, dtype=float) for v in hp)
+        tp, tx = mj.truth_network()
+        from gradproof.numerics.lyapunov import largest_lyapunov
+
+        hp, allb, precision = _high_precision(engine, tp, tx, T, head_w, top_h, np.nonzero(h_mask)[0].tolist(),
+                                              lyapunov=mj.truth_lyapunov(largest_lyapunov(mj.jacobians)),
+                                              c_blocks=_c_blocks(sp) if model == "lstm" else None,
+                                              wrapping_bits=mj.truth_wrapping_bits() if engine == "certified" else 0.0)
+        state, inp, lossv = (np.array(v, dtype=float) for v in hp[:3])
         bounds = allb[0]
         in_bounds, loss_bounds = allb[1], allb[2]
     is_lstm = model == "lstm"
-    cell, rest = [None] * T, [None] * T
+    cell = rest = cell_layers = rest_layers = None
     if is_lstm:
-        c_idx = np.concatenate([np.arange(sp.offsets[k] + sp.layers[k].h.shape[1], sp.offsets[k] + sp.sizes[k])
-                                for k in range(len(layers))])
-        fwd = np.concatenate([lp.forget for lp in sp.layers], axis=1)  # (T, C) forget gates, every layer
-        Fm, Fe = np.ones(fwd.shape[1]), np.zeros(fwd.shape[1], dtype=np.int64)  # prod f = Fm 2^Fe, exact scaling
-        for k in range(1, T + 1):
-            Fm, de = np.frexp(Fm * fwd[T - k])
-            Fe = Fe + de
-            with np.errstate(divide="ignore"):
-                cell[k - 1] = float(np.max(np.log10(Fm) + Fe * LOG10_2))
-            Qcc = mants[k - 1][np.ix_(c_idx, c_idx)]
-            with np.errstate(under="ignore", over="ignore"):
-                F = np.ldexp(Fm, Fe - exps[k - 1])
-            R = Qcc - np.diag(F)
-            nr = float(np.linalg.norm(R, 2))
-            rest[k - 1] = math.log10(nr) + exps[k - 1] * LOG10_2 if nr > 0 else None
+        blocks = _c_blocks(sp)
+        cell, rest, cell_layers, rest_layers = _cell_decomposition(sp, blocks, mants, exps)
+        if engine != "fast":  # the engine's own values (the float64 ones stay under *_fast)
+            fast_cell, fast_rest = cell, rest
+            L = len(blocks)
+            cell, rest = hp[3], hp[4]
+            cell_layers = [[hp[5 + 2 * m][k] for m in range(L)] for k in range(T)]
+            rest_layers = [[hp[6 + 2 * m][k] for m in range(L)] for k in range(T)]
     formats, per = {}, {}
     for name in FORMATS:
         Jf = stack_pass(layers, x, derivative=name).M
@@ -372,6 +493,11 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
         if is_lstm:
             item["log10_cell_path"] = _num(cell[k - 1])
             item["log10_rest"] = _num(rest[k - 1])
+            item["log10_cell_path_layers"] = [_num(v) for v in cell_layers[k - 1]]
+            item["log10_rest_layers"] = [_num(v) for v in rest_layers[k - 1]]
+            if engine != "fast":
+                item["log10_cell_path_fast"] = _num(fast_cell[k - 1])
+                item["log10_rest_fast"] = _num(fast_rest[k - 1])
         fm = {}
         for name in FORMATS:
             vals, lv1, lvs, lvd, sub, zero, lost = per[name]

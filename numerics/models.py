@@ -82,6 +82,37 @@ class ModelJacobians:
     layers: dict | None = None
     stack: tuple | None = None  # every layer's params when the whole stack is analysed (L > 1)
     head: tuple | None = None  # (name, W (m, n), b (m,) or None): the checkpoint's read-out head
+    #: ``--layer K`` with K > 0: the params of layers 0..K-1, the network's inputs x (``inputs`` then
+    #: holds the float64 outputs of layer K-1, what the fast engine and the format simulations read),
+    #: and the largest Lyapunov exponent of those lower layers (their chaos reaches layer K's inputs)
+    below: tuple | None = None
+    stack_inputs: np.ndarray | None = None
+    below_lyapunov: float | None = None
+    below_wrapping_bits: float = 0.0  # numerics.network.wrapping_estimate, largest over the layers below
+
+    def truth_wrapping_bits(self) -> float:
+        """log2 ||prod |J_t| ||_2 (numerics.network.wrapping_estimate): the bits the radii of a ball
+        forward pass grow by, over the Jacobians analysed and (``--layer K``) the layers below."""
+        from gradproof.numerics.network import wrapping_estimate
+
+        return max(wrapping_estimate(self.jacobians), self.below_wrapping_bits)
+
+    def truth_network(self):
+        """(params, inputs) for the high-precision engines (numerics.network): for ``--layer K`` a
+        :class:`~gradproof.numerics.network.LayerOfStack` on the network's inputs, so layers 0..K-1
+        are evaluated in the engine's own arithmetic too; else the params and inputs themselves."""
+        if self.below:
+            from gradproof.numerics.network import LayerOfStack
+
+            return LayerOfStack(below=tuple(self.below), layer=self.params), self.stack_inputs
+        return self.params, self.inputs
+
+    def truth_lyapunov(self, lyapunov: float) -> float:
+        """The Lyapunov exponent that sets the precision the truth needs: ``lyapunov`` (of the
+        Jacobians analysed) or, for ``--layer K``, the larger one of the layers below."""
+        if self.below_lyapunov is not None and math.isfinite(self.below_lyapunov):
+            return max(lyapunov, self.below_lyapunov) if math.isfinite(lyapunov) else self.below_lyapunov
+        return lyapunov
 
     def framework_jacobians(self, fmt) -> np.ndarray:
         """The Jacobians with every activation derivative computed as a framework does in the training
@@ -216,7 +247,10 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
 
     A weights file with L > 1 layers gives the Jacobians of the whole stack's state (every layer's
     h and c, numerics.stacked), or with ``layer=K`` those of layer K alone on the inputs it sees in
-    the stack (the float64 outputs of layers 0..K-1); ``layers`` says which was done."""
+    the stack (``inputs``: the float64 outputs of layers 0..K-1, for the fast engine and the format
+    simulations; ``truth_network()``: the same layer on the network's inputs with the lower layers,
+    so the reference and certified engines evaluate layers 0..K-1 in their own arithmetic);
+    ``layers`` says which was done."""
     from gradproof.numerics.checkpoint import load_stack
     from gradproof.numerics.weights import load_inputs
 
@@ -282,18 +316,34 @@ def model_jacobians(model: str, hidden: int = 4, steps: int = 100, seed: int = 0
                        "hidden": [p.hidden for p in stack_layers], "module": stack.module,
                        "state": ("the whole stack: " + ", ".join(f"{'(h, c)' if model == 'lstm' else 'h'} of layer {k}"
                                                                  for k in range(L))) if layer is None else
-                       (f"layer {layer} only, on the inputs it sees in the stack (float64 outputs of layers "
+                       (f"layer {layer} only, on the inputs it sees in the stack (the outputs of layers "
                         f"0..{layer - 1})" if layer > 0 else "layer 0 only")}
+        below, raw, below_lyap = None, x, None
         if layer is not None and L > 1:
+            from gradproof.numerics.lyapunov import largest_lyapunov
+            from gradproof.numerics.network import wrapping_estimate
             from gradproof.numerics.stacked import layer_pass
 
+            below_wrap = 0.0
             for p in stack_layers[:layer]:
-                x = layer_pass(p, x).h
+                lp = layer_pass(p, x)
+                below_wrap = max(below_wrap, wrapping_estimate(lp.J))
+                lam = largest_lyapunov(lp.J)
+                if math.isfinite(lam):
+                    below_lyap = lam if below_lyap is None else max(below_lyap, lam)
+                x = lp.h
+            if layer > 0:
+                below = tuple(stack_layers[:layer])
             notes.append(f"--layer {layer}: only layer {layer} of {L} is analysed" + (
-                f"; its inputs are the float64 outputs of layers 0..{layer - 1}" if layer > 0 else ""))
+                f"; its inputs are the outputs of layers 0..{layer - 1}: in float64 for the fast engine and the "
+                f"format simulations, computed in the engine's own arithmetic by reference and certified"
+                if layer > 0 else ""))
     out = ModelJacobians(model=model, hidden=n, steps=T, input_size=d, jacobians=None, params=params,
                          weights_source=weights_source, inputs_source=inputs_source, notes=notes, inputs=x,
                          layers=layers_info)
+    if stack_layers is not None and below is not None:
+        out.below, out.stack_inputs, out.below_lyapunov = below, raw, below_lyap
+        out.below_wrapping_bits = below_wrap
     if stack_layers is not None and stack.head_name is not None:
         out.head = (stack.head_name, stack.head_weight, stack.head_bias)
     if stack_layers is not None and len(stack_layers) > 1 and layer is None:

@@ -23,6 +23,10 @@ backend of scalar operations:
   adaptively (a chaotic trajectory loses about lambda T / ln 2 bits) until the requested bits are
   certified, or the result says how many were.
 
+Stacks: ``params`` a tuple of layers is the whole stack (state: every layer's state, layer l reads
+h^{l-1}_t); a :class:`LayerOfStack` is one layer K on the inputs it sees in the stack. In both, the
+h passed up the stack is a backend number (mpmath / Arb ball), never a float64 rounding of it.
+
 ReLU in balls: relu(z) is z or 0 when the sign of z is certain, 0 for an exact zero, else the
 hull [0, max(z)]; relu'(z) is 1 / 0 when the sign is certain, 0 at an exact 0 (PyTorch's
 convention), else the ball [0, 1] (the truth is one of the two; more precision decides).
@@ -41,7 +45,7 @@ from gradproof.numerics.engines import LOG10_2, TreeProduct, enclose_log10_norm
 from gradproof.numerics.errors import InputError
 
 __all__ = ["TRUTH", "NetworkProduct", "network_reference", "network_certified", "network_jacobians", "wrapping_estimate",
-           "MpBackend", "ArbBackend", "PRINTED_DIGITS"]
+           "MpBackend", "ArbBackend", "PRINTED_DIGITS", "LayerOfStack"]
 
 TRUTH = ("the exact Jacobian product d s_T / d s_0 = J_T ... J_1 of the network on its weights, biases, inputs "
          "and initial state taken as the exact binary numbers they are stored as (float64 values are exact "
@@ -317,7 +321,52 @@ def _gru_steps(B, p: GRUParams, inputs, s0, input_jacobian=False):
         yield out, ar + az + an
 
 
+@dataclass(frozen=True)
+class LayerOfStack:
+    """Layer K = len(below) of a stack, analysed alone (``--layer K``): the product of its own step
+    Jacobians J^K_t = d s^K_t / d s^K_{t-1} at the inputs it sees in the stack, u_t = h^{K-1}_t.
+
+    Those inputs are the outputs of the layers ``below`` (0..K-1, zero initial states) on the
+    network's inputs x, evaluated in the same backend as layer K (mpmath at the working precision,
+    or Arb balls): never the float64 outputs of the lower layers, which differ from the network's
+    own values (chaos, saturation) and would make the engine enclose another network's product."""
+
+    below: tuple
+    layer: object
+
+    def __post_init__(self):
+        if not self.below:
+            raise InputError("LayerOfStack needs at least one layer below (use the layer's params for layer 0)")
+        for lo, hi in zip(self.below + (self.layer,), self.below[1:] + (self.layer,)):
+            if hi.input_size != lo.hidden:
+                raise InputError(f"layer with input size {hi.input_size} cannot read a layer of hidden size {lo.hidden}")
+
+    @property
+    def hidden(self) -> int:
+        return self.layer.hidden
+
+    @property
+    def input_size(self) -> int:
+        return self.below[0].input_size
+
+
+def _cell(params):
+    """The cell whose state the Jacobians act on (layer K of a LayerOfStack)."""
+    return params.layer if isinstance(params, LayerOfStack) else params
+
+
+def _outputs(B, p, inputs):
+    """The h_t of one layer (zero initial state) as backend numbers, one per step."""
+    for out, _ in _steps(B, p, inputs, np.zeros(_layer_state_size(p)), input_jacobian=True):
+        yield out["h"]
+
+
 def _steps(B, params, inputs, s0, cell_paths=False, input_jacobian=False):
+    if isinstance(params, LayerOfStack):
+        u = inputs
+        for p in params.below:  # the lower layers in the backend, lazily: h^{k}_t feeds layer k+1 at step t
+            u = _outputs(B, p, u)
+        return _steps(B, params.layer, u, s0, cell_paths=cell_paths, input_jacobian=input_jacobian)
     if isinstance(params, tuple):
         return _stack_steps(B, params, inputs, s0)
     if isinstance(params, RNNParams):
@@ -389,7 +438,7 @@ def _initial_state(params, s0):
     if isinstance(params, tuple):
         N = sum(_layer_state_size(p) for p in params)
     else:
-        N = 2 * params.hidden if isinstance(params, LSTMParams) else params.hidden
+        N = _layer_state_size(_cell(params))
     if s0 is None:
         return np.zeros(N)
     s0 = np.asarray(s0, dtype=np.float64)
@@ -442,7 +491,7 @@ def _chaos_bits(lyapunov: float | None, T: int) -> int:
 
 
 def _streams(cell_paths: bool, params):
-    return ("full", "cell_path", "article_cell_path") if cell_paths and isinstance(params, LSTMParams) else ("full",)
+    return ("full", "cell_path", "article_cell_path") if cell_paths and isinstance(_cell(params), LSTMParams) else ("full",)
 
 
 def _run_products(B, params, x, s0, flint, names, finish=None):

@@ -86,7 +86,7 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
     if isinstance(bits, bool) or int(bits) != bits or not (1 <= bits <= 10000):
         raise InputError(f"bits must be an integer in [1, 10000], got {bits!r}")
     bits = int(bits)
-    if cell_paths and isinstance(params, LSTMParams):
+    if cell_paths and isinstance(_net._cell(params), LSTMParams):
         r = _net.network_certified(params, inputs, s0, target_bits=bits, lyapunov=lyapunov,
                                    wrapping_bits=wrapping_bits, cell_paths=True)
         return _with_statement(r, "tiers not used for the LSTM cell paths (Arb throughout); ")

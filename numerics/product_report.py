@@ -41,7 +41,7 @@ from gradproof.numerics.errors import InputError
 from gradproof.numerics.formats import FORMATS, simulate_matrix_product
 from gradproof.numerics.lyapunov import largest_lyapunov
 from gradproof.numerics.models import MODELS, budgeted_model_jacobians, engine_budgets
-from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference, wrapping_estimate
+from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference
 from gradproof.numerics.reliability import fast_reliability
 from gradproof.numerics.verdicts import classify_detail
 
@@ -177,8 +177,10 @@ def _truth(mj, engine, lyap, target_bits=53, bits=None):
                     precision={"bits": 53, "statement": res.precision_statement, "attempts": [53]},
                     statement=res.precision_statement, cell=cell, article=article)
     s0 = None
+    params, inputs = mj.truth_network()  # --layer K: layers 0..K-1 in the engine's arithmetic too
+    lyap = mj.truth_lyapunov(lyap)
     if engine == "reference":
-        r = network_reference(mj.params, mj.inputs, s0, lyapunov=lyap, cell_paths=True)
+        r = network_reference(params, inputs, s0, lyapunov=lyap, cell_paths=True)
         return dict(log10=r.log10_norm, lower=None, upper=None, bits=None, proven_zero=False,
                     established=True, precision={"bits": r.precision_bits, "statement": r.precision_statement,
                                                  "attempts": list(r.attempts)},
@@ -188,12 +190,12 @@ def _truth(mj, engine, lyap, target_bits=53, bits=None):
     if bits is not None:  # --bits: the tiered engine (numerics.network_tiers), Arb only when needed
         from gradproof.numerics.network_tiers import network_certified_tiered, tier_of
 
-        r = network_certified_tiered(mj.params, mj.inputs, s0, bits=bits, lyapunov=lyap,
-                                     wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+        r = network_certified_tiered(params, inputs, s0, bits=bits, lyapunov=lyap,
+                                     wrapping_bits=mj.truth_wrapping_bits(), cell_paths=True)
         tier = tier_of(r)
     else:
-        r = network_certified(mj.params, mj.inputs, s0, target_bits=target_bits, lyapunov=lyap,
-                              wrapping_bits=wrapping_estimate(mj.jacobians), cell_paths=True)
+        r = network_certified(params, inputs, s0, target_bits=target_bits, lyapunov=lyap,
+                              wrapping_bits=mj.truth_wrapping_bits(), cell_paths=True)
     cp = r.paths.get("cell_path")
     ap = r.paths.get("article_cell_path")
     return dict(log10=r.log10_norm, lower=r.log10_norm_lower, upper=r.log10_norm_upper, bits=r.certified_bits,
@@ -252,7 +254,7 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
     lyap = largest_lyapunov(J)
     t = _truth(mj, engine, lyap, bits=bits)
     exact_log10 = t["log10"]
-    reliability = fast_reliability(mj, lyap, engine)
+    reliability = fast_reliability(mj, mj.truth_lyapunov(lyap), engine)  # --layer K: chaos below reaches K
     if engine == "fast" and not reliability["fast_reliable"]:
         t["established"] = False  # an unreliable float64 value establishes no verdict
     check = None

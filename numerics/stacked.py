@@ -76,13 +76,14 @@ def _derivative(fmt):
 
 
 def layer_pass(params, inputs, derivative=None) -> LayerPass:
-    """Forward pass of one layer (zero initial state) with its state and input Jacobians."""
+    """Forward pass of one layer (zero initial state) with its state and input Jacobians (the forward
+    pass runs once; the Jacobians are computed from its states)."""
     x = _check_inputs(inputs, params.input_size)
     n = params.hidden
     dsig, dtanh = _derivative(derivative)
     if isinstance(params, RNNParams):
         z, h = rnn_states(params, x)
-        J = rnn_jacobians(params, x, derivative=derivative)
+        J = rnn_jacobians(params, x, derivative=derivative, _states=(z, h))
         if derivative is None:
             from gradproof.numerics.activations import np_derivative
             d = np_derivative(params.activation, z)
@@ -99,7 +100,7 @@ def layer_pass(params, inputs, derivative=None) -> LayerPass:
         dc_du = ((c[:-1] * dsig(a_f))[:, :, None] * W["f"] + (g * dsig(a_i))[:, :, None] * W["i"]
                  + (i * dtanh(a_g))[:, :, None] * W["g"])
         dh_du = (np.tanh(c[1:]) * dsig(a_o))[:, :, None] * W["o"] + (o * dtc)[:, :, None] * dc_du
-        J = lstm_jacobians(params, x, derivative=derivative).full
+        J = lstm_jacobians(params, x, derivative=derivative, _states=(a, h, c)).full
         return LayerPass(h=h[1:], J=J, X=np.concatenate([dh_du, dc_du], axis=1), forget=f)
     if isinstance(params, GRUParams):
         gi, gh, h = gru_states(params, x)
@@ -110,7 +111,7 @@ def layer_pass(params, inputs, derivative=None) -> LayerPass:
         Wr, Wz, Wn = (params.W_ih[k * n:(k + 1) * n][None] for k in range(3))
         dn_du = dtanh(a_n)[:, :, None] * (Wn + (hn * dsig(a_r))[:, :, None] * Wr)
         X = np_sigmoid(-a_z)[:, :, None] * dn_du + ((h[:-1] - cand) * dsig(a_z))[:, :, None] * Wz
-        J = gru_jacobians(params, x, derivative=derivative)
+        J = gru_jacobians(params, x, derivative=derivative, _states=(gi, gh, h))
         return LayerPass(h=h[1:], J=J, X=X)
     raise InputError(f"unknown parameter type {type(params).__name__}")
 

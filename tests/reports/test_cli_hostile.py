@@ -496,7 +496,7 @@ def make_weights(t: Path, case: str) -> tuple[str, Path]:
         p.write_bytes(b"")
     elif case == "too-many-members":
         with zipfile.ZipFile(p, "w") as zf:
-            for i in range(100):
+            for i in range(4097):  # numerics.npyheader.MAX_MEMBERS + 1
                 zf.writestr(f"m{i}.npy", _npy_bytes(np.zeros(1)))
     elif case == "missing-file":
         p = t / "absent \u00fc.npz"
