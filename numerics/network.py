@@ -49,7 +49,8 @@ __all__ = ["TRUTH", "NetworkProduct", "network_reference", "network_certified", 
 
 TRUTH = ("the exact Jacobian product d s_T / d s_0 = J_T ... J_1 of the network on its weights, biases, inputs "
          "and initial state taken as the exact binary numbers they are stored as (float64 values are exact "
-         "rationals; the effective bias is the stored float64 value), trajectory, gates and activation "
+         "rationals; a layer stored with two biases, PyTorch's bias_ih and bias_hh, has their exact sum as "
+         "its bias), trajectory, gates and activation "
          "derivatives included; reported as log10 of its spectral norm. fast approximates it in float64; "
          "reference computes it in mpmath at a working precision raised until two precisions agree to the "
          "printed digits; certified encloses it in Arb ball arithmetic")
@@ -194,6 +195,16 @@ def _vec(B, x):
     return [B.point(v) for v in np.asarray(x, dtype=np.float64).tolist()]
 
 
+def _bias(B, p):
+    """The layer's bias in the backend: the exact sum bias_ih + bias_hh of the two stored vectors
+    when the layer keeps them (``bias_split``, PyTorch layouts read by numerics.checkpoint), so
+    that the truth does not depend on the float64 rounding of their sum; else the stored ``b``."""
+    split = getattr(p, "bias_split", None)
+    if split is None:
+        return _vec(B, p.b)
+    return _add(_vec(B, split[0]), _vec(B, split[1]))
+
+
 def _rows(B, M, nrows, ncols):
     """A prepared matrix as rows of scalars."""
     if B.name == "arb":
@@ -211,7 +222,7 @@ def _rnn_steps(B, p: RNNParams, inputs, s0, input_jacobian=False):
     W, Win = B.prepare(p.W_rec), B.prepare(p.W_in)
     Wrows = [[W[i, j] for j in range(p.hidden)] for i in range(p.hidden)] if B.name == "arb" else W
     Xrows = _rows(B, Win, p.hidden, p.input_size)
-    b = _vec(B, p.b)
+    b = _bias(B, p)
     c = _vec(B, s0)
     for x in inputs:
         z = _add(_add(B.matvec(W, c), B.matvec(Win, _vec(B, x))), b)
@@ -239,7 +250,7 @@ def _lstm_steps(B, p: LSTMParams, inputs, s0, cell_paths: bool = False, input_ja
     U = {g: _blocks(B, Wh, n, k) for k, g in enumerate("ifgo")}
     Wi = {g: _blocks(B, Wx, n, k) for k, g in enumerate("ifgo")} if input_jacobian else None
     d_in = p.input_size
-    b = _vec(B, p.b)
+    b = _bias(B, p)
     s0 = np.asarray(s0, dtype=np.float64)
     h, c = _vec(B, s0[:n]), _vec(B, s0[n:])
     K = None  # o_{t-1} tanh'(c_{t-1}); h_0 does not depend on c_0

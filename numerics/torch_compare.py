@@ -30,6 +30,12 @@ __all__ = ["compare_torch", "MAX_COMPARE_STEPS"]
 MAX_COMPARE_STEPS = 2000
 
 
+def _biases(p):
+    """(bias_ih, bias_hh) of an RNN/LSTM layer as the file stored them, else (b, 0)."""
+    split = getattr(p, "bias_split", None)
+    return split if split is not None else (p.b, np.zeros_like(p.b))
+
+
 def _torch():
     try:
         import torch
@@ -55,9 +61,9 @@ def _module(torch, layers, dtype):
         for k, p in enumerate(layers):
             t = (lambda a: torch.tensor(np.asarray(a), dtype=dtype))
             if isinstance(p, RNNParams):
-                w_ih, w_hh, b_ih, b_hh = p.W_in, p.W_rec, p.b, np.zeros_like(p.b)
+                w_ih, w_hh, (b_ih, b_hh) = p.W_in, p.W_rec, _biases(p)
             elif isinstance(p, LSTMParams):
-                w_ih, w_hh, b_ih, b_hh = p.W_ih, p.W_hh, p.b, np.zeros_like(p.b)
+                w_ih, w_hh, (b_ih, b_hh) = p.W_ih, p.W_hh, _biases(p)
             else:
                 w_ih, w_hh, b_ih, b_hh = p.W_ih, p.W_hh, p.b_ih, p.b_hh
             getattr(mod, f"weight_ih_l{k}").copy_(t(w_ih))
@@ -102,10 +108,10 @@ def _cells(torch, layers, dtype):
         d, n = p.input_size, p.hidden
         if isinstance(p, RNNParams):
             c = torch.nn.RNNCell(d, n, nonlinearity=p.activation, dtype=torch.float64)
-            w = (p.W_in, p.W_rec, p.b, np.zeros_like(p.b))
+            w = (p.W_in, p.W_rec, *_biases(p))
         elif isinstance(p, LSTMParams):
             c = torch.nn.LSTMCell(d, n, dtype=torch.float64)
-            w = (p.W_ih, p.W_hh, p.b, np.zeros_like(p.b))
+            w = (p.W_ih, p.W_hh, *_biases(p))
         else:
             c = torch.nn.GRUCell(d, n, dtype=torch.float64)
             w = (p.W_ih, p.W_hh, p.b_ih, p.b_hh)
