@@ -122,11 +122,15 @@ def block_size(n: int, T: int) -> int:
 
 
 def predicted_bits(n: int, T: int, m: int | None = None) -> float:
-    """Rough prediction (cost heuristic only) of the bits this tier certifies on Gaussian factors."""
+    """Rough prediction (cost heuristic only, the driver's choice of tiers) of the bits this tier
+    certifies on Gaussian factors: the block's own wrapping, log2(m)(1 + log2(0.8 sqrt n)), the
+    norm and the frame's summation, ~2.5 log2 n, and a linear growth with the N = T/m blocks
+    (measured within 2-4 bits for n <= 128, benchmarks/README.md; optimistic at n = 256, where
+    the tier finds no Lyapunov gap and is abandoned early)."""
     m = block_size(n, T) if m is None else m
     w = 1.0 + math.log2(max(0.8 * math.sqrt(n), 1.0))
     N = max(1, math.ceil(T / m))
-    return 53 - math.log2(m) * w - 2 * math.log2(n) - math.log2(N) - 4
+    return 53 - math.log2(m) * w - 2.5 * math.log2(max(n, 1)) - math.log2(N) - 2
 
 
 @functools.lru_cache(maxsize=None)
@@ -190,7 +194,8 @@ def _blocks(chunks, m, batch):
             b = _reduce_blocks(b, m)
         else:
             b = midrad._reduce_chunk(b, midrad._mul_float)
-        hi, _, rad2, exp = midrad._rescale(b.hi, None, b.rad, b.exp)
+        # lazily scaled (max |hi| <= 2^33, midrad._finish): the step needs no normalised block
+        hi, rad2, exp = b.hi, b.rad, b.exp
         if rad2 is None:
             rad2 = np.zeros_like(hi)
         for k in range(hi.shape[0]):
@@ -303,11 +308,14 @@ def _step(Mh, Mr, Ph, B, D, k):
     return Phn, Q, Dn, e, False
 
 
-def qr_product(chunks, n: int, steps: int, m: int | None = None, batch: int | None = None) -> QRProduct:
+def qr_product(chunks, n: int, steps: int, m: int | None = None, batch: int | None = None,
+               min_bits: float | None = None) -> QRProduct | None:
     """Rigorous enclosure of ||J_T ... J_1||_2 (as 2^exponent2 [lower, upper]) by the QR-frame tier.
 
     ``chunks``: an iterable of (mid, rad) chunks of consecutive factor enclosures, oldest first
-    (rad None: points). ``m``: factors per block (default ``block_size``).
+    (rad None: points). ``m``: factors per block (default ``block_size``). With ``min_bits`` the
+    run is abandoned (None) when the relative width of the state, extrapolated linearly in the
+    number of blocks, falls short of them (``_hopeless``: a cost heuristic, never soundness).
     """
     m = block_size(n, steps) if m is None else int(m)
     if m < 1 or m & (m - 1):
@@ -322,13 +330,18 @@ def qr_product(chunks, n: int, steps: int, m: int | None = None, batch: int | No
     e_last = 0.0
     blocks = 0
     fallbacks = 0
+    total_blocks = max(1, -(-int(steps) // m))
     with np.errstate(under="ignore", invalid="ignore", over="ignore"):
         for Mh, Mr, eM in _blocks(chunks, m, batch):
             Phn, B, Dn, e_last, fb = _step(Mh, Mr, Ph, B, D, k)
             blocks += 1
             fallbacks += int(fb)
             E += eM
-            mx = max(float(np.max(np.abs(Phn))), float(np.max(Dn)))
+            mp = float(np.max(np.abs(Phn)))
+            md = float(np.max(Dn))
+            mx = max(mp, md)
+            if min_bits is not None and blocks >= 4 and _hopeless(mp, md, blocks, total_blocks, n, min_bits):
+                return None
             if not math.isfinite(mx):
                 return QRProduct(0.0, math.inf, E, "not finite", steps, m, blocks, fallbacks)
             if mx == 0.0:
@@ -350,6 +363,17 @@ def qr_product(chunks, n: int, steps: int, m: int | None = None, batch: int | No
             raise ValueError("no factors")
         lo, hi, method = _norm(Ph, B, D, e_last)
     return QRProduct(lo, hi, E, method, steps, m, blocks, fallbacks)
+
+
+def _hopeless(mp, md, i, N, n, min_bits) -> bool:
+    """Heuristic: the final bits are about log2(max|Ph| / max D) at the end (measured), and that width
+    falls at most about linearly with the number of blocks once the frame has settled, so the
+    run is abandoned when log2(max|Ph| / max D) - log2(N / i) < min_bits - 3 after block i of N."""
+    if not md > 0:
+        return False
+    if not mp > 0:
+        return True
+    return math.log2(mp) - math.log2(md) - math.log2(N / i) < min_bits - 3
 
 
 def _norm(Ph, B, D, e):
