@@ -100,7 +100,8 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
         stats = {}
         precs.append(prec)
         try:
-            res = certify_product(_forward_source(params, x, s0v, prec, stats), bits=bits, tiers=("float", "qr", "dd"))
+            res = certify_product(_forward_source(params, x, s0v, prec, stats), bits=bits,
+                                  tiers=("float", "qr", "dd"))
         except _ForwardTooWide:
             res = None
         if res is not None:
@@ -127,7 +128,7 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
 
 
 def tier_of(r) -> str:
-    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, dd or arb."""
+    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, qr, dd or arb."""
     if r.attempts and isinstance(r.attempts[-1][0], str):
         return r.attempts[-1][0]
     return "arb"

@@ -13,11 +13,14 @@ itself and not exponentially faster.
 
 Scheme (this module). Blocks M_i = product of m consecutive factors are enclosed as entrywise
 balls <Mh_i, r_i> 2^(e_i) by midrad's float tier (balanced tree inside the block: log2 m levels of
-wrapping only, one batched matmul per level over many blocks). The state is
+wrapping only, one batched matmul per level over many blocks; lazily scaled as there, so
+max |Mh_i| <= 2^33; input factors already inside midrad's window [2^-64, 2^32] are used as they
+are). The state is
 
     P_i 2^(-E_i) in { Ph_i + B_i Delta : |Delta| <= D_i entrywise },   Ph_0 = I, B_0 = I, D_0 = 0,
 
-Ph_i, B_i float matrices (max |Ph_i| in [1/2, 1), |B_i| <= 2 entrywise), D_i >= 0 float. With
+Ph_i, B_i float matrices (max(|Ph_i|, D_i) in [1/2, 1) after each step, |B_i| <= 2 entrywise,
+checked), D_i >= 0 float. With
 M the exact block (|M - Mh| <= r) one step is, exactly,
 
     M P_i = Ph' + z + C Delta,  Ph' = fl(Mh Ph_i),  z = M Ph_i - Ph',  C = M B_i,
@@ -62,9 +65,16 @@ once per block (the block's own wrapping, ~log2(m)(1 + log2(0.8 sqrt n)) bits, p
 is then propagated by |R_i|-like matrices in the QR frame, so after N = T/m blocks the relative
 width is about N times the per-block one, not (0.8 sqrt n)^N times.
 
-Cost: per block about 3 matmuls of the block tree per factor times m, plus ~10 n x n matmul
+Cost: per block about 2.5 matmuls of the block tree per factor times m, plus ~10 n x n matmul
 equivalents for the step (two n x 2n products, QR, Y Q, Y Cm, |Y| H, one 2n-long product), so m
 is chosen by n (``block_size``) to keep the step cost a small fraction. Memory O(n^2 batch).
+
+Limits (measured, benchmarks/README.md): the bound still sums |R_1j| D_j over the frame
+directions at every step, so the width grows about linearly with the number of blocks only when
+the product has a Lyapunov gap (P_i nearly rank one in a few blocks): 11 bits at 32 x 1e4 where
+the plain tree has 0, 21 at 8 x 1e4 (tree: 13); at 256 x 1000 the top exponents of a Gaussian
+product are too close (gap ~1/(2n) per factor), the frame never settles and the tier certifies
+0 bits (the driver predicts this and goes to ``dd``).
 
 Assumptions: those of :mod:`gradproof.numerics.fpenv` (round-to-nearest, gradual underflow,
 classical matmul in numpy/BLAS); LAPACK's QR needs none: Q is any float matrix and its inverse is
@@ -182,14 +192,22 @@ def _reduce_blocks(balls, m):
 
 
 def _blocks(chunks, m, batch):
-    """Yield (Mh, r, e) per block (max(|Mh|, r) in [1/2, 1)), oldest first, from a chunk stream."""
+    """Yield (Mh, r, e) per block (the block is in <Mh, r> 2^e, max |Mh| <= 2^33), oldest first, from a
+    chunk stream; ``batch`` factors (a multiple of m) are reduced together, one batched matmul per level."""
     buf_m, buf_r = [], []
     have = 0
     point = True
 
     def emit(mid, rad, full):
         K = mid.shape[0]
-        b = midrad.normalise(mid, rad)
+        mx = midrad._permax(np.abs(mid))
+        if rad is not None:
+            mx = np.maximum(mx, midrad._permax(rad))
+        if np.all((mx >= midrad._LAZY_LO) & (mx <= midrad._LAZY_HI)):
+            # already inside midrad's lazy window (max |hi| <= 2^33 is all its bounds need): no copy
+            b = midrad._Balls(mid, None, rad, np.zeros(K, dtype=np.int64))
+        else:
+            b = midrad.normalise(mid, rad)
         if full:
             b = _reduce_blocks(b, m)
         else:
@@ -200,7 +218,6 @@ def _blocks(chunks, m, batch):
             rad2 = np.zeros_like(hi)
         for k in range(hi.shape[0]):
             yield hi[k], rad2[k], int(exp[k])
-        del K
 
     def flush(final):
         nonlocal buf_m, buf_r, have
