@@ -285,6 +285,7 @@ def _step(Mh, Mr, Ph, B, D, k):
     e = math.inf
     if np.all(np.isfinite(Cm)):
         try:
+            # (Lohner's column pivoting by the propagated error sizes was tried: no measurable gain)
             Q = np.linalg.qr(Cm, mode="reduced")[0]
         except np.linalg.LinAlgError:
             Q = None
