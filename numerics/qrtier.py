@@ -118,7 +118,9 @@ class QRProduct:
 def block_size(n: int, T: int) -> int:
     """Factors per block (a power of two): large enough that the per-block QR step is a small part
     of the cost, small enough that the block's own wrapping stays small (measured, README)."""
-    if n <= 2:
+    if n == 1:
+        m = 4096  # scalars do not wrap: the float tree is the right tool, few frame steps here
+    elif n <= 2:
         m = 256
     elif n <= 16:
         m = 128
@@ -182,9 +184,42 @@ def _scalar_up(x: float) -> float:
     return x * (1.0 + 2.0 ** -40) + 2.0 ** -1000
 
 
+def _leaf_points(A, B):
+    r"""<fl(A B), R> for stacks of point factors (radius 0) in midrad's lazy window, or None.
+
+    |A B - fl(A B)| <= g |A||B| + n eta and |A||B| <= (K + n eta) / (1 - g), K = fl(|A||B|), so
+    R = K g / (1 - g) + n eta (1 + g / (1 - g)) suffices, computed as ``midrad.inflate`` computes
+    (its proof holds for any factor 1 + rel >= 0). One product of absolute values and two passes,
+    against midrad's general product (which also scales g |B| and the result). Used only when
+    every max K lies in [2^-64, 2^32], so that max |fl(A B)| <= (1 + 2 g) max K <= 2^33 as the next
+    products' bounds require; otherwise None (the general product is used)."""
+    mC = midrad._mm(A.hi, B.hi)
+    K = midrad._mm(A.absval(), B.absval())
+    mx = midrad._permax(K)
+    if not np.all((mx >= midrad._LAZY_LO) & (mx <= midrad._LAZY_HI)):
+        return None
+    n = A.hi.shape[-1]
+    R = _inf(K, _leaf_consts(n))
+    return midrad._Balls(mC, None, R, A.exp + B.exp)
+
+
+@functools.lru_cache(maxsize=None)
+def _leaf_consts(n):
+    g = gamma(n)
+    c = g / (1 - g)
+    f = float_up(c / (1 - _U) ** 2)
+    t = float_up(n * _ETA * (1 + c) / (1 - _U) + _ETA / 2)
+    return f, t
+
+
 def _reduce_blocks(balls, m):
     """Products of consecutive groups of m factors (m a power of two, len a multiple of m)."""
     mul = midrad._mul_float
+    if m > 1 and balls.rad is None:
+        A, B = balls.take(slice(1, None, 2)), balls.take(slice(0, None, 2))
+        leaf = _leaf_points(A, B)
+        balls = mul(A, B) if leaf is None else leaf
+        m //= 2
     while m > 1:
         balls = mul(balls.take(slice(1, None, 2)), balls.take(slice(0, None, 2)))
         m //= 2
