@@ -42,7 +42,7 @@ import numpy as np
 
 from gradproof.numerics import midrad, qrtier
 from gradproof.numerics.errors import InputError
-from gradproof.numerics.fpenv import ASSUMPTIONS, FloatEnvironment, check_float_environment
+from gradproof.numerics.fpenv import ASSUMPTIONS, FloatEnvironment, check_float_environment, check_qr_kernels
 
 __all__ = [
     "arb_ball_to_float",
@@ -409,6 +409,11 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                                             f"< {bits} (heuristic, Gaussian factors; the next tier runs)"))
                 continue
             if tier == "qr":
+                bad = check_qr_kernels(n)
+                if bad:
+                    attempts.append(TierAttempt(tier, None, "not run: float environment check failed ("
+                                                + "; ".join(bad) + ")"))
+                    continue
                 q = qrtier.qr_product(src.chunks(chunk), n, src.steps, min_bits=None if last else bits)
                 if q is None:
                     attempts.append(TierAttempt(tier, None, "abandoned: the frame's error bound already grew "

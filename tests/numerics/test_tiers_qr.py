@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from gradproof.numerics import qrtier
 from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
-from gradproof.numerics.fpenv import check_float_environment
+from gradproof.numerics.fpenv import check_float_environment, check_qr_kernels
 from gradproof.numerics.tiers import _log10_bounds, certify_product, source_from_arrays
 
 FAMILIES = ("gaussian", "illcond", "nearsingular", "nilpotent", "widerange", "subnormal", "long", "lstm", "pow2")
@@ -202,6 +202,26 @@ def test_failed_environment_check_falls_back_to_arb():
     r = certify_product(J, bits=10, tiers=("qr", "arb"), environment=env)
     assert r.tier == "arb" and r.certified
     assert r.attempts[0].tier == "qr" and "environment check failed" in r.attempts[0].note
+
+
+def test_qr_kernel_checks_pass_here_and_catch_wrong_products(monkeypatch):
+    assert check_qr_kernels(8) == () and check_qr_kernels(33) == ()
+
+    def rounding_up(a, b):
+        return np.nextafter(np.matmul(a, b), np.inf)
+
+    def ftz(a, b):
+        c = np.matmul(a, b)
+        return np.where(np.abs(c) < 2.0 ** -1022, 0.0, c)
+
+    up = check_qr_kernels(8, matmul=rounding_up)
+    assert any("round-to-nearest" in f for f in up)
+    assert check_qr_kernels(8, matmul=ftz) == ("gradual underflow, no FTZ/DAZ (qr-tier kernels, n = 8)",)
+    from gradproof.numerics import tiers
+    monkeypatch.setattr(tiers, "check_qr_kernels", lambda n: up)
+    J = np.random.default_rng(2).standard_normal((16, 4, 4)) / 2
+    r = certify_product(J, bits=10, tiers=("qr", "arb"))
+    assert r.tier == "arb" and "qr-tier kernels" in r.attempts[0].note
 
 
 def test_frame_resets_stay_contained(monkeypatch):
