@@ -84,6 +84,10 @@ class JacobianSource:
     arrays: tuple | None = None
 
     def chunks(self, size: int) -> Iterator:
+        if self.arrays is not None and self.arrays[1] is None:
+            # point factors validated whole by source_from_arrays: no second pass over the slices (any
+            # float64 matrix is a valid point factor; a non-finite one gives non-finite, uncertified bounds)
+            return self.make_chunks(int(size))
         return _checked(self.make_chunks(int(size)), self.hidden, self.steps, self.point)
 
 
