@@ -17,10 +17,11 @@ The midpoint-radius products of :mod:`gradproof.numerics.midrad` are rigorous on
 elementwise arithmetic and for ``np.matmul`` at the working size n (single and stacked, contiguous
 and strided, the calls the tiers make). Passing checks are evidence, not proof (a library could
 behave differently on inputs not tried); a failing check is proof that an assumption is violated,
-and the tier driver then falls back to Arb. ``check_qr_kernels(n)`` tests the other BLAS
-products that the QR-frame tier makes (n x 2n, matrix-vector, X^T X) in the same way. The block test of item 3 is built so that any scheme
-that adds an O(1) block to a 2^60 block before multiplying (as Strassen's M1 = (A11 + A22)
-(B11 + B22) does) loses the small block's product and fails the exact comparison.
+and the tier driver then falls back to Arb. ``check_qr_kernels(n)`` tests the other BLAS products
+that the QR-frame tier makes (n x 2n, matrix-vector, X^T X) in the same way. The block test of item
+3 is built so that any scheme that adds an O(1) block to a 2^60 block before multiplying (as
+Strassen's M1 = (A11 + A22) (B11 + B22) does) loses the small block's product and fails the exact
+comparison.
 """
 
 from __future__ import annotations
