@@ -246,26 +246,34 @@ def test_hopeless_run_is_abandoned_and_the_next_tier_runs():
 def _corner_cases():
     """Products whose truth is the corner mid + rad of every input ball: scalars in (0.5, 1) and
     positive 3 x 3 matrices (for nonnegative factors the largest product is the corner one).
-    Returns (mid, rad, exact ||P||_2 lower bound as a float, n)."""
+    Returns (mid, rad, q) with q an exact lower bound of ||P||_2^2 of the corner product (for n = 3:
+    |P 1|^2 / 3 <= ||P||_2^2), computed in Fractions."""
     rng = np.random.default_rng(0)
     out = []
     for T in (64, 256):
         mid = rng.uniform(0.5, 1.0, size=(T, 1, 1))
         rad = mid * 2.0 ** -12
         x = [Fraction(float(a)) + Fraction(float(b)) for a, b in zip(mid.ravel(), rad.ravel())]
-        p = math.prod(x)
-        out.append((mid, rad, p, 1))
+        out.append((mid, rad, math.prod(x) ** 2))
+    for T in (16, 48):
+        mid = rng.uniform(0.5, 1.0, size=(T, 3, 3)) / 2
+        rad = mid * 2.0 ** -12
+        v = [Fraction(1)] * 3
+        for t in range(T):
+            M = [[Fraction(float(mid[t, i, j])) + Fraction(float(rad[t, i, j])) for j in range(3)] for i in range(3)]
+            v = [sum(M[i][j] * v[j] for j in range(3)) for i in range(3)]
+        out.append((mid, rad, sum(c * c for c in v) / 3))
     return out
 
 
-def _upper_contains(mid, rad, exact):
+def _upper_contains(mid, rad, exact_sq):
     q = qrtier.qr_product(source_from_arrays(mid, rad).chunks(64), mid.shape[1], mid.shape[0], m=4)
-    return Fraction(q.upper) * Fraction(2) ** q.exponent2 >= exact
+    return (Fraction(q.upper) * Fraction(2) ** q.exponent2) ** 2 >= exact_sq
 
 
 def test_corner_truth_is_inside():
-    for mid, rad, exact, _ in _corner_cases():
-        assert _upper_contains(mid, rad, exact)
+    for mid, rad, exact_sq in _corner_cases():
+        assert _upper_contains(mid, rad, exact_sq)
 
 
 @pytest.mark.parametrize("mutation", ["halve_D", "drop_block_radius"])
@@ -280,5 +288,5 @@ def test_a_broken_bound_is_caught(monkeypatch, mutation):
         def broken(Mh, Mr, Ph, B, D, k):
             return real(Mh, np.zeros_like(Mr), Ph, B, D, k)
     monkeypatch.setattr(qrtier, "_step", broken)
-    missed = [not _upper_contains(mid, rad, exact) for mid, rad, exact, _ in _corner_cases()]
+    missed = [not _upper_contains(mid, rad, exact_sq) for mid, rad, exact_sq in _corner_cases()]
     assert any(missed)
