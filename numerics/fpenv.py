@@ -17,9 +17,11 @@ The midpoint-radius products of :mod:`gradproof.numerics.midrad` are rigorous on
 elementwise arithmetic and for ``np.matmul`` at the working size n (single and stacked, contiguous
 and strided, the calls the tiers make). Passing checks are evidence, not proof (a library could
 behave differently on inputs not tried); a failing check is proof that an assumption is violated,
-and the tier driver then falls back to Arb. The block test of item 3 is built so that any scheme
-that adds an O(1) block to a 2^60 block before multiplying (as Strassen's M1 = (A11 + A22)
-(B11 + B22) does) loses the small block's product and fails the exact comparison.
+and the tier driver then falls back to Arb. ``check_qr_kernels(n)`` tests the other BLAS products
+that the QR-frame tier makes (n x 2n, matrix-vector, X^T X) in the same way. The block test of item
+3 is built so that any scheme that adds an O(1) block to a 2^60 block before multiplying (as
+Strassen's M1 = (A11 + A22) (B11 + B22) does) loses the small block's product and fails the exact
+comparison.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FloatEnvironment", "check_float_environment", "ASSUMPTIONS"]
+__all__ = ["FloatEnvironment", "check_float_environment", "check_qr_kernels", "ASSUMPTIONS"]
 
 ASSUMPTIONS = (
     "IEEE 754 binary64 with round-to-nearest-even in numpy elementwise operations and in BLAS",
@@ -152,3 +154,50 @@ def check_float_environment(n: int, matmul=np.matmul) -> FloatEnvironment:
              _matmul_classical(n, matmul) if n >= 2 else True),
         )
     return FloatEnvironment(ok=all(p for _, p in checks), hidden=n, checks=checks)
+
+
+def check_qr_kernels(n: int, matmul=np.matmul) -> tuple:
+    """The products the QR-frame tier (numerics.qrtier) makes beyond n x n matmul: n x 2n and 2n-long
+    products, matrix-vector and vector-matrix products (BLAS gemv) and the transposed self product
+    X^T X (which numpy may hand to BLAS syrk). Each is tested for round-to-nearest, gradual underflow
+    and exactness on integers, as ``check_float_environment`` tests matmul. Returns the names of the
+    failed checks (empty: all passed). ``matmul``: the product under test (tests pass wrong ones)."""
+    n = int(n)
+    if n < 2:
+        return ()
+    failed = []
+    with np.errstate(all="ignore"):
+        A = np.zeros((n, n))
+        A[:, 0] = 1.0
+        A[:, -1] = 2.0 ** -60  # dot products 1 + 2^-60: 1 under round-to-nearest
+        X = np.zeros((n, n))
+        X[0, :] = 1.0
+        X[1, :] = 2.0 ** -30  # (X^T X)_ij = 1 + 2^-60
+        rounding = (np.all(matmul(A, np.ones((n, 2 * n))) == 1.0)
+                    and np.all(matmul(np.concatenate([A, A], axis=1), np.ones((2 * n, n))) == 2.0)
+                    and np.all(matmul(A, np.ones(n)) == 1.0) and np.all(matmul(np.ones(n), A.T) == 1.0)
+                    and np.all(matmul(A.T.T, np.ones(n)) == 1.0) and np.all(matmul(X.T, np.ones(n)) == 1.0 + 2.0 ** -30)
+                    and np.all(matmul(X.T, X) == 1.0))
+        if not rounding:
+            failed.append(f"round-to-nearest (qr-tier kernels, n = {n})")
+        S = np.eye(n) * 2.0 ** -537
+        F = np.full((n, 2 * n), 3.0 * 2.0 ** -537)  # exact products 3 * 2^-1074: FTZ gives 0
+        G = np.zeros((n, n))
+        G[0, :] = 2.0 ** -537 * 3
+        under = (np.all(matmul(S, F) == 3.0 * 2.0 ** -1074)
+                 and np.all(matmul(np.full(n, 2.0 ** -1070), np.eye(n) * 2.0 ** 60) == 2.0 ** -1010)
+                 and np.all(matmul(np.eye(n) * 2.0 ** 60, np.full(n, 2.0 ** -1070)) == 2.0 ** -1010)
+                 and np.all(matmul(G.T, G) == 9.0 * 2.0 ** -1074))
+        if not under:
+            failed.append(f"gradual underflow, no FTZ/DAZ (qr-tier kernels, n = {n})")
+        rng = np.random.default_rng(54321)
+        Ai = rng.integers(-256, 257, size=(n, 2 * n))
+        Bi = rng.integers(-256, 257, size=(2 * n, n))
+        v = rng.integers(-256, 257, size=n)
+        exact = (np.array_equal(matmul(Ai.astype(float), Bi.astype(float)), (Ai @ Bi).astype(float))
+                 and np.array_equal(matmul(Ai[:, :n].astype(float), v.astype(float)), (Ai[:, :n] @ v).astype(float))
+                 and np.array_equal(matmul(v.astype(float), Bi[:n].astype(float)), (v @ Bi[:n]).astype(float))
+                 and np.array_equal(matmul(Bi.T.astype(float), Bi.astype(float)), (Bi.T @ Bi).astype(float)))
+        if not exact:
+            failed.append(f"classical product, exact on integers (qr-tier kernels, n = {n})")
+    return tuple(failed)

@@ -9,7 +9,7 @@ on its weights and inputs as exact binary numbers):
    (``network._steps`` with ``ArbBackend``) at bits + 2 log2(T N) + 32 + max(chaos, wrapping)
    bits, as in ``network_certified``; every one-step Jacobian ball is converted to a float64 ball
    containing it (``tiers.arb_ball_to_float``) and streamed, chunk by chunk, into
-2. ``tiers.certify_product(..., tiers=("float", "dd"))``: the forward pass is re-run for each
+2. ``tiers.certify_product(..., tiers=("float", "qr", "dd"))``: the forward pass is re-run for each
    tier tried (memory O(n^2 chunk), not O(n^2 T)); a tier abandoned early stops its pass;
 3. if neither float tier certifies ``bits``, the result of ``network_certified(target_bits=bits)``
    (all in Arb, precision raised adaptively) is returned instead, and says so.
@@ -100,7 +100,8 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
         stats = {}
         precs.append(prec)
         try:
-            res = certify_product(_forward_source(params, x, s0v, prec, stats), bits=bits, tiers=("float", "dd"))
+            res = certify_product(_forward_source(params, x, s0v, prec, stats), bits=bits,
+                                  tiers=("float", "qr", "dd"))
         except _ForwardTooWide:
             res = None
         if res is not None:
@@ -127,7 +128,7 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
 
 
 def tier_of(r) -> str:
-    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, dd or arb."""
+    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, qr, dd or arb."""
     if r.attempts and isinstance(r.attempts[-1][0], str):
         return r.attempts[-1][0]
     return "arb"

@@ -10,13 +10,18 @@ certify ``bits`` bits of ||P_T||_2 (P_T = J_T ... J_1):
 
 1. ``float``: float64 midpoint-radius products (:mod:`gradproof.numerics.midrad`, Rump 1999),
    balanced tree, one batched matmul per level; costs about 3 matmuls per factor;
-2. ``dd``: the same with a double-double midpoint (error-free Ozaki split and TwoSum); about 5;
-3. ``arb``: python-flint Arb balls with the given radii, tree association, precision doubled
+2. ``qr``: blocks of m factors enclosed by the float tier, chained in a moving QR frame
+   (:mod:`gradproof.numerics.qrtier`, Lohner 1988), which does not wrap from block to block: more
+   bits than ``float`` on long products (e.g. 11 instead of 0 at 32 x 1e4) at a similar cost;
+3. ``dd``: the float tree with a double-double midpoint (error-free Ozaki split and TwoSum); about 5;
+4. ``arb``: python-flint Arb balls with the given radii, tree association, precision doubled
    until ``bits`` are certified (norm by ``engines.spectral_norm_enclosure``).
 
-A float tier that is not the last one allowed is abandoned early when its partial products show
-that it cannot reach ``bits`` (a cost heuristic, ``midrad._too_wide``; it never affects soundness:
-every returned enclosure is rigorous, and an abandoned tier returns nothing).
+A float tier that is not the last one allowed is skipped when its bits predictor (Gaussian
+factors; ``midrad.predicted_bits``, ``qrtier.predicted_bits``) says it cannot reach ``bits``,
+and abandoned early when its partial products show that it cannot (``midrad._too_wide``,
+``qrtier._hopeless``). Both are cost heuristics; they never affect soundness: every returned
+enclosure is rigorous, and a skipped or abandoned tier returns nothing.
 
 "Certified bits" b means sigma_hi / sigma_lo - 1 <= 2^-b for the returned enclosure
 sigma_lo <= ||P_T||_2 <= sigma_hi (the same definition as ``engines.product_certified``).
@@ -35,9 +40,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from gradproof.numerics import midrad
+from gradproof.numerics import midrad, qrtier
 from gradproof.numerics.errors import InputError
-from gradproof.numerics.fpenv import ASSUMPTIONS, FloatEnvironment, check_float_environment
+from gradproof.numerics.fpenv import ASSUMPTIONS, FloatEnvironment, check_float_environment, check_qr_kernels
 
 __all__ = [
     "arb_ball_to_float",
@@ -50,12 +55,14 @@ __all__ = [
     "DEFAULT_BITS",
     "TIER_ORDER",
     "TIER_CAPS",
+    "FLOAT_TIERS",
 ]
 
-TIER_ORDER = ("float", "dd", "arb")
-# a tier is not tried for a request above its reach (measured: float <= ~45, dd <= ~50 bits;
+TIER_ORDER = ("float", "qr", "dd", "arb")
+FLOAT_TIERS = ("float", "qr", "dd")  # the tiers that need the float environment (numerics.fpenv)
+# a tier is not tried for a request above its reach (measured: float, qr <= ~45, dd <= ~50 bits;
 # the float64 norm enclosure itself gives at most ~53 - 2 log2 n bits)
-TIER_CAPS = {"float": 44, "dd": 50}
+TIER_CAPS = {"float": 44, "qr": 44, "dd": 50}
 # 24 bits: ||P||_2 to 6e-8 relative, log10 ||P||_2 to 2.6e-8 absolute (6 printed decimals)
 DEFAULT_BITS = 24
 LOG10_2 = math.log10(2.0)
@@ -77,6 +84,10 @@ class JacobianSource:
     arrays: tuple | None = None
 
     def chunks(self, size: int) -> Iterator:
+        if self.arrays is not None and self.arrays[1] is None:
+            # point factors validated whole by source_from_arrays: no second pass over the slices (any
+            # float64 matrix is a valid point factor; a non-finite one gives non-finite, uncertified bounds)
+            return self.make_chunks(int(size))
         return _checked(self.make_chunks(int(size)), self.hidden, self.steps, self.point)
 
 
@@ -232,6 +243,15 @@ def _log10_bounds(lo: float, hi: float, exponent2: int):
     return llo, lhi
 
 
+def _predict_float(n, T):
+    """The float tier's bits on Gaussian factors, optimistic by 1-8 bits (benchmarks/README.md):
+    53 - log2 n - log2 T (1 + log2(0.8 sqrt n))."""
+    return 53 - math.log2(n) - math.log2(T) * (1 + math.log2(0.8 * math.sqrt(n)))
+
+
+_PREDICT = {"float": _predict_float, "qr": qrtier.predicted_bits}
+
+
 def _run_float_tier(src: JacobianSource, tier: str, chunk: int, min_bits):
     ball = midrad.ball_tree_product(src.chunks(chunk), tier, min_bits=min_bits, total=src.steps)
     if ball is None:
@@ -344,7 +364,7 @@ def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=
                          log10_norm_lower=llo, log10_norm_upper=lhi, log10_norm=float(mid),
                          scaled_norm_lower=lo, scaled_norm_upper=hi, exponent2=int(e), norm_method=method,
                          steps=src.steps, hidden=src.hidden, attempts=tuple(attempts),
-                         assumptions=ASSUMPTIONS if tier in midrad.TIERS else (),
+                         assumptions=ASSUMPTIONS if tier in FLOAT_TIERS else (),
                          environment=env, statement=statement, extra=dict(extra or {}))
 
 
@@ -372,12 +392,12 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
     n = src.hidden
     chunk = int(chunk) if chunk else midrad.default_chunk(n)
     env = None
-    if any(t in midrad.TIERS for t in tiers):
+    if any(t in FLOAT_TIERS for t in tiers):
         env = environment if environment is not None else check_float_environment(n)
     attempts = []
     best = None
     for tier in tiers:
-        if tier in midrad.TIERS:
+        if tier in FLOAT_TIERS:
             if not env.ok:
                 attempts.append(TierAttempt(tier, None, "not run: float environment check failed ("
                                             + "; ".join(env.failed) + ")"))
@@ -386,7 +406,37 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                 attempts.append(TierAttempt(tier, None, f"not run: {bits} bits exceed this tier's reach "
                                             f"({TIER_CAPS[tier]})"))
                 continue
-            run = _run_float_tier(src, tier, chunk, None if tier == tiers[-1] else bits)
+            last = tier == tiers[-1]
+            pred = _PREDICT.get(tier)
+            if not last and pred is not None and pred(n, src.steps) < bits:
+                attempts.append(TierAttempt(tier, None, f"skipped: predicted {pred(n, src.steps):.0f} bits "
+                                            f"< {bits} (heuristic, Gaussian factors; the next tier runs)"))
+                continue
+            if tier == "qr":
+                bad = check_qr_kernels(n)
+                if bad:
+                    attempts.append(TierAttempt(tier, None, "not run: float environment check failed ("
+                                                + "; ".join(bad) + ")"))
+                    continue
+                q = qrtier.qr_product(src.chunks(chunk), n, src.steps, min_bits=None if last else bits)
+                if q is None:
+                    attempts.append(TierAttempt(tier, None, "abandoned: the frame's error bound already grew "
+                                                f"too fast for {bits} bits (heuristic; the next tier runs)"))
+                    continue
+                statement = (f"float64 mid-rad blocks of {q.block} factors (Rump 1999, balanced tree) chained in "
+                             f"a moving QR frame (Lohner 1988), {q.blocks} blocks, {q.fallbacks} frame resets; "
+                             f"norm: {q.method}")
+                res = _result("qr", bits, q.lower, q.upper, q.exponent2, q.method, src, attempts, env, statement,
+                              extra={"block": q.block, "blocks": q.blocks, "frame_resets": q.fallbacks})
+                attempts.append(TierAttempt(tier, res.certified_bits,
+                                            "certified" if res.certified else "too few bits"))
+                res = _with_attempts(res, attempts)
+                if best is None or res.certified_bits > best.certified_bits:
+                    best = res
+                if res.certified:
+                    return res
+                continue
+            run = _run_float_tier(src, tier, chunk, None if last else bits)
             if run is None:
                 attempts.append(TierAttempt(tier, None, "abandoned: a partial product was already too wide "
                                             f"for {bits} bits (heuristic; the next tier runs)"))

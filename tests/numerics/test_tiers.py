@@ -187,7 +187,7 @@ def test_nilpotent_product_is_zero_only_in_arb():
     J = np.triu(rng.standard_normal((8, 4, 4)), 1)
     r = certify_product(J, bits=10)
     assert r.tier == "arb" and r.log10_norm == -math.inf and r.log10_norm_upper == -math.inf
-    assert [a.tier for a in r.attempts] == ["float", "dd", "arb"]
+    assert [a.tier for a in r.attempts] == ["float", "qr", "dd", "arb"]
     assert r.attempts[0].note.startswith("abandoned")  # the float balls already contain 0 midway
     for tier in ("float", "dd"):
         f = certify_product(J, bits=10, tiers=(tier,))
@@ -200,7 +200,8 @@ def test_driver_takes_the_cheapest_tier_that_certifies():
     low = certify_product(J, bits=10)
     assert low.tier == "float" and low.certified and [a.tier for a in low.attempts] == ["float"]
     mid = certify_product(J, bits=min(40, int(low.certified_bits) + 8))
-    assert mid.tier == "dd" and mid.certified and [a.tier for a in mid.attempts] == ["float", "dd"]
+    assert mid.tier == "dd" and mid.certified and [a.tier for a in mid.attempts] == ["float", "qr", "dd"]
+    assert mid.attempts[1].certified_bits is None or mid.attempts[1].certified_bits < mid.requested_bits
     assert mid.attempts[0].certified_bits is None or mid.attempts[0].certified_bits < mid.requested_bits
     high = certify_product(J, bits=70)
     assert high.tier == "arb" and high.certified_bits >= 70
