@@ -414,3 +414,42 @@ def test_sweep_phase_column_version_draws_the_same_grid(tmp_path, monkeypatch, c
     assert np.array_equal(meshes[0].get_array(), meshes[1].get_array())  # the same cells
     bars = [ax for ax in column.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 1 and bars[0].get_position().y1 < column.axes[0].get_position().y0
+
+
+#: every figure drawn for the page width also has a column version (figures/<id>-column.*)
+TWO_PANEL = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "phase", "sweep-phase")
+DRAWINGS = sorted([m.ID for m in figures.FIGURES] + [f"{i}-column" for i in TWO_PANEL])
+
+
+@pytest.fixture(scope="module")
+def every_drawing(tmp_path_factory):
+    """Every figure built at its report parameters; {file stem: (matplotlib figure, result)}."""
+    from gradproof.reports import determinism
+
+    determinism.configure()
+    root = tmp_path_factory.mktemp("drawings")
+    drawn = {}
+    real = common.save_figure
+    with pytest.MonkeyPatch.context() as mp:
+        def keep(ctx, fig, item_id, suffix=""):
+            drawn[item_id + suffix] = fig
+            return real(ctx, fig, item_id, suffix)
+
+        mp.setattr(common, "save_figure", keep)
+        results = {m.ID: m.build(ItemContext(root)) for m in figures.FIGURES}
+    return {stem: (fig, results[stem.removesuffix("-column")]) for stem, fig in drawn.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", DRAWINGS)
+def test_every_drawing_at_report_parameters_is_print_ready_with_labels_clear_of_data(every_drawing,
+                                                                                       stem):
+    """Each of the 13 drawings the report ships (8 figures, 5 column versions), at the report's
+    own parameters: its width, fonts >= 7 pt, texts inside the figure, no level label over data
+    (pixels), colour-blind-safe colours."""
+    assert set(every_drawing) == set(DRAWINGS)
+    fig, res = every_drawing[stem]
+    column = stem.endswith("-column") or stem not in TWO_PANEL
+    _assert_labelled(fig, "column" if column else "page")
+    if stem.removesuffix("-column") in TWO_PANEL:
+        assert [v.layout for v in res.variants] == ["page", "column"]
