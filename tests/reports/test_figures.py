@@ -106,6 +106,11 @@ def _assert_labels_clear_of_data(fig):
     assert data.any() and text.any()
     overlap = int(np.count_nonzero(data & text))
     assert overlap == 0, f"{overlap} pixels of labels over data"
+    # and no label over another (wrapped two-line labels of close levels in a column figure):
+    # each label drawn alone, no pixel inked by two of them
+    count = sum(_ink(fig, lambda a, t=t: a is t).astype(int) for t in labels)
+    shared = int(np.count_nonzero(count > 1))
+    assert shared == 0, f"{shared} pixels where two labels overlap"
 
 
 def _assert_inside_canvas(fig):
