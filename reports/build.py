@@ -410,6 +410,12 @@ def _build_into(staging: Path, selected: list[Item], previous: dict | None, prog
             "versions": versions,
             "files": {rel: sha256_file(staging / rel) for rel in result.files},
         }
+        if item.kind == "figure":
+            # which files are which drawing (page: figure*, column: figure), each with its
+            # caption and LaTeX file; every file is also in "files" with its SHA-256
+            from gradproof.reports.latex import figure_variants
+
+            entry["variants"] = _jsonable(figure_variants(item.id, result))
         prev_items[item.id] = entry
         for num in result.numbers:
             nid = f"{item.id}/{num.key}"

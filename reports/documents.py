@@ -2,12 +2,15 @@
 
 * ``report.md``  -- GitHub Markdown with ``$...$``/``$$...$$`` math: the RNN, LSTM and GRU
   derivations step by step (the article's LSTM version beside the corrected one), each step
-  with its verdict, the figures with captions, the claims audit and the quoted numbers;
+  with its verdict, the figures with captions (one drawing per figure, the page one; the
+  provenance line links the column version), the claims audit and the quoted numbers;
 * ``report.html`` -- the same, self-contained: equations as MathML (latex2mathml), no script,
   no stylesheet or font from the network; figures are relative links to ``figures/*.svg``;
 * ``tex/gradproof.sty`` (what the fragments need, and the path rule: ``reports.latex``),
-  ``tex/figure-<id>.tex`` (one float per figure, to ``\\input`` alone), ``tex/figures.tex``
-  (all of them), ``tex/numbers.tex`` (one macro per quoted number, math-mode values) and
+  ``tex/figure-<id>.tex`` (one float per figure, to ``\\input`` alone; a figure drawn for
+  the page width also has its one-column version, panels stacked, in
+  ``tex/figure-<id>-column.tex``), ``tex/figures.tex`` (all of them, one drawing each),
+  ``tex/numbers.tex`` (one macro per quoted number, math-mode values) and
   ``tex/gradproof.bib`` (the toolkit and each figure, ``reports.citation``). The derivations'
   ``align`` environments are written by the derivation items themselves
   (``tex/derivation-*.tex``).
@@ -175,6 +178,46 @@ def _load_derivations(root: Path, manifest: dict) -> dict[str, dict]:
 
 def _figures(manifest: dict) -> list[tuple[str, dict]]:
     return [(i, e) for i, e in manifest["items"].items() if e["kind"] == "figure"]
+
+
+def _drawing_words(layout: str) -> str:
+    return ("One-column version (3.3 in, panels stacked)" if layout == "column"
+            else "Page-width version (6.5 in)")
+
+
+def _drawing_files(item_id: str, layout: str) -> list[tuple[str, str]]:
+    """(kind, path) of another drawing's files and LaTeX file, named by the item ID and the
+    layout (``reports.latex.variant_tex``), never by text read from a manifest."""
+    from gradproof.reports.latex import variant_tex
+
+    stem = f"figures/{item_id}-{layout}"
+    return [("PDF", f"{stem}.pdf"), ("SVG", f"{stem}.svg"), ("PNG", f"{stem}.png"),
+            ("LaTeX", variant_tex(item_id, layout, False))]
+
+
+def _md_other_drawings(item_id: str, entry: dict) -> str:
+    """The provenance line's mention of a figure's other drawing (its column version): the
+    documents show one drawing per figure, the primary one."""
+    from gradproof.reports.latex import extra_variants
+
+    out = ""
+    for layout, _ in extra_variants(entry):
+        files = _drawing_files(item_id, layout)
+        out += (f"{_drawing_words(layout)}: " + ", ".join(f"[{k}]({rel})" for k, rel in files[:3])
+                + f"; LaTeX `{files[3][1]}`. ")
+    return out
+
+
+def _html_other_drawings(item_id: str, entry: dict) -> str:
+    from gradproof.reports.latex import extra_variants
+
+    out = ""
+    for layout, _ in extra_variants(entry):
+        files = _drawing_files(item_id, layout)
+        out += (f" {_drawing_words(layout)}: "
+                + ", ".join(f"<a href=\"{html.escape(rel)}\">{k}</a>" for k, rel in files[:3])
+                + f"; LaTeX: <a href=\"{html.escape(files[3][1])}\">{html.escape(files[3][1])}</a>.")
+    return out
 
 
 def _audit_markdown(root: Path, manifest: dict) -> str | None:
@@ -363,7 +406,8 @@ def markdown_report(root: Path, manifest: dict) -> str:
                     f"![{item_id}](figures/{item_id}.svg)", "",
                     f"*Figure {n}.* {_md_inline(entry['caption'])}", "",
                     f"Files: [PDF](figures/{item_id}.pdf), [SVG](figures/{item_id}.svg), "
-                    f"[PNG, 300 dpi](figures/{item_id}.png). Reproduce: `{entry['command']}`. "
+                    f"[PNG, 300 dpi](figures/{item_id}.png). {_md_other_drawings(item_id, entry)}"
+                    f"Reproduce: `{entry['command']}`. "
                     f"Engine: {entry['engine']}; precision: {entry['precision']}.", ""]
     if audit is not None:
         out += ['<a id="sec-audit"></a>', "", "## 5. Audit of the article's claims", "",
@@ -555,7 +599,8 @@ def html_report(root: Path, manifest: dict) -> str:
                      f"<a href=\"figures/{item_id}.pdf\">PDF</a>, "
                      f"<a href=\"figures/{item_id}.svg\">SVG</a>, "
                      f"<a href=\"figures/{item_id}.png\">PNG</a>; LaTeX: "
-                     f"<a href=\"tex/figure-{item_id}.tex\">tex/figure-{item_id}.tex</a>. Reproduce: "
+                     f"<a href=\"tex/figure-{item_id}.tex\">tex/figure-{item_id}.tex</a>."
+                     f"{_html_other_drawings(item_id, entry)} Reproduce: "
                      f"<code>{html.escape(entry['command'])}</code>. Engine: "
                      f"{html.escape(entry['engine'])}; precision: "
                      f"{html.escape(entry['precision'])}.</span></figcaption></figure>")
@@ -620,6 +665,8 @@ def figures_tex(manifest: dict) -> str:
            "% Path rule: LaTeX resolves \\includegraphics paths from the folder of the MAIN .tex file",
            "% (where pdflatex runs), not from this file's folder: set \\gpfiguredir to the path from",
            "% your main file to the report's figures/ folder.",
+           "% One drawing per figure here; a page-width figure (figure*) also has a one-column",
+           "% version (figure, panels stacked) in figure-<id>-column.tex, to \\input instead.",
            "\\providecommand{\\gpfiguredir}{figures}"]
     for item_id, entry in _figures(manifest):
         out += [""] + figure_file_tex(item_id, entry).rstrip("\n").splitlines()[2:]
@@ -646,7 +693,8 @@ def numbers_tex(manifest: dict) -> str:
 
 def assemble_documents(root: Path, manifest: dict) -> list[str]:
     """Write report.md, report.html and the tex/ files (gradproof.sty, figures.tex, one
-    figure-<id>.tex per figure, numbers.tex, gradproof.bib); return their paths."""
+    figure-<id>.tex per figure and a figure-<id>-column.tex per column version of a page
+    figure, numbers.tex, gradproof.bib); return their paths."""
     from gradproof.reports.citation import bibtex
     from gradproof.reports.latex import GRADPROOF_STY
 
@@ -658,8 +706,13 @@ def assemble_documents(root: Path, manifest: dict) -> list[str]:
         "tex/gradproof.sty": GRADPROOF_STY,
         "tex/figures.tex": figures_tex(manifest),
     }
+    from gradproof.reports.latex import extra_variants, figure_tex, variant_tex
+
     for item_id, entry in _figures(manifest):
         docs[f"tex/figure-{item_id}.tex"] = figure_file_tex(item_id, entry)
+        for layout, variant in extra_variants(entry):  # the column version of a page figure
+            docs[variant_tex(item_id, layout, False)] = figure_tex(
+                item_id, entry, escape_latex_text(variant["caption"]), layout)
     docs["tex/numbers.tex"] = numbers_tex(manifest)
     docs["tex/gradproof.bib"] = bibtex(manifest)
     for rel, text in docs.items():

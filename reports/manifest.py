@@ -10,11 +10,19 @@ Shape (keys sorted when written)::
      "reproduce": "gradproof report",
      "source": {"git_commit": "<git rev-parse HEAD, or unknown>"},   (informational)
      "items": {ID: {"kind", "title", "caption", "command", "parameters", "seed",
-                    "engine", "precision", "versions", "files": {relpath: sha256}}},
+                    "engine", "precision", "versions", "files": {relpath: sha256},
+                    "variants": {LAYOUT: {"width_in", "files", "caption", "primary", "tex",
+                                          "label"}}}},      (figures only)
      "numbers": {NUMBER_ID: {"item", "value", "display", "digits", "basis", "unit",
                              "description", "macro", "command", "parameters", "seed",
                              "engine", "precision", "versions", "files"}},
      "documents": {relpath: sha256}}
+
+A figure's ``variants`` say which of its files are which drawing: ``page`` (6.5 in, a
+``figure*``) and/or ``column`` (3.3 in, a ``figure``; a two-panel page figure's column version
+has its panels stacked and its files named ``figures/<id>-column.*``); ``primary`` marks the
+drawing report.md and report.html show, whose LaTeX file is ``tex/figure-<id>.tex`` (the other
+one's is ``tex/figure-<id>-column.tex``). Each drawing's files are also under ``files``.
 
 ``display`` is the number as published (``numerics.published``), ``basis`` why its digits
 are certain (``exact``, ``certified``, ``float64, tolerance 1e-9``, ``mpmath ...``, ``bound:

@@ -222,6 +222,8 @@ def validate_manifest(data, known: dict, where: str = MANIFEST_NAME) -> dict:
         if not isinstance(entry.get("versions", {}), dict):
             _fail(where, f"{key}/versions", "expected an object")
         _hashes(where, f"{key}/files", entry.get("files"))
+        if "variants" in entry:
+            _variants(where, key, item_id, entry)
     numbers = data.get("numbers", {})
     if not isinstance(numbers, dict):
         _fail(where, "numbers", f"expected an object, got {type(numbers).__name__}")
@@ -250,6 +252,45 @@ def validate_manifest(data, known: dict, where: str = MANIFEST_NAME) -> dict:
     if not isinstance(data.get("versions", {}), dict):
         _fail(where, "versions", "expected an object")
     return data
+
+
+def _variants(where: str, key: str, item_id: str, entry: dict) -> None:
+    """A figure's ``variants`` (``reports.latex.figure_variants``): known layouts, exactly one
+    primary, a width, files as safe relative paths, one-line LaTeX file and label. (The
+    documents never take a file name from here: they name a drawing's files and LaTeX file
+    from the item ID and the layout, ``reports.latex.variant_tex``.)"""
+    from gradproof.reports.latex import LAYOUTS
+
+    variants = entry["variants"]
+    if not isinstance(variants, dict) or not variants:
+        _fail(where, f"{key}/variants", "expected a non-empty object")
+    primaries = 0
+    for layout, v in variants.items():
+        vkey = f"{key}/variants/{layout}"
+        if layout not in LAYOUTS:
+            _fail(where, vkey, f"not a layout ({', '.join(LAYOUTS)})")
+        if not isinstance(v, dict):
+            _fail(where, vkey, f"expected an object, got {type(v).__name__}")
+        primary = v.get("primary")
+        if not isinstance(primary, bool):
+            _fail(where, f"{vkey}/primary", "expected true or false")
+        primaries += primary
+        width = v.get("width_in")
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width < 100:
+            _fail(where, f"{vkey}/width_in", "expected a width in inches")
+        files = v.get("files")
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            _fail(where, f"{vkey}/files", "expected a list of file names")
+        for rel in files:
+            try:
+                safe_relpath(rel)
+            except InputError as exc:
+                _fail(where, f"{vkey}/files/{rel!r}", str(exc))
+        _text(where, f"{vkey}/caption", v.get("caption"))
+        _line(where, f"{vkey}/tex", v.get("tex"))
+        _line(where, f"{vkey}/label", v.get("label"))
+    if primaries != 1:
+        _fail(where, f"{key}/variants", f"expected exactly one primary drawing, got {primaries}")
 
 
 def recorded_files(manifest: dict) -> set[str]:

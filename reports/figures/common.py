@@ -17,7 +17,7 @@ from gradproof.numerics.published import Published, float64, limit_text, publish
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 from gradproof.reports.figures.placement import LEVEL_LABEL_GID, LEVEL_LINE_GID
 
-__all__ = ["Number", "ItemResult", "ItemContext", "save_figure", "save_figure_data", "format_number",
+__all__ = ["Number", "ItemResult", "ItemContext", "FigureVariant", "COLUMN_SUFFIX", "save_figure", "save_figure_data", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
 from gradproof.reports.figures.style import FORMAT_COLOURS, PAGE_WIDTH_IN  # noqa: E402
@@ -62,9 +62,31 @@ class Number:
         return self.published.text
 
 
+#: file-name suffix of a figure's one-column version (``figures/<id>-column.pdf``) when the
+#: figure is also drawn for the page width (``figures/<id>.pdf``)
+COLUMN_SUFFIX = "-column"
+
+
+@dataclass(frozen=True)
+class FigureVariant:
+    """One drawing of a figure: ``layout`` "page" (``style.PAGE_WIDTH_IN``, a ``figure*``) or
+    "column" (``style.COLUMN_WIDTH_IN``, a ``figure``), its files (``figures/...``) and its
+    caption (a column version names its panels "top"/"bottom" where the page version says
+    "left"/"right"). Both drawings show the same data (one ``data/<id>.json``)."""
+
+    layout: str
+    width_in: float
+    files: tuple[str, ...]
+    caption: str
+
+
 @dataclass
 class ItemResult:
-    """What an item made and how: files (relative paths), numbers, and its provenance."""
+    """What an item made and how: files (relative paths), numbers, and its provenance.
+
+    ``variants``: for a figure drawn twice (page and column), one :class:`FigureVariant` per
+    drawing, the page one first (its caption is ``caption``); empty for a figure drawn once
+    (its width is the parameter ``width_in``, absent for the page width)."""
 
     files: list[str]
     parameters: dict
@@ -73,6 +95,7 @@ class ItemResult:
     precision: str
     caption: str
     numbers: list[Number] = field(default_factory=list)
+    variants: list[FigureVariant] = field(default_factory=list)
 
 
 @dataclass
@@ -91,8 +114,9 @@ class ItemContext:
         return rel
 
 
-def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
-    """Write ``figures/<id>.{pdf,svg,png}`` (PNG at 300 dpi) with date-free metadata."""
+def save_figure(ctx: ItemContext, fig, item_id: str, suffix: str = "") -> list[str]:
+    """Write ``figures/<id><suffix>.{pdf,svg,png}`` (PNG at 300 dpi) with date-free metadata
+    (``suffix``: ``""``, or :data:`COLUMN_SUFFIX` for the column version of a page figure)."""
     import matplotlib.pyplot as plt
 
     from gradproof.reports.figures.placement import clear_labels
@@ -100,7 +124,7 @@ def save_figure(ctx: ItemContext, fig, item_id: str) -> list[str]:
     clear_labels(fig)  # reference-line labels outside the plotting area (placement.py)
     files = []
     for fmt in FIGURE_FORMATS:
-        rel = f"figures/{item_id}.{fmt}"
+        rel = f"figures/{item_id}{suffix}.{fmt}"
         kwargs = {"dpi": PNG_DPI} if fmt == "png" else {}
         fig.savefig(ctx.path(rel), format=fmt, metadata=save_metadata(fmt), **kwargs)
         files.append(rel)
@@ -162,9 +186,11 @@ _LEVEL_WORDS = {"min_subnormal": "min subnormal", "min_normal": "min normal"}
 _LEVEL_LINEWIDTH = 0.8
 
 
-def _level_label(level: float, attr: str, group: list[str]) -> str:
-    """``bfloat16 & float32 min normal $2^{-126}$``: the formats, the level's kind, its value."""
-    return f"{' & '.join(group)} {_LEVEL_WORDS[attr]} ${power_of_two_latex(level)}$"
+def _level_label(level: float, attr: str, group: list[str], wrap: bool = False) -> str:
+    """``bfloat16 & float32 min normal $2^{-126}$``: the formats, the level's kind, its value
+    (with ``wrap``, on two lines: the formats, then the kind and value)."""
+    return (f"{' & '.join(group)}{chr(10) if wrap else ' '}{_LEVEL_WORDS[attr]} "
+            f"${power_of_two_latex(level)}$")
 
 
 def power_of_two_latex(level: float) -> str:
@@ -176,7 +202,8 @@ def power_of_two_latex(level: float) -> str:
 
 def draw_format_levels(ax, formats, names, *, log10: bool = True,
                        which=("min_normal", "min_subnormal"), x_text=0.995, ha="right",
-                       fontsize: float = 7.0, labels: bool = True, colour: str | None = None) -> None:
+                       fontsize: float = 7.0, labels: bool = True, colour: str | None = None,
+                       wrap: bool = False) -> None:
     """Labelled horizontal lines at the formats' smallest normal (dashed) and smallest
     subnormal (dotted) magnitudes (``formats`` is ``numerics.formats.FORMATS``).
 
@@ -187,7 +214,9 @@ def draw_format_levels(ax, formats, names, *, log10: bool = True,
     axes (at its line's height, spread from its neighbours, with a leader), so that no label
     covers a curve; ``x_text`` and ``ha`` (axes fraction, alignment; dicts keyed by format name
     allowed) only matter for a figure drawn without ``save_figure``. ``colour``
-    overrides the formats' colours (for figures whose curves use those colours already).
+    overrides the formats' colours (for figures whose curves use those colours already);
+    ``wrap`` puts each label on two lines (formats; kind and value), for a column-wide figure
+    whose right margin is narrow.
     """
     for level, attr, group in format_levels(formats, names, which):
         line_colour = colour or (FORMAT_COLOURS.get(group[0], "grey") if len(group) == 1
@@ -199,7 +228,7 @@ def draw_format_levels(ax, formats, names, *, log10: bool = True,
             continue
         x = x_text.get(group[0], 0.995) if isinstance(x_text, dict) else x_text
         align = ha.get(group[0], "right") if isinstance(ha, dict) else ha
-        ax.annotate(_level_label(level, attr, group), xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
+        ax.annotate(_level_label(level, attr, group, wrap), xy=(x, y), xycoords=("axes fraction", "data"), ha=align,
                     va="bottom" if attr == "min_normal" else "top", fontsize=fontsize,
                     color=line_colour, zorder=5, gid=LEVEL_LABEL_GID,
                     bbox={"boxstyle": "square,pad=0.05", "facecolor": "white",

@@ -34,28 +34,67 @@ def _crossing_text(act, crossing, at_boundary) -> str:
             f"boundary and {where}.")
 
 
+def _draw(panels, layout: str):
+    """The figure for ``layout``: "page" (sigmoid left, tanh right, 6.5 in, legends inside) or
+    "column" (the same panels stacked, 3.3 in, each legend in two columns below its panel).
+    ``panels``: [(activation, gamma, colour, sigmas, lambda_1 per seed, mean, per-step bound)]."""
+    import matplotlib.pyplot as plt
+
+    from gradproof.reports.figures.common import FIGURE_WIDTH_IN
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
+
+    p = PARAMS
+    column = layout == "column"
+    if column:
+        fig, axes = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 5.6), layout="constrained")
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
+    for ax, (act, gamma, colour, sigmas, lam, mean, per_step_bound) in zip(axes, panels):
+        for i, seed in enumerate(p["seeds"]):
+            ax.plot(sigmas, lam[i], ".", color=colour, markersize=3, alpha=0.6,
+                    label="single seed" if i == 0 else None)
+        ax.plot(sigmas, mean, "-", color=colour, label=f"mean of {len(p['seeds'])} seeds")
+        ax.plot(sigmas, per_step_bound, ":", color="grey", linewidth=1.2,
+                label="bound $\\ln(\\gamma\\,\\sigma_{max})$")
+        ax.axvline(1 / float(gamma), color="black", linestyle="--", linewidth=0.9,
+                   label=f"$1/\\gamma = {1 / gamma}$")
+        ax.axhline(0.0, color="grey", linewidth=0.7)
+        ax.set_title(f"{act} RNN ($\\gamma = {gamma}$)")
+        ax.set_xlabel("$\\sigma_{max}(W_{rec})$ (dimensionless)")
+        ax.set_ylim(min(-3.6, float(lam.min()) - 0.2), 1.0)
+        if column:  # below its panel, off the data
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=7,
+                      frameon=False)
+            ax.set_ylabel("$\\lambda_1$ (nats per step)")
+        else:
+            ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
+    if not column:
+        axes[0].set_ylabel("largest Lyapunov exponent $\\lambda_1$ (nats per step)")
+    return fig
+
+
 def build(ctx):
     import math
 
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from gradproof.derivations.activations import derive_gamma, get_activation
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.derivations.rnn import rnn_norm_bound
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, ItemResult, Number, save_figure,
-                                                  save_figure_data)
+    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
+                                                  save_figure, save_figure_data)
     from gradproof.reports.figures.numerics_api import largest_lyapunov_exponent
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
     from gradproof.numerics.published import float64
 
     p = PARAMS
     g = p["sigma_max_times_gamma"]
     rel = np.linspace(g["start"], g["stop"], g["count"])
-    fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
     numbers = []
     data = {}
-    for ax, act, colour in zip(axes, p["activations"], ("#E69F00", "#0072B2")):
+    panels = []
+    for act, colour in zip(p["activations"], ("#E69F00", "#0072B2")):
         gamma = derive_gamma(get_activation(act)).gamma
         sigmas = rel / float(gamma)
         lam = np.empty((len(p["seeds"]), len(sigmas)))
@@ -65,28 +104,16 @@ def build(ctx):
                 params = random_rnn_params(p["hidden"], p["input_size"], seed=seed,
                                            activation=act, spectral_norm=float(s))
                 lam[i, j] = largest_lyapunov_exponent(rnn_jacobians(params, inputs))
-        for i, seed in enumerate(p["seeds"]):
-            ax.plot(sigmas, lam[i], ".", color=colour, markersize=3, alpha=0.6,
-                    label="single seed" if i == 0 else None)
         mean = lam.mean(axis=0)
-        ax.plot(sigmas, mean, "-", color=colour, label=f"mean of {len(p['seeds'])} seeds")
         per_step_bound = np.array([math.log(rnn_norm_bound(float(gamma), float(s), 1))
                                    for s in sigmas])
         data[act] = {"sigma_max": sigmas, "lambda_1_mean": mean, "per_step_bound": per_step_bound,
                      **{f"lambda_1_seed_{seed}": lam[i] for i, seed in enumerate(p["seeds"])}}
-        ax.plot(sigmas, per_step_bound, ":", color="grey", linewidth=1.2,
-                label="bound $\\ln(\\gamma\\,\\sigma_{max})$")
+        panels.append((act, gamma, colour, sigmas, lam, mean, per_step_bound))
         numbers.append(Number(f"{act}-max-exponent-minus-bound", float(np.max(lam - per_step_bound)),
                               f"{act} RNN: max over seeds and grid of lambda_1 - "
                               "ln(gamma sigma_max(W_rec)) (<= 0: the per-step bound holds)",
                               "nats per step", atol=LYAPUNOV_ATOL))
-        ax.axvline(1 / float(gamma), color="black", linestyle="--", linewidth=0.9,
-                   label=f"$1/\\gamma = {1 / gamma}$")
-        ax.axhline(0.0, color="grey", linewidth=0.7)
-        ax.set_title(f"{act} RNN ($\\gamma = {gamma}$)")
-        ax.set_xlabel("$\\sigma_{max}(W_{rec})$ (dimensionless)")
-        ax.set_ylim(min(-3.6, float(lam.min()) - 0.2), 1.0)
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.9)
         positive = np.nonzero(mean > 0)[0]
         crossing = float(sigmas[positive[0]]) if positive.size else None
         numbers.append(Number(f"{act}-first-sigma-with-positive-exponent", crossing,
@@ -98,12 +125,14 @@ def build(ctx):
                               f"{act} RNN: seed-mean largest Lyapunov exponent at "
                               f"sigma_max(W_rec) = {float64(float(sigmas[at])).text} (grid point nearest 1/gamma)",
                               "nats per step"))
-    axes[0].set_ylabel("largest Lyapunov exponent $\\lambda_1$ (nats per step)")
-    files = save_figure(ctx, fig, ID)
+    files = save_figure(ctx, _draw(panels, "page"), ID)
+    column_files = save_figure(ctx, _draw(panels, "column"), ID, COLUMN_SUFFIX)
+    files += column_files
     files.append(save_figure_data(ctx, ID, data, atol={
         "per_step_bound": 1e-9, "lambda_1_mean": LYAPUNOV_ATOL,
         **{f"lambda_1_seed_{s}": LYAPUNOV_ATOL for s in p["seeds"]}}))
     num = {n.key: n for n in numbers}
+    # the caption names no panel position: the same text for both layouts
     caption = ("Largest Lyapunov exponent $\\lambda_1$ of the Jacobian products of random RNNs "
                f"(hidden size {p['hidden']}, {p['steps']} steps, seeds "
                f"{', '.join(str(s) for s in p['seeds'])}) against $\\sigma_{{max}}(W_{{rec}})$; "
@@ -112,6 +141,9 @@ def build(ctx):
                + " ".join(_crossing_text(act, num[f"{act}-first-sigma-with-positive-exponent"],
                                          num[f"{act}-exponent-at-inverse-gamma"])
                           for act in p["activations"]))
+    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
+                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files), caption)]
     return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
                       engine="gradproof.numerics.lyapunov.largest_lyapunov (QR iteration)",
-                      precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers)
+                      precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers,
+                      variants=variants)

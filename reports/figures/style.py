@@ -1,10 +1,14 @@
 """Figure style: sizes for a page and a column, a minimum font size, and a palette that holds
 for colour-blind readers and in greyscale.
 
-* Sizes: :data:`PAGE_WIDTH_IN` = 6.5 in is ``\\textwidth`` of a 10 pt two-column ``article``
-  (469.75 pt), where ``tex/figure-<id>.tex`` places the figure (``figure*``, full text width), so
-  the figures print at 100 %; :data:`COLUMN_WIDTH_IN` = 3.3 in is one column (``\\columnwidth``
-  = 241 pt), the size for a single-panel figure drawn for a column.
+* Sizes: :data:`PAGE_WIDTH_IN` = 6.5 in (469.75 pt) is about ``\\textwidth`` of a two-column
+  ``article`` on letter paper (469 pt, measured with pdflatex), where ``tex/figure-<id>.tex``
+  places a page figure (``figure*``, full text width), so it prints at 99.8 %;
+  :data:`COLUMN_WIDTH_IN` = 3.3 in (238.5 pt) is one column: the single-panel figures and the
+  column versions of the two-panel ones (``figures/<id>-column.*``, panels stacked). At
+  ``\\columnwidth`` it prints at 100 % or more in a column of >= 238.5 pt (ACM acmart documents
+  241 pt, IEEEtran 252 pt), at 96.2 % in the standard ``article`` class's 229.5 pt column
+  (``tests/reports/test_latex_paper.py`` measures both widths with TeX).
 * Fonts: every text of a figure is at least :data:`MIN_FONT_PT` = 7 pt at the drawn size
   (``tests/reports/test_figures.py`` checks each text artist), hence at the printed size.
 * Colours: the Okabe-Ito palette (M. Okabe and K. Ito, "Color Universal Design", 2002;

@@ -32,9 +32,10 @@ def build(ctx):
     import tempfile
     from pathlib import Path
 
-    from gradproof.reports.figures.common import ItemResult, Number, save_figure, save_figure_data
+    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
+                                                  save_figure, save_figure_data)
     from gradproof.reports.figures.phase import LYAPUNOV_ATOL
-    from gradproof.reports.figures.style import PAGE_WIDTH_IN
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
     from gradproof.reports.sweep.plot import phase_figure
     from gradproof.reports.sweep.run import run_sweep
 
@@ -42,11 +43,19 @@ def build(ctx):
     with tempfile.TemporaryDirectory(prefix="gradproof-sweep-") as tmp:
         res = run_sweep(p["model"], dict(p["grid"]), out=Path(tmp) / "sweep", seeds=p["seeds"],
                         hidden=p["hidden"], steps=p["steps"], quiet=True)
+        title = (f"LSTM (hidden {p['hidden']}, {p['steps']} steps): largest Lyapunov "
+                 f"exponent, mean of {p['seeds']} seeds")
         fig, drawn = phase_figure(res.out, x="spectral_norm", y="forget_bias", value=p["value"],
-                                  figsize=(PAGE_WIDTH_IN, 3.8),
-                                  title=(f"LSTM (hidden {p['hidden']}, {p['steps']} steps): largest Lyapunov "
-                                         f"exponent, mean of {p['seeds']} seeds"))
-    files = save_figure(ctx, fig, ID)
+                                  figsize=(PAGE_WIDTH_IN, 3.8), title=title)
+        files = save_figure(ctx, fig, ID)
+        # the column version: the same table drawn 3.3 in wide, colour bar below, title wrapped
+        column_fig, column_drawn = phase_figure(
+            res.out, x="spectral_norm", y="forget_bias", value=p["value"],
+            figsize=(COLUMN_WIDTH_IN, 4.2), title=title.replace(": ", ":\n", 1), colorbar="bottom")
+        if column_drawn != drawn:  # one table, one grid: the same data in both drawings
+            raise RuntimeError("sweep-phase: the column drawing shows other data than the page one")
+        column_files = save_figure(ctx, column_fig, ID, COLUMN_SUFFIX)
+    files += column_files
     # the drawn grid, cell by cell: what --check compares (Lyapunov exponents of chaotic
     # trajectories amplify the last bits, hence the absolute tolerance of the phase figure)
     grid = [(xv, yv, drawn.values[j][i]) for j, yv in enumerate(drawn.y_values)
@@ -84,8 +93,10 @@ def build(ctx):
                f"{num['max-mean-exponent-forget-bias'].display}; the smallest is "
                f"{num['min-mean-exponent'].display} (the two commands that make the same figure are "
                "in the manifest, parameters.command).")
+    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
+                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files), caption)]
     return ItemResult(files=files, parameters={**p, "grid": dict(p["grid"]), "command": command()},
-                      seed=list(range(p["seeds"])),
+                      seed=list(range(p["seeds"])), variants=variants,
                       engine="gradproof sweep (in process) of gradproof product: "
                              "numerics.lyapunov.largest_lyapunov (QR iteration)",
                       precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers)

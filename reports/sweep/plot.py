@@ -124,9 +124,11 @@ def plot_sweep(results, *, out, x: str | None = None, y: str | None = None, valu
 
 
 def phase_figure(results, *, x: str | None = None, y: str | None = None, value: str = "lyapunov",
-                 where=None, title: str | None = None, figsize=None):
+                 where=None, title: str | None = None, figsize=None, colorbar: str = "right"):
     """The phase diagram as a matplotlib figure (not saved) and its :class:`PlotResult`
-    (``out`` None). ``results``: a results folder or table file."""
+    (``out`` None). ``results``: a results folder or table file. ``colorbar``: where the
+    colour bar of a numeric heat map stands, "right" (default) or "bottom" (a column-wide
+    figure, where the heat map needs the width)."""
     from gradproof.reports.determinism import configure
 
     rows, where_items = _where(read_table(results), where)
@@ -234,7 +236,12 @@ def phase_figure(results, *, x: str | None = None, y: str | None = None, value: 
         if categorical:
             handles = [Patch(facecolor=cmap(k), label=c) for k, c in enumerate(cats)]
         else:
-            fig.colorbar(mesh, ax=ax).set_label(f"{VALUE_LABELS.get(value, value)}{mean_note}", fontsize=8)
+            if colorbar == "bottom":
+                fig.colorbar(mesh, ax=ax, location="bottom").set_label(
+                    f"{VALUE_LABELS.get(value, value)}{mean_note}", fontsize=8)
+            else:
+                fig.colorbar(mesh, ax=ax).set_label(f"{VALUE_LABELS.get(value, value)}{mean_note}",
+                                                    fontsize=8)
         if missing:
             handles.append(Patch(facecolor="lightgrey", label="null" + (" in a seed" if averaged else "")
                                  + " (e.g. not reached within T steps)"))

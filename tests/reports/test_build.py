@@ -222,6 +222,98 @@ def test_check_detects_a_tampered_binary_figure(built, tmp_path, capsys):
         "figures/lstm-terms.svg: differs (same matplotlib, another drawing)"]
 
 
+@pytest.fixture(scope="module")
+def built_two_panel(tmp_path_factory):
+    """A figure drawn twice: lstm-forget-bias, page (6.5 in) and column (3.3 in) versions."""
+    out = tmp_path_factory.mktemp("report2") / "out"
+    assert report_command(out=str(out), only=["lstm-forget-bias"], quiet=True) == 0
+    return out
+
+
+def test_manifest_lists_the_column_version_with_hashes(built_two_panel):
+    manifest = json.loads((built_two_panel / "manifest.json").read_text())
+    entry = manifest["items"]["lstm-forget-bias"]
+    column = [f"figures/lstm-forget-bias-column.{e}" for e in ("pdf", "png", "svg")]
+    page = [f"figures/lstm-forget-bias.{e}" for e in ("pdf", "png", "svg")]
+    assert sorted(entry["files"]) == ["data/lstm-forget-bias.json", *column, *page]
+    for rel in column:  # hashed like every other file
+        assert entry["files"][rel] == hashlib.sha256((built_two_panel / rel).read_bytes()).hexdigest()
+    v = entry["variants"]
+    assert sorted(v) == ["column", "page"]
+    assert v["page"] == {"width_in": 6.5, "files": page, "caption": entry["caption"], "primary": True,
+                         "tex": "tex/figure-lstm-forget-bias.tex", "label": "fig:lstm-forget-bias"}
+    assert v["column"]["files"] == column and v["column"]["width_in"] == 3.3
+    assert v["column"]["primary"] is False and v["column"]["label"] == "fig:lstm-forget-bias-column"
+    assert v["column"]["tex"] == "tex/figure-lstm-forget-bias-column.tex"
+    assert "tex/figure-lstm-forget-bias-column.tex" in manifest["documents"]
+    tex = (built_two_panel / "tex/figure-lstm-forget-bias-column.tex").read_text()
+    assert "\\begin{figure}[tbp]" in tex and "\\begin{figure*}" not in tex
+    assert "\\includegraphics[width=\\columnwidth]{\\gpfiguredir/lstm-forget-bias-column.pdf}" in tex
+    assert "\\label{fig:lstm-forget-bias-column}" in tex and "Top: the true Jacobian" in tex
+    page_tex = (built_two_panel / "tex/figure-lstm-forget-bias.tex").read_text()
+    assert "\\begin{figure*}[tbp]" in page_tex and "Left: the true Jacobian" in page_tex
+    assert "tex/figure-lstm-forget-bias-column.tex" in page_tex  # points to the column version
+    # figures.tex holds one float per figure (the page one), not both
+    assert (built_two_panel / "tex/figures.tex").read_text().count("\\label{fig:lstm-forget-bias") == 1
+    # the documents show one drawing (the page one) and link the column files
+    html = (built_two_panel / "report.html").read_text()
+    md = (built_two_panel / "report.md").read_text()
+    for doc in (html, md):
+        assert doc.count("figures/lstm-forget-bias.svg") >= 1
+        assert "figures/lstm-forget-bias-column.pdf" in doc
+        assert "tex/figure-lstm-forget-bias-column.tex" in doc
+    assert html.count("<img") == 1 and "<img src=\"figures/lstm-forget-bias.svg\"" in html
+    assert "![lstm-forget-bias](figures/lstm-forget-bias.svg)" in md and md.count("![") == 1
+
+
+def test_check_detects_a_changed_column_file_as_a_page_file(built_two_panel, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built_two_panel, copy)
+    assert rb.compare_trees(built_two_panel, copy) == []
+    for name in ("lstm-forget-bias-column.pdf", "lstm-forget-bias.pdf"):
+        pdf = copy / "figures" / name
+        pdf.write_bytes(pdf.read_bytes() + b"\0")
+    svg = copy / "figures/lstm-forget-bias-column.svg"
+    svg.write_text(svg.read_text().replace("<svg", "<svg data-x='1'", 1))
+    (copy / "figures/lstm-forget-bias-column.png").unlink()
+    assert rb.compare_trees(built_two_panel, copy) == [
+        "figures/lstm-forget-bias-column.pdf: does not match its SHA-256 in the committed manifest",
+        "figures/lstm-forget-bias-column.png: missing (the build makes it)",
+        "figures/lstm-forget-bias-column.svg: differs (same matplotlib, another drawing)",
+        "figures/lstm-forget-bias.pdf: does not match its SHA-256 in the committed manifest"]
+    # and through `gradproof report --check` itself (a rebuild compared with the folder)
+    capsys.readouterr()
+    assert report_command(out=str(copy), only=["lstm-forget-bias"], check=True, quiet=True) == 1
+    err = capsys.readouterr().err
+    assert "figures/lstm-forget-bias-column.pdf: does not match its SHA-256" in err
+
+
+@pytest.mark.parametrize("edit, why", [
+    (lambda v: v.update(poster=dict(v["column"])), "variants/poster: not a layout"),
+    (lambda v: v["column"].update(primary=True), "exactly one primary"),
+    (lambda v: v["column"].update(width_in="wide"), "width_in: expected a width"),
+    (lambda v: v["column"].update(files=["../outside.pdf"]), "variants/column/files"),
+])
+def test_manifest_variants_are_validated(built_two_panel, tmp_path, edit, why):
+    import shutil
+
+    from gradproof.reports.outdir import validate_manifest
+
+    manifest = json.loads((built_two_panel / "manifest.json").read_text())
+    known = {i.id: i.kind for i in rb.ITEMS.values()}
+    assert validate_manifest(manifest, known) is manifest
+    edit(manifest["items"]["lstm-forget-bias"]["variants"])
+    with pytest.raises(InputError, match=why):
+        validate_manifest(manifest, known)
+    copy = tmp_path / "copy"
+    shutil.copytree(built_two_panel, copy)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=why):  # a build refuses the folder, one line
+        rb.build_report(copy, only=["lstm-forget-bias"])
+
+
 def test_only_keeps_the_other_items_of_a_previous_output(built, tmp_path):
     import shutil
 

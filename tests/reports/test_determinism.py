@@ -1,5 +1,5 @@
-"""Figures are byte-for-byte reproducible: one figure rendered in two separate processes gives
-identical PDF, SVG and PNG files, with no dates and no tool versions in their metadata
+"""Figures are byte-for-byte reproducible: two figures (one of them with a page and a column
+drawing) rendered in two separate processes give identical PDF, SVG and PNG files, with no dates and no tool versions in their metadata
 (matplotlib's own recipe, lib/matplotlib/tests/test_determinism.py)."""
 
 import os
@@ -11,14 +11,17 @@ from pathlib import Path
 
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 FIGURE = "lstm-terms"
+#: a two-panel figure: its page and column drawings are both checked
+TWO_PANEL = "lstm-forget-bias"
+STEMS = (FIGURE, TWO_PANEL, f"{TWO_PANEL}-column")
 
 
 def _render_in_two_processes(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("SOURCE_DATE_EPOCH", None)  # the build must set it itself
     outs = [tmp_path / "a", tmp_path / "b"]
-    procs = [subprocess.Popen([sys.executable, "-m", "gradproof.reports.cli", "report", "--only", FIGURE,
-                               "--out", str(o), "-q"], cwd=ROOT, env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "gradproof.reports.cli", "report", "--only",
+                               FIGURE, TWO_PANEL, "--out", str(o), "-q"], cwd=ROOT, env=env,
                               stderr=subprocess.PIPE, text=True) for o in outs]
     for p in procs:
         _, err = p.communicate(timeout=300)
@@ -42,11 +45,12 @@ def _png_chunks(data: bytes):
 
 def test_figure_bytes_identical_across_processes_and_metadata_date_free(tmp_path):
     a, b = _render_in_two_processes(tmp_path)
-    for ext in ("pdf", "svg", "png"):
-        fa = (a / "figures" / f"{FIGURE}.{ext}").read_bytes()
-        fb = (b / "figures" / f"{FIGURE}.{ext}").read_bytes()
-        assert len(fa) > 1000
-        assert fa == fb, f"{ext} differs between two processes"
+    for stem in STEMS:
+        for ext in ("pdf", "svg", "png"):
+            fa = (a / "figures" / f"{stem}.{ext}").read_bytes()
+            fb = (b / "figures" / f"{stem}.{ext}").read_bytes()
+            assert len(fa) > 1000
+            assert fa == fb, f"{stem}.{ext} differs between two processes"
     pdf = (a / "figures" / f"{FIGURE}.pdf").read_bytes()
     assert b"/CreationDate" not in pdf and b"/ModDate" not in pdf
     assert b"Matplotlib" not in pdf and b"/Creator (gradproof)" in pdf

@@ -29,22 +29,22 @@ def captured(monkeypatch):
     figs = []
     real = common.save_figure
 
-    def keep(ctx, fig, item_id):
-        figs.append(fig)
-        return real(ctx, fig, item_id)
+    def keep(ctx, fig, item_id, suffix=""):
+        figs.append(fig)  # in saving order: the page drawing, then its column version
+        return real(ctx, fig, item_id, suffix)
 
     monkeypatch.setattr(common, "save_figure", keep)
     return figs
 
 
-def _assert_labelled(fig):
-    axes = [ax for ax in fig.axes if ax.get_visible()]
+def _assert_labelled(fig, layout=None):
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
     assert axes
     for ax in axes:
         assert ax.get_xlabel().strip()
         assert "(" in ax.get_xlabel() or "$k$" in ax.get_xlabel() or "$t$" in ax.get_xlabel()
     assert any("(" in ax.get_ylabel() and ")" in ax.get_ylabel() for ax in axes)  # units
-    _assert_print_ready(fig)
+    _assert_print_ready(fig, layout)
 
 
 def _ink(fig, show) -> np.ndarray:
@@ -106,28 +106,91 @@ def _assert_labels_clear_of_data(fig):
     assert data.any() and text.any()
     overlap = int(np.count_nonzero(data & text))
     assert overlap == 0, f"{overlap} pixels of labels over data"
+    # and no label over another (wrapped two-line labels of close levels in a column figure):
+    # each label drawn alone, no pixel inked by two of them
+    count = sum(_ink(fig, lambda a, t=t: a is t).astype(int) for t in labels)
+    shared = int(np.count_nonzero(count > 1))
+    assert shared == 0, f"{shared} pixels where two labels overlap"
 
 
-def _assert_print_ready(fig):
-    """Drawn at the page width of a two-column article (printed at 100 %), every text at
-    least 7 pt, every line in an Okabe-Ito colour or a grey (colour-blind safe)."""
+def _assert_inside_canvas(fig):
+    """Every visible text and legend lies inside the figure (nothing cut at the paper's edge):
+    their rendered extents against the canvas, to within one pixel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # the saved figure is closed: draw it on a fresh Agg canvas
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    w, h = canvas.get_width_height()
+    # each axes with what it draws (ticks in view, labels, titles, annotations, its legend),
+    # the figure's legends and texts (suptitle)
+    boxes = [(ax.get_title() or ax.get_ylabel(), ax.get_tightbbox(renderer)) for ax in fig.axes
+             if ax.get_visible()]
+    boxes += [("legend", lg.get_window_extent(renderer)) for lg in fig.legends]
+    boxes += [(t.get_text(), t.get_window_extent(renderer))
+              for t in list(fig.texts) + ([fig._suptitle] if fig._suptitle is not None else [])
+              if t.get_visible() and t.get_text().strip()]
+    for text, box in boxes:
+        assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= w + 1 and box.y1 <= h + 1, (text, box)
+
+
+def _assert_print_ready(fig, layout=None):
+    """Drawn at the page width of a two-column article or at one column (printed at 100 %),
+    every text at least 7 pt and inside the figure, every line in an Okabe-Ito colour or a
+    grey (colour-blind safe). ``layout``: "page" or "column" for the width it must have."""
     import matplotlib.colors as mcolors
     from matplotlib.text import Text
 
     from gradproof.reports.figures import style
 
     width = fig.get_size_inches()[0]
-    assert width == pytest.approx(style.PAGE_WIDTH_IN) or width == pytest.approx(style.COLUMN_WIDTH_IN)
+    if layout is None:
+        assert width == pytest.approx(style.PAGE_WIDTH_IN) or width == pytest.approx(style.COLUMN_WIDTH_IN)
+    else:
+        assert width == pytest.approx({"page": style.PAGE_WIDTH_IN,
+                                       "column": style.COLUMN_WIDTH_IN}[layout])
     _assert_labels_clear_of_data(fig)
     fig.canvas.draw()
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     assert sizes and min(sizes) >= style.MIN_FONT_PT, min(sizes)
+    _assert_inside_canvas(fig)
     allowed = {mcolors.to_hex(c) for c in style.OKABE_ITO.values()}
     for ax in fig.axes:
         for line in ax.get_lines():
             r, g, b, _ = mcolors.to_rgba(line.get_color())
             grey = abs(r - g) < 1e-6 and abs(g - b) < 1e-6
             assert grey or mcolors.to_hex(line.get_color()) in allowed, line.get_color()
+
+
+def _assert_page_and_column(res, item_id, figs):
+    """A two-panel figure is drawn twice from the same data: the page version (6.5 in,
+    ``figures/<id>.*``) and the column version (3.3 in, panels stacked, ``figures/<id>-column.*``),
+    both print-ready with labels clear of data; the column caption says top/bottom where the
+    page caption says left/right, and is otherwise the same text."""
+    import re
+
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
+
+    assert [v.layout for v in res.variants] == ["page", "column"]
+    page, column = res.variants
+    assert page.width_in == PAGE_WIDTH_IN and column.width_in == COLUMN_WIDTH_IN
+    assert sorted(page.files) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
+    assert sorted(column.files) == [f"figures/{item_id}-column.{e}" for e in ("pdf", "png", "svg")]
+    assert [f for f in res.files if f.startswith("data/")] == [f"data/{item_id}.json"]  # one data file
+    assert set(res.files) == {*page.files, *column.files, f"data/{item_id}.json"}
+    assert page.caption == res.caption
+    assert not re.search(r"\b(left|right)\b", column.caption, re.I), column.caption
+    swapped = {"left": "top", "Left": "Top", "right": "bottom", "Right": "Bottom"}
+    assert column.caption == re.sub(r"\b(left|Left|right|Right)\b",
+                                    lambda m: swapped[m.group(1)], page.caption)
+    assert len(figs) == 2
+    _assert_labelled(figs[0], "page")
+    _assert_labelled(figs[1], "column")
+    # stacked: the panels sit one above the other, each the figure's full plotting width
+    boxes = sorted((ax.get_position() for ax in figs[1].axes if ax.get_visible()
+                    and ax.get_label() != "<colorbar>"), key=lambda b: -b.y0)
+    for upper, lower in zip(boxes, boxes[1:]):
+        assert upper.y0 > lower.y1 - 1e-9
 
 
 def test_the_figure_registry_is_the_issue_list_with_unique_ids():
@@ -242,6 +305,15 @@ def test_underflow_figure_zero_step_and_reference_against_independent_loops(tmp_
                      ("float64 min subnormal", -1074)):
         assert f"{words} $2^{{{e}}}$" in texts, words
     _assert_labelled(captured[0])
+    _assert_page_and_column(res, "underflow-vs-vanishing", captured)
+    full, zoom = captured[1].axes[:2]  # stacked: the full range on top, the first steps below
+    assert full.get_position().y0 > zoom.get_position().y1
+    assert _level_lines(full) >= {-14, -24, -126, -133, -149, -1022, -1074}
+    assert _level_lines(zoom) >= {-14, -24, -126, -133, -149}
+    wrapped = [t.get_text() for ax in (zoom, full) for t in ax.texts]
+    assert sorted(t.replace("\n", " ") for t in wrapped) == sorted(texts)  # the same labels
+    assert all("\n" in t for t in wrapped)  # on two lines, for the column's narrow margin
+    assert "; bottom: the first steps enlarged" in res.variants[1].caption
 
 
 def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch, captured):
@@ -261,6 +333,13 @@ def test_rnn_bound_figure_bound_holds_and_gamma_is_derived(tmp_path, monkeypatch
     titles = [ax.get_title() for ax in captured[0].axes]
     assert titles == ["sigmoid: $\\gamma=1/4$, $1/\\gamma=4$", "tanh: $\\gamma=1$, $1/\\gamma=1$"]
     _assert_labelled(captured[0])
+    _assert_page_and_column(res, "rnn-bound", captured)
+    assert [ax.get_title() for ax in captured[1].axes] == titles  # sigmoid on top, tanh below
+    assert "top sigmoid" in res.variants[1].caption and "bottom tanh" in res.variants[1].caption
+    for ax in captured[1].axes:  # every level drawn and named (wrapped) in both stacked panels
+        assert _level_lines(ax) >= {-14, -24, -126, -133, -149}
+        named = [t.get_text().replace("\n", " ") for t in ax.texts]
+        assert "bfloat16 & float32 min normal $2^{-126}$" in named and len(named) == 5
 
 
 def test_lstm_terms_numbers_and_svg_text(tmp_path, captured):
@@ -297,6 +376,10 @@ def test_phase_exponents_respect_the_per_step_bound(tmp_path, monkeypatch, captu
         assert num[f"{act}-max-exponent-minus-bound"] <= 1e-12
     assert "stays negative" in res.caption or "first becomes positive" in res.caption
     _assert_labelled(captured[0])
+    _assert_page_and_column(res, "phase", captured)
+    for ax in captured[1].axes:  # each legend below its panel, off the data
+        legend = ax.get_legend().get_window_extent(captured[1].canvas.get_renderer())
+        assert legend.y1 <= ax.get_window_extent(captured[1].canvas.get_renderer()).y0
 
 
 def test_lstm_forget_bias_draws_and_names_the_format_levels(tmp_path, monkeypatch, captured):
@@ -313,3 +396,65 @@ def test_lstm_forget_bias_draws_and_names_the_format_levels(tmp_path, monkeypatc
         assert words in named, words
     assert left.get_ylim() == right.get_ylim()  # shared axis: the labels name both panels
     assert "smallest normal (dashed) and subnormal (dotted)" in res.caption
+    _assert_page_and_column(res, "lstm-forget-bias", captured)
+    top, bottom = captured[1].axes
+    assert top.get_title() == left.get_title() and bottom.get_title() == right.get_title()
+    assert "Top: the true Jacobian" in res.variants[1].caption
+    assert [len(l.get_ydata()) for l in top.get_lines()][:4] == [30] * 4  # the same curves
+
+
+def test_sweep_phase_column_version_draws_the_same_grid(tmp_path, monkeypatch, captured):
+    """The sweep-phase heat map drawn for a column: the same table and cells (one data file),
+    colour bar below the map so that the map keeps the column's width."""
+    from gradproof.reports.figures import sweep_phase
+
+    monkeypatch.setattr(sweep_phase, "PARAMS", dict(
+        sweep_phase.PARAMS, hidden=2, steps=20, seeds=1,
+        grid={"spectral_norm": "0.5,1.5", "forget_bias": "-1,3"}))
+    res = sweep_phase.build(ItemContext(tmp_path))
+    _assert_page_and_column(res, "sweep-phase", captured)
+    page, column = captured
+    meshes = [[c for ax in f.axes for c in ax.collections if c.get_array() is not None][0]
+              for f in (page, column)]
+    assert np.array_equal(meshes[0].get_array(), meshes[1].get_array())  # the same cells
+    bars = [ax for ax in column.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1 and bars[0].get_position().y1 < column.axes[0].get_position().y0
+
+
+#: every figure drawn for the page width also has a column version (figures/<id>-column.*)
+TWO_PANEL = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "phase", "sweep-phase")
+DRAWINGS = sorted([m.ID for m in figures.FIGURES] + [f"{i}-column" for i in TWO_PANEL])
+
+
+@pytest.fixture(scope="module")
+def every_drawing(tmp_path_factory):
+    """Every figure built at its report parameters; {file stem: (matplotlib figure, result)}."""
+    from gradproof.reports import determinism
+
+    determinism.configure()
+    root = tmp_path_factory.mktemp("drawings")
+    drawn = {}
+    real = common.save_figure
+    with pytest.MonkeyPatch.context() as mp:
+        def keep(ctx, fig, item_id, suffix=""):
+            drawn[item_id + suffix] = fig
+            return real(ctx, fig, item_id, suffix)
+
+        mp.setattr(common, "save_figure", keep)
+        results = {m.ID: m.build(ItemContext(root)) for m in figures.FIGURES}
+    return {stem: (fig, results[stem.removesuffix("-column")]) for stem, fig in drawn.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", DRAWINGS)
+def test_every_drawing_at_report_parameters_is_print_ready_with_labels_clear_of_data(every_drawing,
+                                                                                       stem):
+    """Each of the 13 drawings the report ships (8 figures, 5 column versions), at the report's
+    own parameters: its width, fonts >= 7 pt, texts inside the figure, no level label over data
+    (pixels), colour-blind-safe colours."""
+    assert set(every_drawing) == set(DRAWINGS)
+    fig, res = every_drawing[stem]
+    column = stem.endswith("-column") or stem not in TWO_PANEL
+    _assert_labelled(fig, "column" if column else "page")
+    if stem.removesuffix("-column") in TWO_PANEL:
+        assert [v.layout for v in res.variants] == ["page", "column"]

@@ -24,8 +24,13 @@ def test_committed_output_has_every_item_and_matching_hashes():
     for item_id, entry in manifest["items"].items():
         if entry["kind"] == "figure":
             figure_files = [f for f in entry["files"] if f.startswith("figures/")]
-            assert sorted(figure_files) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
-            assert f"data/{item_id}.json" in entry["files"]
+            stems = [item_id] + ([f"{item_id}-column"] if "page" in entry["variants"]
+                                 and len(entry["variants"]) == 2 else [])
+            assert sorted(figure_files) == sorted(f"figures/{stem}.{e}" for stem in stems
+                                                  for e in ("pdf", "png", "svg"))
+            assert sorted(f for v in entry["variants"].values() for f in v["files"]) == \
+                sorted(figure_files)  # every figure file belongs to exactly one drawing
+            assert [f for f in entry["files"] if f.startswith("data/")] == [f"data/{item_id}.json"]
         for rel, digest in {**entry["files"]}.items():
             assert hashlib.sha256((GENERATED / rel).read_bytes()).hexdigest() == digest, rel
     for rel, digest in manifest["documents"].items():
@@ -79,3 +84,77 @@ def test_manifest_records_the_git_commit_as_information_only():
 ])
 def test_number_displays_in_math_mode(display, tex):
     assert tex_number(display) == tex
+
+
+TWO_PANEL = ("rnn-bound", "underflow-vs-vanishing", "lstm-forget-bias", "phase", "sweep-phase")
+
+
+def _figure_files():
+    """(item, layout, width_in, stem) of every committed figure drawing."""
+    manifest = json.loads((GENERATED / "manifest.json").read_text())
+    out = []
+    for item_id, entry in manifest["items"].items():
+        if entry["kind"] != "figure":
+            continue
+        for layout, v in sorted(entry["variants"].items()):
+            (pdf,) = [f for f in v["files"] if f.endswith(".pdf")]
+            out.append((item_id, layout, v["width_in"], pdf[len("figures/"):-len(".pdf")]))
+    return out
+
+
+def test_every_two_panel_figure_has_a_column_version():
+    drawings = {(item, layout) for item, layout, _, _ in _figure_files()}
+    for item in TWO_PANEL:
+        assert {(item, "page"), (item, "column")} <= drawings, item
+    assert ("horizon", "column") in drawings and ("horizon", "page") not in drawings
+
+
+def _pdf_streams(data: bytes) -> list[bytes]:
+    import re
+    import zlib
+
+    out = []
+    for m in re.finditer(rb"stream\r?\n", data):
+        end = data.find(b"endstream", m.end())
+        body = data[m.end():end]
+        try:
+            out.append(zlib.decompress(body))
+        except zlib.error:
+            out.append(body)
+    return out
+
+
+@pytest.mark.parametrize("item, layout, width_in, stem", _figure_files(),
+                         ids=[f"{s}" for _, _, _, s in _figure_files()])
+def test_every_figure_file_prints_at_its_width_with_fonts_of_7pt_or_more(item, layout, width_in, stem):
+    """Read from the files themselves (not from matplotlib): the PDF page (MediaBox) and the
+    SVG are exactly the drawing's width (6.5 in for the page, 3.3 in for a column: 100 % in
+    the LaTeX float), the PNG is that width at 300 dpi, and every text the PDF sets (``Tf``
+    operators) is at least 7 pt, mathematical sub- and superscripts apart."""
+    import re
+    import struct
+
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, MIN_FONT_PT, PAGE_WIDTH_IN
+
+    assert width_in == (COLUMN_WIDTH_IN if layout == "column" else PAGE_WIDTH_IN)
+    assert (layout == "column") == stem.endswith("-column") or item in (
+        "horizon", "lstm-terms", "lstm-missing-path")
+    pdf = (GENERATED / "figures" / f"{stem}.pdf").read_bytes()
+    (box,) = set(re.findall(rb"/MediaBox \[\s*([\d. ]+?)\s*\]", pdf))
+    x0, y0, x1, y1 = (float(v) for v in box.split())
+    assert (x0, y0) == (0.0, 0.0) and x1 == pytest.approx(width_in * 72, abs=1e-6)
+    svg = (GENERATED / "figures" / f"{stem}.svg").read_text()
+    svg_width = re.search(r'<svg[^>]* width="([\d.]+)pt"', svg).group(1)
+    assert float(svg_width) == pytest.approx(width_in * 72, abs=1e-6)
+    png = (GENERATED / "figures" / f"{stem}.png").read_bytes()
+    (w,) = struct.unpack(">I", png[16:20])  # IHDR width
+    assert w == round(width_in * 300)
+    sizes = sorted({float(v) for stream in _pdf_streams(pdf)
+                    for v in re.findall(rb"/\S+ ([\d.]+) Tf", stream)})
+    assert sizes
+    # every text run is >= 7 pt, except mathtext's sub- and superscripts (the exponent of
+    # 2^{-14}, the "max" of sigma_max), which matplotlib sets at 0.7 of their base size (as
+    # TeX sets scripts at 7 pt in 10 pt text): 0.7 x a size >= 7 pt
+    base = [v for v in sizes if v >= MIN_FONT_PT]
+    for v in sizes:
+        assert v >= MIN_FONT_PT or any(abs(v - 0.7 * b) < 0.051 for b in base), (v, sizes)

@@ -59,8 +59,9 @@ def _check_log(log: str) -> None:
 def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_path):
     """As documented in tex/gradproof.sty: the report folder copied next to the main file
     (as gradproof/), gradproof.sty next to the main file, \\gpfiguredir relative to the main
-    file. One figure drawn for the page (figure*, both columns), one for a column; the LSTM
-    full-state derivation is the widest of the report."""
+    file. One figure drawn for the page (figure*, both columns), one for a column, and the
+    column version (figure-<id>-column.tex) of a two-panel page figure; the LSTM full-state
+    derivation is the widest of the report."""
     shutil.copytree(GENERATED, tmp_path / "gradproof")
     shutil.copy(GENERATED / "tex/gradproof.sty", tmp_path / "gradproof.sty")
     numbers = (GENERATED / "tex/numbers.tex").read_text()
@@ -74,6 +75,11 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
         "Quoted: " + ", ".join(macros) + ".",
         r"\input{gradproof/tex/figure-underflow-vs-vanishing}",
         r"\input{gradproof/tex/figure-lstm-terms}",
+        # the column version of a two-panel page figure (panels stacked), and its natural
+        # width measured by TeX against the column
+        r"\input{gradproof/tex/figure-rnn-bound-column}",
+        r"\sbox0{\includegraphics{\gpfiguredir/rnn-bound-column.pdf}}"
+        r"\typeout{GPWIDTH \the\wd0{} COLUMN \the\columnwidth}",
         r"\input{gradproof/tex/derivation-lstm-full-state}",
         r"\nocite{*}", r"\bibliographystyle{plain}", r"\bibliography{gradproof/tex/gradproof}",
         r"\end{document}"])
@@ -81,6 +87,14 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
     _check_log(log)
     assert "gradproof/figures/underflow-vs-vanishing.pdf" in log  # the figures were found
     assert "gradproof/figures/lstm-terms.pdf" in log
+    assert "gradproof/figures/rnn-bound-column.pdf" in log
+    # TeX's own measure: the column PDF is 3.3 in = 238.49 pt wide. The standard article class's
+    # two-column \\columnwidth is 229.5 pt (measured here), so \\includegraphics[width=\\columnwidth]
+    # prints it at 96.2 % (a 7 pt text at 6.74 pt); a column of >= 238.5 pt (ACM acmart's
+    # documented 241 pt, IEEEtran's 252 pt) prints it at 100 % or more
+    natural, column = (float(v) for v in re.search(r"GPWIDTH ([\d.]+)pt[{} ]*COLUMN ([\d.]+)pt", log).groups())
+    assert natural == pytest.approx(3.3 * 72.27, abs=0.05)
+    assert column == 229.5 and 0.96 < column / natural < 1
 
 
 def test_every_derivation_fragment_fits_a_column_and_numbers_model_equations_once(tmp_path):

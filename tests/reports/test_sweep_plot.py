@@ -122,6 +122,8 @@ def test_report_item_numbers_against_direct_lyapunov_exponents(tmp_path, monkeyp
     assert num["min-mean-exponent"] == pytest.approx(min(means.values()), rel=1e-13)
     assert num["cells-with-negative-exponent"] == sum(v < 0 for v in means.values())
     assert num["cells"] == 4 and num["null-cells"] == 0
-    assert sorted(res.files) == ["data/sweep-phase.json", "figures/sweep-phase.pdf", "figures/sweep-phase.png",
+    assert sorted(res.files) == ["data/sweep-phase.json", "figures/sweep-phase-column.pdf",
+                                 "figures/sweep-phase-column.png", "figures/sweep-phase-column.svg",
+                                 "figures/sweep-phase.pdf", "figures/sweep-phase.png",
                                  "figures/sweep-phase.svg"]
     assert "gradproof sweep lstm --grid spectral_norm=0.5,1.5" in res.parameters["command"]
