@@ -181,8 +181,10 @@ def _figures(manifest: dict) -> list[tuple[str, dict]]:
 
 
 def _drawing_words(layout: str) -> str:
-    return ("One-column version (3.3 in, panels stacked)" if layout == "column"
-            else "Page-width version (6.5 in)")
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
+
+    return (f"One-column version ({COLUMN_WIDTH_IN:g} in, panels stacked)" if layout == "column"
+            else f"Page-width version ({PAGE_WIDTH_IN:g} in)")
 
 
 def _drawing_files(item_id: str, layout: str) -> list[tuple[str, str]]:

@@ -145,7 +145,9 @@ def figure_tex(item_id: str, entry: dict, caption_tex: str, layout: str | None =
     else:
         primary, column, stem, label = True, figure_is_column(entry), item_id, f"fig:{item_id}"
     env, width = ("figure", "\\columnwidth") if column else ("figure*", "\\textwidth")
-    drawn = ("one column (3.3 in)" if column else "the page width (6.5 in)")
+    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
+
+    drawn = (f"one column ({COLUMN_WIDTH_IN:g} in)" if column else f"the page width ({PAGE_WIDTH_IN:g} in)")
     lines = [
         f"% Figure {item_id} of the gradproof report: \\input this file; needs \\usepackage{{gradproof}}",
         "% (graphicx and \\gpfiguredir, the path from the MAIN .tex file to the figures folder).",

@@ -18,8 +18,8 @@ Shape (keys sorted when written)::
                              "engine", "precision", "versions", "files"}},
      "documents": {relpath: sha256}}
 
-A figure's ``variants`` say which of its files are which drawing: ``page`` (6.5 in, a
-``figure*``) and/or ``column`` (3.3 in, a ``figure``; a two-panel page figure's column version
+A figure's ``variants`` say which of its files are which drawing: ``page`` (6.48 in, a
+``figure*``) and/or ``column`` (3.17 in, a ``figure``; a two-panel page figure's column version
 has its panels stacked and its files named ``figures/<id>-column.*``); ``primary`` marks the
 drawing report.md and report.html show, whose LaTeX file is ``tex/figure-<id>.tex`` (the other
 one's is ``tex/figure-<id>-column.tex``). Each drawing's files are also under ``files``.

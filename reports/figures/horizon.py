@@ -41,7 +41,7 @@ def build(ctx):
     rho = factor_grid(p["factors"])
     from gradproof.reports.figures.style import COLUMN_WIDTH_IN
 
-    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    # one panel: drawn for a column (3.17 in), printed at 100 % there
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 4.1), layout="constrained")
     numbers = []
     data = {}

@@ -20,8 +20,8 @@ _LINESTYLES = ("-", (0, (5, 1.5)), (0, (1.5, 1.2)), (0, (5, 1.5, 1.5, 1.5)))
 
 
 def _draw(k, curves, layout: str):
-    """The figure for ``layout``: "page" (true Jacobian left, article's product right, 6.5 in)
-    or "column" (the same panels stacked, 3.3 in; level labels wrapped, the legend in one
+    """The figure for ``layout``: "page" (true Jacobian left, article's product right, 6.48 in)
+    or "column" (the same panels stacked, 3.17 in; level labels wrapped, the legend in one
     column below). ``curves``: [(colour, label, full-state series, article series)]."""
     import matplotlib.pyplot as plt
 

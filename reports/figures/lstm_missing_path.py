@@ -34,7 +34,7 @@ def build(ctx):
     k = np.arange(1, p["steps"] + 1)
     from gradproof.reports.figures.style import COLUMN_WIDTH_IN
 
-    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    # one panel: drawn for a column (3.17 in), printed at 100 % there
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
     numbers = []
     data = {}

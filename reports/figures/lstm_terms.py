@@ -44,7 +44,7 @@ def build(ctx):
                                 spectral_norm=p["spectral_norm"], forget_bias=p["forget_bias"])
     jac = lstm_jacobians(params, random_inputs(p["steps"], p["input_size"], seed=p["seed"]))
     t = np.arange(1, p["steps"] + 1)
-    # one panel: drawn for a column (3.3 in), printed at 100 % there
+    # one panel: drawn for a column (3.17 in), printed at 100 % there
     fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 3.9), layout="constrained")
     numbers, data = [], {}
     # windows over t = 2..steps (A_1 = C_1 = D_1 = 0: h_0 does not depend on c_0)
@@ -69,7 +69,7 @@ def build(ctx):
     ax.set_xlabel("time step $t$")
     ax.set_ylabel("spectral norm $\\|\\cdot\\|_2$ (dimensionless)")
     ax.set_xlim(1, p["steps"])
-    ax.set_title(f"LSTM cell-path terms, median per {w} steps")
+    ax.set_title(f"LSTM cell-path terms (median per {w} steps)", fontsize=8)
     fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=7)
     files = save_figure(ctx, fig, ID)
     files.append(save_figure_data(ctx, ID, data))

@@ -35,8 +35,8 @@ def _crossing_text(act, crossing, at_boundary) -> str:
 
 
 def _draw(panels, layout: str):
-    """The figure for ``layout``: "page" (sigmoid left, tanh right, 6.5 in, legends inside) or
-    "column" (the same panels stacked, 3.3 in, each legend in two columns below its panel).
+    """The figure for ``layout``: "page" (sigmoid left, tanh right, 6.48 in, legends inside) or
+    "column" (the same panels stacked, 3.17 in, each legend in two columns below its panel).
     ``panels``: [(activation, gamma, colour, sigmas, lambda_1 per seed, mean, per-step bound)]."""
     import matplotlib.pyplot as plt
 

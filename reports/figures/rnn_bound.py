@@ -21,8 +21,8 @@ _MARKERS = ("o", "s", "^")  # a second cue besides colour (greyscale, colour bli
 
 
 def _draw(k, panels, sigmas, layout: str):
-    """The figure for ``layout``: "page" (two panels side by side, 6.5 in) or "column" (the
-    same panels stacked, 3.3 in; level labels wrapped, the legend in one column below).
+    """The figure for ``layout``: "page" (two panels side by side, 6.48 in) or "column" (the
+    same panels stacked, 3.17 in; level labels wrapped, the legend in one column below).
     ``panels``: [(activation, gamma, [(colour, rel, measured, bound)])]."""
     import matplotlib.pyplot as plt
 

@@ -1,13 +1,14 @@
 """Figure style: sizes for a page and a column, a minimum font size, and a palette that holds
 for colour-blind readers and in greyscale.
 
-* Sizes: :data:`PAGE_WIDTH_IN` = 6.5 in (469.75 pt) is about ``\\textwidth`` of a two-column
+* Sizes: :data:`PAGE_WIDTH_IN` = 6.48 in (468.3 pt) is just below ``\\textwidth`` of a two-column
   ``article`` on letter paper (469 pt, measured with pdflatex), where ``tex/figure-<id>.tex``
-  places a page figure (``figure*``, full text width), so it prints at 99.8 %;
-  :data:`COLUMN_WIDTH_IN` = 3.3 in (238.5 pt) is one column: the single-panel figures and the
-  column versions of the two-panel ones (``figures/<id>-column.*``, panels stacked). At
-  ``\\columnwidth`` it prints at 100 % or more in a column of >= 238.5 pt (ACM acmart documents
-  241 pt, IEEEtran 252 pt), at 96.2 % in the standard ``article`` class's 229.5 pt column
+  places a page figure (``figure*``, full text width), so it prints at 100.1 %;
+  :data:`COLUMN_WIDTH_IN` = 3.17 in (229.1 pt) is one column: the single-panel figures and the
+  column versions of the two-panel ones (``figures/<id>-column.*``, panels stacked), just below
+  the narrowest common column, the standard ``article`` class's two-column 229.5 pt, so at
+  ``\\columnwidth`` it prints at 100.2 % there and larger in wider columns (ACM acmart documents
+  241 pt, IEEEtran 252 pt): a 7 pt text never prints below 7 pt
   (``tests/reports/test_latex_paper.py`` measures both widths with TeX).
 * Fonts: every text of a figure is at least :data:`MIN_FONT_PT` = 7 pt at the drawn size
   (``tests/reports/test_figures.py`` checks each text artist), hence at the printed size.
@@ -23,8 +24,8 @@ from __future__ import annotations
 __all__ = ["PAGE_WIDTH_IN", "COLUMN_WIDTH_IN", "MIN_FONT_PT", "OKABE_ITO", "FORMAT_COLOURS",
            "FORMAT_LINESTYLES", "FORMAT_MARKERS", "SERIES_STYLES", "series_style"]
 
-PAGE_WIDTH_IN = 6.5
-COLUMN_WIDTH_IN = 3.3
+PAGE_WIDTH_IN = 6.48
+COLUMN_WIDTH_IN = 3.17
 MIN_FONT_PT = 7.0
 
 #: Okabe-Ito (Wong 2011), as hex sRGB

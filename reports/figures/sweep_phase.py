@@ -48,7 +48,7 @@ def build(ctx):
         fig, drawn = phase_figure(res.out, x="spectral_norm", y="forget_bias", value=p["value"],
                                   figsize=(PAGE_WIDTH_IN, 3.8), title=title)
         files = save_figure(ctx, fig, ID)
-        # the column version: the same table drawn 3.3 in wide, colour bar below, title wrapped
+        # the column version: the same table drawn 3.17 in wide, colour bar below, title wrapped
         column_fig, column_drawn = phase_figure(
             res.out, x="spectral_norm", y="forget_bias", value=p["value"],
             figsize=(COLUMN_WIDTH_IN, 4.2), title=title.replace(": ", ":\n", 1), colorbar="bottom")

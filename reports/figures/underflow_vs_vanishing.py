@@ -24,8 +24,8 @@ PARAMS = {"hidden": 4, "input_size": 2, "steps": 1300, "seed": 0, "activation": 
 
 
 def _draw(k, curve, sims, floor: float, zoom_k: int, layout: str):
-    """The figure for ``layout``: "page" (the full range left, the first steps right, 6.5 in)
-    or "column" (the same two panels stacked, full range on top, 3.3 in; level labels wrapped,
+    """The figure for ``layout``: "page" (the full range left, the first steps right, 6.48 in)
+    or "column" (the same two panels stacked, full range on top, 3.17 in; level labels wrapped,
     the legend in one column below)."""
     import matplotlib.pyplot as plt
 
@@ -92,7 +92,8 @@ def _draw(k, curve, sims, floor: float, zoom_k: int, layout: str):
                  fontsize=9.5)
     level_legend_entries(ax, colour="grey", normal="a format's smallest normal number",
                          subnormal="a format's smallest subnormal number")
-    fig.legend(loc="outside lower center", ncol=1 if column else 2, fontsize=7, frameon=False)
+    fig.legend(loc="outside lower center", ncol=1 if column else 2, fontsize=7, frameon=False, columnspacing=1.2,
+               handlelength=1.6 if column else 2.0, handletextpad=0.5 if column else 0.8)
     return fig
 
 

@@ -224,7 +224,7 @@ def test_check_detects_a_tampered_binary_figure(built, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def built_two_panel(tmp_path_factory):
-    """A figure drawn twice: lstm-forget-bias, page (6.5 in) and column (3.3 in) versions."""
+    """A figure drawn twice: lstm-forget-bias, page (6.48 in) and column (3.17 in) versions."""
     out = tmp_path_factory.mktemp("report2") / "out"
     assert report_command(out=str(out), only=["lstm-forget-bias"], quiet=True) == 0
     return out
@@ -240,9 +240,9 @@ def test_manifest_lists_the_column_version_with_hashes(built_two_panel):
         assert entry["files"][rel] == hashlib.sha256((built_two_panel / rel).read_bytes()).hexdigest()
     v = entry["variants"]
     assert sorted(v) == ["column", "page"]
-    assert v["page"] == {"width_in": 6.5, "files": page, "caption": entry["caption"], "primary": True,
+    assert v["page"] == {"width_in": 6.48, "files": page, "caption": entry["caption"], "primary": True,
                          "tex": "tex/figure-lstm-forget-bias.tex", "label": "fig:lstm-forget-bias"}
-    assert v["column"]["files"] == column and v["column"]["width_in"] == 3.3
+    assert v["column"]["files"] == column and v["column"]["width_in"] == 3.17
     assert v["column"]["primary"] is False and v["column"]["label"] == "fig:lstm-forget-bias-column"
     assert v["column"]["tex"] == "tex/figure-lstm-forget-bias-column.tex"
     assert "tex/figure-lstm-forget-bias-column.tex" in manifest["documents"]

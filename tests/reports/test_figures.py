@@ -163,8 +163,8 @@ def _assert_print_ready(fig, layout=None):
 
 
 def _assert_page_and_column(res, item_id, figs):
-    """A two-panel figure is drawn twice from the same data: the page version (6.5 in,
-    ``figures/<id>.*``) and the column version (3.3 in, panels stacked, ``figures/<id>-column.*``),
+    """A two-panel figure is drawn twice from the same data: the page version (6.48 in,
+    ``figures/<id>.*``) and the column version (3.17 in, panels stacked, ``figures/<id>-column.*``),
     both print-ready with labels clear of data; the column caption says top/bottom where the
     page caption says left/right, and is otherwise the same text."""
     import re

@@ -128,7 +128,7 @@ def _pdf_streams(data: bytes) -> list[bytes]:
                          ids=[f"{s}" for _, _, _, s in _figure_files()])
 def test_every_figure_file_prints_at_its_width_with_fonts_of_7pt_or_more(item, layout, width_in, stem):
     """Read from the files themselves (not from matplotlib): the PDF page (MediaBox) and the
-    SVG are exactly the drawing's width (6.5 in for the page, 3.3 in for a column: 100 % in
+    SVG are exactly the drawing's width (6.48 in for the page, 3.17 in for a column: 100 % in
     the LaTeX float), the PNG is that width at 300 dpi, and every text the PDF sets (``Tf``
     operators) is at least 7 pt, mathematical sub- and superscripts apart."""
     import re

@@ -80,6 +80,8 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
         r"\input{gradproof/tex/figure-rnn-bound-column}",
         r"\sbox0{\includegraphics{\gpfiguredir/rnn-bound-column.pdf}}"
         r"\typeout{GPWIDTH \the\wd0{} COLUMN \the\columnwidth}",
+        r"\sbox1{\includegraphics{\gpfiguredir/underflow-vs-vanishing.pdf}}"
+        r"\typeout{GPPAGE \the\wd1{} TEXT \the\textwidth}",
         r"\input{gradproof/tex/derivation-lstm-full-state}",
         r"\nocite{*}", r"\bibliographystyle{plain}", r"\bibliography{gradproof/tex/gradproof}",
         r"\end{document}"])
@@ -88,13 +90,17 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
     assert "gradproof/figures/underflow-vs-vanishing.pdf" in log  # the figures were found
     assert "gradproof/figures/lstm-terms.pdf" in log
     assert "gradproof/figures/rnn-bound-column.pdf" in log
-    # TeX's own measure: the column PDF is 3.3 in = 238.49 pt wide. The standard article class's
+    # TeX's own measure: the column PDF is 3.17 in = 229.1 pt wide, the standard article class's
     # two-column \\columnwidth is 229.5 pt (measured here), so \\includegraphics[width=\\columnwidth]
-    # prints it at 96.2 % (a 7 pt text at 6.74 pt); a column of >= 238.5 pt (ACM acmart's
-    # documented 241 pt, IEEEtran's 252 pt) prints it at 100 % or more
+    # prints it at >= 100 % (a 7 pt text at >= 7 pt), and wider columns (ACM acmart's documented
+    # 241 pt, IEEEtran's 252 pt) print it larger
     natural, column = (float(v) for v in re.search(r"GPWIDTH ([\d.]+)pt[{} ]*COLUMN ([\d.]+)pt", log).groups())
-    assert natural == pytest.approx(3.3 * 72.27, abs=0.05)
-    assert column == 229.5 and 0.96 < column / natural < 1
+    assert natural == pytest.approx(3.17 * 72.27, abs=0.05)
+    assert column == 229.5 and 1 <= column / natural < 1.01
+    # and a page figure (figure*, \\textwidth = 469 pt here) prints at >= 100 % too
+    page, text = (float(v) for v in re.search(r"GPPAGE ([\d.]+)pt[{} ]*TEXT ([\d.]+)pt", log).groups())
+    assert page == pytest.approx(6.48 * 72.27, abs=0.05)
+    assert 1 <= text / page < 1.01
 
 
 def test_every_derivation_fragment_fits_a_column_and_numbers_model_equations_once(tmp_path):
