@@ -307,6 +307,7 @@ def product_report(model: str, hidden: int = 4, steps: int = 100, seed: int = 0,
 
 
 def _s(v, spec=".6g"):
+    """A format's value: None is the format's exact 0 (its simulated product is 0)."""
     return "0 (exactly)" if v is None else format(v, spec)
 
 
@@ -349,12 +350,22 @@ def format_product_text(rep) -> str:
     if rep["engine"] == "certified" and rep.get("proven_zero"):
         lines.append("  certified: P_T = 0 exactly (every entry of the ball product is an exact zero)")
     elif rep["engine"] == "certified":
-        lines.append(f"  certified enclosure [{_s(rep['log10_norm_lower'], '.17g')}, "
-                     f"{_s(rep['log10_norm_upper'], '.17g')}] ({rep['certified_bits']:.1f} bits)")
+        lo, hi = rep["log10_norm_lower"], rep["log10_norm_upper"]
+        bits = rep["certified_bits"]
+        lines.append(f"  certified enclosure [{'-inf' if lo is None else format(lo, '.17g')}, "
+                     f"{'+inf' if hi is None else format(hi, '.17g')}]"
+                     + ("" if bits is None else f" ({bits:.1f} bits)"))
     lines.append(f"precision: {rep['precision_statement']}")
     if rep["model"] == "lstm":
-        lines.append(f"log10 ||prod (A+B+C+D)||_2 (cell path, corrected D) = {_s(rep['log10_norm_cell_path'])}")
-        lines.append(f"log10 ||prod (A+B+C+D)||_2 (cell path, article's D)  = {_s(rep['log10_norm_article_cell_path'])}")
+        stack = rep.get("layers") and len(rep["layers"].get("analysed", ())) > 1
+        if stack:
+            lines.append("cell path A+B+C+D: defined for one LSTM layer (the article's terms); use --layer K, "
+                         "or gradproof lags for the stack's forget-gate path")
+        else:
+            for label, key in (("corrected D", "log10_norm_cell_path"), ("article's D", "log10_norm_article_cell_path")):
+                v = rep[key]
+                shown = "none (not available)" if v is None else format(v, ".6g")
+                lines.append(f"log10 ||prod (A+B+C+D)||_2 (cell path, {label}){' ' if label[0] == 'a' else ''} = {shown}")
     if rep["log10_bound"] is not None:
         lines.append(f"bound: log10 (gamma ||W_rec||)^T = {rep['log10_bound']:.6g} (per-step factor {rep['bound_factor']:.6g})")
     if rep["lyapunov"] is not None:
@@ -363,8 +374,10 @@ def format_product_text(rep) -> str:
     chk = rep.get("engine_check")
     if chk is not None:
         diff = chk["fast_minus_certified_log10"]
-        lines.append(f"engine check: fast {_s(chk['fast'], '.15g')} vs certified [{_s(chk['certified_lower'], '.17g')}, "
-                     f"{_s(chk['certified_upper'], '.17g')}]: difference "
+        lo, hi = chk["certified_lower"], chk["certified_upper"]
+        fast = "-inf (the float64 product is 0)" if chk["fast"] is None else format(chk["fast"], ".15g")
+        lines.append(f"engine check: fast {fast} vs certified [{'-inf' if lo is None else format(lo, '.17g')}, "
+                     f"{'+inf' if hi is None else format(hi, '.17g')}]: difference "
                      f"{'n/a' if diff is None else format(diff, '.3g')} decades, "
                      f"{'inside' if chk['fast_inside_enclosure'] else 'OUTSIDE'} the enclosure")
     lines.append(f"{'format':<9} {'value_log10':>14} {'subnormal':>10} {'zero':>8} {'zero FTZ':>9}  verdict")

@@ -212,3 +212,31 @@ def test_product_with_every_engine_imports_no_sympy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_text_never_prints_exactly_zero_for_what_was_not_computed(tmp_path, capsys):
+    """A stacked LSTM has no article cell path (A+B+C+D is one layer's): the text says so instead of
+    "0 (exactly)", the former rendering of a missing value; the JSON keeps null there."""
+    import numpy as np
+
+    from gradproof.reports.cli import main as cli_main
+
+    rng = np.random.default_rng(0)
+    n, d = 3, 2
+    sd = {}
+    for L, din in ((0, d), (1, n)):
+        sd.update({f"weight_ih_l{L}": rng.standard_normal((4 * n, din)), f"weight_hh_l{L}": rng.standard_normal((4 * n, n)),
+                   f"bias_ih_l{L}": rng.standard_normal(4 * n), f"bias_hh_l{L}": rng.standard_normal(4 * n)})
+    np.savez(tmp_path / "w.npz", **sd)
+    np.save(tmp_path / "x.npy", rng.standard_normal((15, d)))
+    for engine in ("fast", "certified"):
+        assert cli_main(["product", "lstm", "--weights", str(tmp_path / "w.npz"), "--inputs", str(tmp_path / "x.npy"),
+                         "--engine", engine]) == 0
+        out = capsys.readouterr().out
+        assert "0 (exactly)" not in out.split("format ")[0]  # above the per-format table
+        assert "defined for one LSTM layer" in out
+    assert cli_main(["product", "lstm", "--weights", str(tmp_path / "w.npz"), "--inputs", str(tmp_path / "x.npy"),
+                     "--layer", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "cell path, corrected D) = -" in out or "cell path, corrected D) = " in out
+    assert "defined for one LSTM layer" not in out
