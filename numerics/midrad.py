@@ -58,6 +58,16 @@ by sqrt(||R||_1 ||R||_inf). Always also ||X||_2 <= sqrt(||N||_1 ||N||_inf), N = 
 is accurate to about n^2 u relative (Gershgorin on the rounding errors of H), i.e. 36-50 bits
 for n = 256..8: the cap of the float tiers.
 
+*Radius products in float32* (``radius32=True`` in ``ball_tree_product``): the products of
+nonnegative matrices in the radius bounds (float tier: |mA| Y1 and rA Y2; double-double tier:
+|A| rB and rA Y2) enter the bounds above only through exact X Y <= (fl(X Y) + k eta) / (1 - gamma_k),
+after which they are multiplied by factors >= 1 and added to nonnegative terms. Any Z >= X Y
+(exact, entrywise) can therefore stand in for fl(X Y): the bounds then hold with room to spare.
+:func:`gradproof.numerics.upmatmul.matmul_up32` computes such a Z by sgemm on float32 copies
+scaled by powers of two, with an a posteriori inflation (relative ~ n 2^-24, absolute ~2^-200 of
+the product's scale; its docstring has the proof). It is used only after
+``fpenv.check_float32_kernels`` passed at the working size; the midpoint products stay float64.
+
 All functions assume the environment of :mod:`gradproof.numerics.fpenv` (round-to-nearest,
 gradual underflow, classical matmul); the tier driver checks it at run time first.
 """
@@ -70,6 +80,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+
+from gradproof.numerics.upmatmul import matmul_up32
 
 __all__ = [
     "BallMatrix",
@@ -199,6 +211,16 @@ def _mm(a, b):
     return np.matmul(a, b)
 
 
+def _mm_up32(a, b):
+    """Z >= a b (exact) for nonnegative stacks: float32 sgemm with an a posteriori bound
+    (``upmatmul.matmul_up32``), or the float64 product for n = 1 or non-finite inputs (whose
+    rounding the callers' a priori bounds cover, as for ``_mm``)."""
+    if a.shape[-1] == 1:
+        return a * b
+    z = matmul_up32(a, b)
+    return np.matmul(a, b) if z is None else z
+
+
 def _rescale(hi, lo, rad, exp):
     """Scale each matrix by 2^-e so that max(|hi|, rad) lies in [1/2, 1); exact, or radius + 2 eta
     where scaling down rounded a value in the subnormal range (detected exactly: scaling back
@@ -293,8 +315,9 @@ def _float_consts(n):
     return float_up(g), _finish_consts(rel, tau)
 
 
-def _mul_float(A: _Balls, B: _Balls) -> _Balls:
-    """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound."""
+def _mul_float(A: _Balls, B: _Balls, rmm=_mm) -> _Balls:
+    """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound. ``rmm``: the
+    product of the nonnegative radius terms (``_mm``, or ``_mm_up32``: an upper bound by sgemm)."""
     n = A.hi.shape[-1]
     g, consts = _float_consts(n)
     mC = _mm(A.hi, B.hi)
@@ -302,10 +325,10 @@ def _mul_float(A: _Balls, B: _Balls) -> _Balls:
     Y1 = aB * g
     if B.rad is not None:
         Y1 += B.rad
-    K = _mm(A.absval(), Y1)
+    K = rmm(A.absval(), Y1)
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
-        K += _mm(A.rad, Y2)
+        K += rmm(A.rad, Y2)
     return _finish(mC, None, K, consts, A.exp + B.exp)
 
 
@@ -371,12 +394,13 @@ def _dd_consts(n):
     return float_up(c_mid), _finish_consts(rel, tau)
 
 
-def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
+def _mul_dd(A: _Balls, B: _Balls, rmm=_mm) -> _Balls:
     """C ⊇ A B with a double-double midpoint hi + lo = A1 B1 + S (module docstring).
 
     hi = A1 B1 is exact and lo = S is the float remainder; the unevaluated sum is not
     renormalised (no TwoSum per product: its exactness needs no |lo| <= u |hi|); the final
-    matrix is renormalised once by ``BallMatrix.float_ball``.
+    matrix is renormalised once by ``BallMatrix.float_ball``. ``rmm``: the product of the
+    nonnegative radius terms (``_mm``, or ``_mm_up32``: an upper bound by sgemm).
     """
     n = A.hi.shape[-1]
     beta = _beta(n)
@@ -405,10 +429,10 @@ def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
     Y[:, 1, :] = _colsums(aB)
     W = np.matmul(X, Y)
     if B.rad is not None:
-        W += _mm(aA, B.rad)
+        W += rmm(aA, B.rad)
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
-        W += _mm(A.rad, Y2)
+        W += rmm(A.rad, Y2)
     return _finish(P1, S, W, consts, A.exp + B.exp)
 
 
@@ -489,7 +513,7 @@ def _too_wide(history, total, min_bits) -> bool:
 
 
 def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None,
-                      total: int | None = None) -> BallMatrix | None:
+                      total: int | None = None, radius32: bool = False) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
 
     Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
@@ -497,11 +521,12 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
     the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
     The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the
     product is abandoned (None) as soon as the blocks show it cannot reach them (``_too_wide``;
-    ``total``: the number of factors, for the extrapolation).
+    ``total``: the number of factors, for the extrapolation). ``radius32``: the radius products by
+    float32 upper bounds (module docstring; only after ``fpenv.check_float32_kernels`` passed).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
-    mul = _MUL[tier]
+    mul = functools.partial(_MUL[tier], rmm=_mm_up32) if radius32 else _MUL[tier]
     stack = []  # [(count, _Balls of one matrix)], older blocks below
     steps = 0
     history = []
