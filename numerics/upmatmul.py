@@ -56,7 +56,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["matmul_up32", "up32_constants"]
+__all__ = ["matmul_up32", "sum_matmul_up32", "up32_constants"]
 
 _U32 = Fraction(1, 2 ** 24)
 _ETA32 = Fraction(1, 2 ** 149)
@@ -93,38 +93,73 @@ def _permax(x):
     return np.max(x, axis=(-2, -1)) if x.shape[-1] * x.shape[-2] > 1 else x[..., 0, 0]
 
 
-def _to32(x, mx, M):
-    """fl32(fl64(x 2^(M - ex))) with 2^(ex - 1) <= mx < 2^ex per matrix; returns (x32, sx)."""
-    _, ex = np.frexp(mx)
-    sx = (M - ex).astype(np.int32)
-    out = np.empty(x.shape, dtype=np.float32)
-    if np.all(np.abs(sx) <= 1000):
-        np.multiply(x, np.ldexp(np.ones(sx.shape), sx)[..., None, None], out=out, casting="same_kind")
-    else:  # 2^sx itself not a float64: ldexp (same rounding, exact except in the subnormal range)
-        out[...] = np.ldexp(x, sx[..., None, None])
-    return out, sx
+def _exps(mx):
+    """ex with 2^(ex - 1) <= mx < 2^ex (mx = 0: 0), as int64."""
+    return np.frexp(mx)[1].astype(np.int64)
+
+
+def _put32(out, x, s):
+    """out[...] = fl32(fl64(x 2^s)), s an int64 array of per-matrix shifts."""
+    if np.all(np.abs(s) <= 1000):
+        np.multiply(x, np.ldexp(np.ones(s.shape), s.astype(np.int32))[..., None, None], out=out,
+                    casting="same_kind")
+    else:  # 2^s itself not a float64: ldexp (same rounding, exact except in the subnormal range)
+        out[...] = np.ldexp(x, s.astype(np.int32)[..., None, None])
+
+
+def sum_matmul_up32(pairs, matmul=np.matmul):
+    """Z >= sum_i X_i Y_i exactly (entrywise) for nonnegative float64 stacks, by ONE sgemm.
+
+    ``pairs``: [(X_i, Y_i, mx_i, my_i)], X_i (K, n, k_i), Y_i (K, k_i, m); mx_i, my_i (K,) upper
+    bounds of the per-matrix maxima of X_i and Y_i (None: computed). The pairs are laid side by
+    side, [X_1 X_2 ...] times [Y_1; Y_2; ...], a product of inner dimension k = sum k_i, so the
+    module docstring applies with that k, once the scaled factors share one exponent sum: pair i
+    gets sx_i = M - ex_i, sy_i = M - ey_i (ex from the bound mx_i) lowered by d_i = e_i - min_j e_j
+    in total (e_i = sx_i + sy_i; half from each side), so every scaled factor stays below 2^M
+    and every product of scaled entries below 2^(2M). Returns None if a bound is not finite
+    (the callers then use float64 products).
+    """
+    K = pairs[0][0].shape[0]
+    n, m = pairs[0][0].shape[-2], pairs[0][1].shape[-1]
+    k = sum(p[0].shape[-1] for p in pairs)
+    M, f, t2 = up32_constants(k)
+    sx, sy = [], []
+    for X, Y, mx, my in pairs:
+        mx = _permax(X) if mx is None else mx
+        my = _permax(Y) if my is None else my
+        if not (np.all(np.isfinite(mx)) and np.all(np.isfinite(my))):
+            return None
+        sx.append(M - _exps(mx))
+        sy.append(M - _exps(my))
+    e = sx[0] + sy[0]
+    for a, b in zip(sx[1:], sy[1:]):
+        e = np.minimum(e, a + b)
+    X32 = np.empty((K, n, k), dtype=np.float32)
+    Y32 = np.empty((K, k, m), dtype=np.float32)
+    off = 0
+    for (X, Y, _, _), a, b in zip(pairs, sx, sy):
+        d = a + b - e  # >= 0
+        ki = X.shape[-1]
+        _put32(X32[:, :, off:off + ki], X, a - d // 2)
+        _put32(Y32[:, off:off + ki, :], Y, b - (d - d // 2))
+        off += ki
+    S = matmul(X32, Y32)
+    me = -e  # Z = S 2^-e (c ...), module docstring step 5
+    with np.errstate(over="ignore", under="ignore"):
+        t = np.ldexp(np.full(me.shape, t2), me.astype(np.int32)) + 4 * ETA
+        if np.all(np.abs(me) <= 1000):
+            Z = np.multiply(S, (np.ldexp(np.ones(me.shape), me.astype(np.int32)) * f)[:, None, None])
+        else:
+            Z = np.ldexp(S.astype(np.float64), me.astype(np.int32)[:, None, None])
+            Z *= f
+        Z += t[:, None, None]
+    return Z
 
 
 def matmul_up32(X: np.ndarray, Y: np.ndarray, matmul=np.matmul):
     """Z >= X Y exactly (entrywise) for nonnegative float64 stacks X (K, n, k), Y (K, k, m), via sgemm;
     None if an input is not finite (module docstring). ``matmul``: the product (tests pass wrong ones)."""
-    k = X.shape[-1]
-    mx = _permax(X)
-    my = _permax(Y)
-    if not (np.all(np.isfinite(mx)) and np.all(np.isfinite(my))):
-        return None
-    M, f, t2 = up32_constants(k)
-    X32, sx = _to32(X, mx, M)
-    Y32, sy = _to32(Y, my, M)
-    S = matmul(X32, Y32)
-    me = (-(sx.astype(np.int64) + sy)).astype(np.int32)  # -e
-    with np.errstate(over="ignore", under="ignore"):
-        t = np.ldexp(np.full(me.shape, t2), me) + 4 * ETA
-        Z = S.astype(np.float64)
-        if np.all(np.abs(me) <= 1000):
-            Z *= (np.ldexp(np.ones(me.shape), me) * f)[..., None, None]  # g = 2^-e f, exact
-        else:
-            Z = np.ldexp(Z, me[..., None, None])
-            Z *= f
-        Z += t[..., None, None]
-    return Z
+    if X.ndim == 2:
+        Z = sum_matmul_up32([(X[None], Y[None], None, None)], matmul)
+        return None if Z is None else Z[0]
+    return sum_matmul_up32([(X, Y, None, None)], matmul)
