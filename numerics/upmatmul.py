@@ -41,7 +41,10 @@ gamma32_k = k u32 / (1 - k u32), L = ceil(log2 k), M = floor((126 - L) / 2).
    Overflow of Z to +inf leaves an upper bound.
 
 The relative inflation is c - 1 ~ k 2^-24 (2^-16 at k = 256), harmless on a radius; the absolute
-term is about k 2^(-148 - M) mx my, i.e. 2^-200 relative to the product's scale.
+term is about k 2^(-148 - M) mx my, i.e. ~2^-200 relative to the product's scale mx my (so Z is
++inf, still an upper bound, when mx my exceeds ~2^1200; the tiers' factors are below 2^34). Entries
+of a product far below 2^-200 mx my lose their relative accuracy (float64 keeps it down to
+2^-1074): an accuracy cost on products with such a dynamic range, never a soundness one.
 
 Assumptions (checked at run time by ``fpenv.check_float32_kernels`` before this path is used, else
 the callers keep float64): float64 -> float32 conversion and sgemm round to nearest, gradual
