@@ -29,8 +29,10 @@ The float tiers run only after :func:`gradproof.numerics.fpenv.check_float_envir
 (round-to-nearest, gradual underflow, classical matmul, tested at the working size); otherwise
 the driver goes straight to Arb and says why. The nonnegative radius products of the float and
 double-double tiers are computed as float32 upper bounds (sgemm, ``upmatmul.matmul_up32``) when
-``fpenv.check_float32_kernels`` passes at the working size and ``float32_radii`` is True (the
-default), else in float64 as before; ``extra["radius_products"]`` says which. n = 1 is the scalar case of the same balls
+``fpenv.check_float32_kernels`` passes at the working size and ``float32_radii`` allows them (the
+default ``None``: at n >= ``FLOAT32_RADII_MIN_N``, where they were measured to pay), else in float64
+as before; ``extra["radius_products"]`` says which. (Below n ~ 256 the O(n^2) conversions to
+float32 cost more than sgemm saves on this machine: benchmarks/README.md.) n = 1 is the scalar case of the same balls
 (|P| in [|m| - r, |m| + r] 2^e, an interval version of the exact exponent-plus-mantissa product).
 """
 
@@ -60,6 +62,7 @@ __all__ = [
     "TIER_ORDER",
     "TIER_CAPS",
     "FLOAT_TIERS",
+    "FLOAT32_RADII_MIN_N",
 ]
 
 TIER_ORDER = ("float", "qr", "dd", "arb")
@@ -69,6 +72,9 @@ FLOAT_TIERS = ("float", "qr", "dd")  # the tiers that need the float environment
 TIER_CAPS = {"float": 44, "qr": 44, "dd": 50}
 # 24 bits: ||P||_2 to 6e-8 relative, log10 ||P||_2 to 2.6e-8 absolute (6 printed decimals)
 DEFAULT_BITS = 24
+# float32 radius products by default only from this size on (measured: a ~5% gain at n = 256, a loss
+# of 10-80% at n = 32..128, where the float32 conversions cost more than sgemm saves)
+FLOAT32_RADII_MIN_N = 256
 LOG10_2 = math.log10(2.0)
 
 
@@ -375,14 +381,15 @@ def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=
 
 
 def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER, chunk: int | None = None,
-                    environment: FloatEnvironment | None = None, float32_radii: bool = True) -> TieredProduct:
+                    environment: FloatEnvironment | None = None, float32_radii: bool | None = None) -> TieredProduct:
     """Certify ``bits`` bits of ||J_T ... J_1||_2 with the cheapest tier that can (module docstring).
 
     ``source``: a :class:`JacobianSource`, a (T, n, n) array of float64 Jacobians (points), or a
     (mid, rad) pair of arrays. ``tiers``: the tiers allowed, in order (e.g. ("arb",) to ask for
     Arb only). ``environment``: a precomputed check (tests use it to simulate a failed check).
-    ``float32_radii``: allow the float32 radius products (used only if ``check_float32_kernels``
-    passes; False forces float64 radii, e.g. to compare the two in a benchmark).
+    ``float32_radii``: the float32 radius products: True allows them at any n, None (default) at
+    n >= ``FLOAT32_RADII_MIN_N``, False never (float64, e.g. to compare the two in a benchmark);
+    allowed, they are used only if ``check_float32_kernels`` passes at n.
     If no tier reaches ``bits``, the best enclosure found is returned with ``certified`` False.
     """
     if isinstance(source, JacobianSource):
@@ -446,7 +453,14 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                     return res
                 continue
             if r32 is None:
-                bad32 = check_float32_kernels(n) if float32_radii else ("not allowed (float32_radii=False)",)
+                if float32_radii is False:
+                    bad32 = ("not requested: float32_radii=False",)
+                elif n == 1:
+                    bad32 = ("n = 1: elementwise products",)
+                elif float32_radii is None and n < FLOAT32_RADII_MIN_N:
+                    bad32 = (f"not used below n = {FLOAT32_RADII_MIN_N}, where it does not pay",)
+                else:
+                    bad32 = check_float32_kernels(n)
                 r32 = not bad32
                 r32_note = ("float32 upper bounds (sgemm, a posteriori inflation; numerics.upmatmul)" if r32
                             else "float64 (float32 path: " + "; ".join(bad32) + ")")

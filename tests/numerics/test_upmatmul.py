@@ -184,14 +184,14 @@ def _gaussian(n, T, seed=3):
 
 def test_tiers_fall_back_to_float64_radii_when_the_float32_check_fails(monkeypatch):
     J = _gaussian(8, 64)
-    real = tiers.certify_product(J, bits=1, tiers=("dd",))
+    real = tiers.certify_product(J, bits=1, tiers=("dd",), float32_radii=True)
     assert real.extra["radius_products"].startswith("float32")
     assert any("float32" in a for a in real.assumptions)
     calls = []
     monkeypatch.setattr(midrad, "sum_matmul_up32", lambda pairs: calls.append(1))
     monkeypatch.setattr(tiers, "check_float32_kernels", lambda n: ("gradual underflow, no FTZ/DAZ (float32 matmul)",))
     for tier in ("float", "dd"):
-        r = tiers.certify_product(J, bits=1, tiers=(tier,))
+        r = tiers.certify_product(J, bits=1, tiers=(tier,), float32_radii=True)
         assert r.extra["radius_products"].startswith("float64") and "FTZ" in r.extra["radius_products"]
         assert not any("float32" in a for a in r.assumptions)
     assert calls == []
@@ -208,7 +208,7 @@ def test_float32_radii_in_the_tiers_contain_the_float64_answer_on_balls():
     mid = _gaussian(n, T, 5)
     rad = np.abs(rng.standard_normal((T, n, n))) * 2.0 ** -40
     for tier in ("float", "dd"):
-        a = tiers.certify_product((mid, rad), bits=1, tiers=(tier,))
+        a = tiers.certify_product((mid, rad), bits=1, tiers=(tier,), float32_radii=True)
         b = tiers.certify_product((mid, rad), bits=1, tiers=(tier,), float32_radii=False)
         assert a.extra["radius_products"].startswith("float32")
         assert a.log10_norm_lower <= b.log10_norm_upper and b.log10_norm_lower <= a.log10_norm_upper
