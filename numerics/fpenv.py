@@ -32,6 +32,7 @@ and block cases, in float32's 24 bits). If any fails, the tiers keep their float
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,15 +125,16 @@ def _matmul_underflow(n, mm) -> bool:
     return ok
 
 
-def _matmul_classical(n, mm) -> bool:
+@functools.lru_cache(maxsize=8)
+def _classical_cases(n):
+    """The inputs and exact answers of ``_matmul_classical`` at size n: a pure function of n (fixed
+    seed; the answers by numpy's int64 loop, not BLAS), memoised because the int64 products cost
+    ~15 ms at n = 256. The BLAS products under test are recomputed at every check."""
     rng = np.random.default_rng(12345)
-    ok = True
     # exact integer case: |entries| <= 2^8, n <= 2^20 keeps every partial sum below 2^53
     Ai = rng.integers(-256, 257, size=(n, n))
     Bi = rng.integers(-256, 257, size=(n, n))
-    exact = Ai @ Bi  # int64 matmul: numpy's own integer loop, not BLAS
-    for C in _variants(Ai.astype(np.float64), Bi.astype(np.float64), mm):
-        ok &= bool(np.array_equal(C, exact.astype(np.float64)))
+    cases = [(Ai.astype(np.float64), Bi.astype(np.float64), (Ai @ Bi).astype(np.float64))]
     if n >= 2:  # block test against Strassen-type schemes: small block and 2^60 block
         k = n // 2
         A = np.zeros((n, n))
@@ -144,6 +146,16 @@ def _matmul_classical(n, mm) -> bool:
         want = np.zeros((n, n))
         want[:k, :k] = (A[:k, :k].astype(np.int64) @ B[:k, :k].astype(np.int64)).astype(np.float64)
         want[k:, k:] = (n - k) * 2.0 ** 120
+        cases.append((A, B, want))
+    for case in cases:
+        for x in case:
+            x.setflags(write=False)
+    return tuple(cases)
+
+
+def _matmul_classical(n, mm) -> bool:
+    ok = True
+    for A, B, want in _classical_cases(n):
         for C in _variants(A, B, mm):
             ok &= bool(np.array_equal(C, want))
     return ok

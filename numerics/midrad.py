@@ -62,10 +62,12 @@ for n = 256..8: the cap of the float tiers.
 nonnegative matrices in the radius bounds (float tier: |mA| Y1 and rA Y2; double-double tier:
 |A| rB and rA Y2) enter the bounds above only through exact X Y <= (fl(X Y) + k eta) / (1 - gamma_k),
 after which they are multiplied by factors >= 1 and added to nonnegative terms. Any Z >= X Y
-(exact, entrywise) can therefore stand in for fl(X Y): the bounds then hold with room to spare.
-:func:`gradproof.numerics.upmatmul.matmul_up32` computes such a Z by sgemm on float32 copies
-scaled by powers of two, with an a posteriori inflation (relative ~ n 2^-24, absolute ~2^-200 of
-the product's scale; its docstring has the proof). It is used only after
+(exact, entrywise) can therefore stand in for fl(X Y), and one Z >= X1 Y1 + X2 Y2 for the rounded
+sum of the two (one rounding fewer than counted). ``upmatmul.sum_matmul_up32`` computes such a Z by
+ONE sgemm of inner dimension 2n on float32 copies scaled by powers of two, with an a posteriori
+inflation (relative ~ 2n 2^-24, absolute ~2^-200 of the product's scale; proof in its docstring).
+The scales come from upper bounds of the factors' maxima cached by ``_finish`` (the same monotone
+roundings applied to the largest entry, padded by 2^-20) or computed. It is used only after
 ``fpenv.check_float32_kernels`` passed at the working size; the midpoint products stay float64.
 
 All functions assume the environment of :mod:`gradproof.numerics.fpenv` (round-to-nearest,
