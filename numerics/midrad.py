@@ -249,7 +249,7 @@ def _radd32(W, pairs):
 
 def _maxes(b):
     """(bound of max ab, bound of max rad) per matrix of a stack, None where not cached."""
-    return b.abmax, (b.radmax if b.rad is not None else None)
+    return (b.abmax if b.ab is not None else None), (b.radmax if b.rad is not None else None)
 
 
 def _sum_max(x, y, c=1.0):

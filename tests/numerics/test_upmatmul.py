@@ -213,3 +213,26 @@ def test_float32_radii_in_the_tiers_contain_the_float64_answer_on_balls():
         assert a.extra["radius_products"].startswith("float32")
         assert a.log10_norm_lower <= b.log10_norm_upper and b.log10_norm_lower <= a.log10_norm_upper
         assert abs(a.certified_bits - b.certified_bits) < 0.5
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0 ** -80, 2.0 ** 16])
+def test_cached_maxima_bound_the_arrays(scale):
+    """The maxima that _finish caches (used to scale the float32 copies) bound the arrays they
+    describe, also when the product is rescaled (scale far from 1)."""
+    rng = np.random.default_rng(7)
+    seen = set()  # whether the products were rescaled (nonzero exponent)
+    for mul in (midrad._mul_float, midrad._mul_dd):
+        mid = scale * rng.standard_normal((8, 6, 6))
+        rad = np.abs(rng.standard_normal((8, 6, 6))) * scale * 2.0 ** -30
+        with np.errstate(under="ignore"):
+            # unnormalised (|hi| <= 2^33 still holds): the products leave [2^-64, 2^32] for scales
+            # 2^-80 and 2^16, so _finish takes its rescaling branch
+            b = midrad._Balls(mid, None, rad, np.zeros(8, dtype=np.int64))
+            for _ in range(3):
+                b = mul(b.take(slice(1, None, 2)), b.take(slice(0, None, 2)), radd=midrad._radd32)
+                am, rm = midrad._maxes(b)
+                if am is not None:
+                    assert np.all(am >= midrad._permax(b.absval()))
+                assert rm is not None and np.all(rm >= midrad._permax(b.rad))
+                seen.add(int(b.exp[0]) != 0)
+    assert seen == ({False} if scale == 1.0 else {True})
