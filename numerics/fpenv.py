@@ -22,15 +22,23 @@ that the QR-frame tier makes (n x 2n, matrix-vector, X^T X) in the same way. The
 3 is built so that any scheme that adds an O(1) block to a 2^60 block before multiplying (as
 Strassen's M1 = (A11 + A22) (B11 + B22) does) loses the small block's product and fails the exact
 comparison.
+
+``check_float32_kernels(n)`` tests what :func:`gradproof.numerics.upmatmul.matmul_up32` (float32
+upper bounds of the nonnegative radius products) relies on: float64 -> float32 conversion (the fused
+scale-and-convert that it calls) and float32 matmul (sgemm) at size n round to nearest, underflow
+gradually (no FTZ/DAZ; subnormal float32 inputs and results kept) and are classical (exact integer
+and block cases, in float32's 24 bits). If any fails, the tiers keep their float64 radius products.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FloatEnvironment", "check_float_environment", "check_qr_kernels", "ASSUMPTIONS"]
+__all__ = ["FloatEnvironment", "check_float_environment", "check_qr_kernels", "check_float32_kernels",
+           "ASSUMPTIONS", "ASSUMPTIONS_FLOAT32"]
 
 ASSUMPTIONS = (
     "IEEE 754 binary64 with round-to-nearest-even in numpy elementwise operations and in BLAS",
@@ -38,6 +46,12 @@ ASSUMPTIONS = (
     "np.matmul is the classical O(n^3) product (dot products in any order, blocked or recursive, "
     "FMA or not), covered by |fl(AB) - AB| <= gamma_n |A||B| + n eta, gamma_n = n u / (1 - n u), "
     "u = 2^-53, eta = 2^-1074",
+)
+
+ASSUMPTIONS_FLOAT32 = (
+    "float64 -> float32 conversion and float32 matmul (sgemm) round to nearest, with gradual underflow "
+    "(no FTZ/DAZ), and sgemm is the classical O(n^3) product: |fl32(AB) - AB| <= gamma32_n |A||B| + n eta32, "
+    "u32 = 2^-24, eta32 = 2^-149 (used for upper bounds of the nonnegative radius products only)",
 )
 
 
@@ -111,15 +125,16 @@ def _matmul_underflow(n, mm) -> bool:
     return ok
 
 
-def _matmul_classical(n, mm) -> bool:
+@functools.lru_cache(maxsize=8)
+def _classical_cases(n):
+    """The inputs and exact answers of ``_matmul_classical`` at size n: a pure function of n (fixed
+    seed; the answers by numpy's int64 loop, not BLAS), memoised because the int64 products cost
+    ~15 ms at n = 256. The BLAS products under test are recomputed at every check."""
     rng = np.random.default_rng(12345)
-    ok = True
     # exact integer case: |entries| <= 2^8, n <= 2^20 keeps every partial sum below 2^53
     Ai = rng.integers(-256, 257, size=(n, n))
     Bi = rng.integers(-256, 257, size=(n, n))
-    exact = Ai @ Bi  # int64 matmul: numpy's own integer loop, not BLAS
-    for C in _variants(Ai.astype(np.float64), Bi.astype(np.float64), mm):
-        ok &= bool(np.array_equal(C, exact.astype(np.float64)))
+    cases = [(Ai.astype(np.float64), Bi.astype(np.float64), (Ai @ Bi).astype(np.float64))]
     if n >= 2:  # block test against Strassen-type schemes: small block and 2^60 block
         k = n // 2
         A = np.zeros((n, n))
@@ -131,6 +146,16 @@ def _matmul_classical(n, mm) -> bool:
         want = np.zeros((n, n))
         want[:k, :k] = (A[:k, :k].astype(np.int64) @ B[:k, :k].astype(np.int64)).astype(np.float64)
         want[k:, k:] = (n - k) * 2.0 ** 120
+        cases.append((A, B, want))
+    for case in cases:
+        for x in case:
+            x.setflags(write=False)
+    return tuple(cases)
+
+
+def _matmul_classical(n, mm) -> bool:
+    ok = True
+    for A, B, want in _classical_cases(n):
         for C in _variants(A, B, mm):
             ok &= bool(np.array_equal(C, want))
     return ok
@@ -200,4 +225,76 @@ def check_qr_kernels(n: int, matmul=np.matmul) -> tuple:
                  and np.array_equal(matmul(Bi.T.astype(float), Bi.astype(float)), (Bi.T @ Bi).astype(float)))
         if not exact:
             failed.append(f"classical product, exact on integers (qr-tier kernels, n = {n})")
+    return tuple(failed)
+
+
+def _scale_to32(x, s):
+    """The conversion that upmatmul makes: fl32(fl64(x s)) by one ufunc call with a float32 output."""
+    out = np.empty(np.shape(x), dtype=np.float32)
+    np.multiply(x, s, out=out, casting="same_kind")
+    return out
+
+
+def check_float32_kernels(n: int, matmul=np.matmul, to32=_scale_to32) -> tuple:
+    """Names of the failed float32 checks at size n (empty: all passed; module docstring).
+
+    Conversion: round-to-nearest-even at 1 +- tiny, ties, subnormal results kept and rounded to
+    nearest (2^-149, 3 2^-150 -> 2^-148, 2^-150 -> 0), and the product x s formed in float64 before
+    the conversion (2^-160 2^100 = 2^-60, lost if converted first). sgemm, as the tiers call it
+    (single, stacked, strided): 1 + 2^-30 sums give 1 (round to nearest), exact subnormal products
+    3 2^-148 and subnormal inputs 2^-140 (no FTZ/DAZ), exact integer products and a small block
+    beside a 2^30 block (Strassen-type schemes lose the small block). ``matmul``/``to32``: the
+    kernels under test (tests pass wrong ones).
+    """
+    n = int(n)
+    f32 = np.float32
+    failed = []
+    with np.errstate(all="ignore"):
+        x = np.array([1.0 + 2.0 ** -30, 1.0 - 2.0 ** -30, 1.0 + 2.0 ** -24, 1.0 + 3 * 2.0 ** -24,
+                      2.0 ** -149, 3 * 2.0 ** -150, 2.0 ** -150, 2.0 ** -127 + 2.0 ** -149, 2.0 ** -160])
+        want = np.array([1.0, 1.0, 1.0, 1.0 + 2.0 ** -22, 2.0 ** -149, 2.0 ** -148, 0.0,
+                         2.0 ** -127 + 2.0 ** -149, 0.0], dtype=f32)
+        c1 = to32(x, 1.0)
+        c2 = to32(x[8:], 2.0 ** 100)
+        if not (np.array_equal(c1, want) and c2[0] == f32(2.0 ** -60) and c1.dtype == f32):
+            failed.append("round-to-nearest, gradual underflow (float64 -> float32 conversion)")
+        if n < 2:
+            return tuple(failed)
+        A = np.zeros((n, n), dtype=f32)
+        A[:, 0] = 1.0
+        A[:, -1] = f32(2.0 ** -30)
+        B = np.ones((n, n), dtype=f32)
+        ok = all(np.all(C == 1.0) for C in _variants(A, B, matmul))
+        ok &= all(np.all(C == -1.0) for C in _variants(-A, B, matmul))
+        if not ok:
+            failed.append(f"round-to-nearest (float32 matmul, n = {n})")
+        S = np.eye(n, dtype=f32) * f32(2.0 ** -70)
+        F = np.full((n, n), 3 * 2.0 ** -78, dtype=f32)  # products 3 2^-148: subnormal float32, exact
+        D = np.eye(n, dtype=f32) * f32(2.0 ** -140)  # subnormal input
+        E = np.full((n, n), 2.0 ** 60, dtype=f32)
+        ok = all(np.all(C == f32(3 * 2.0 ** -148)) for C in _variants(S, F, matmul))
+        ok &= all(np.all(C == f32(2.0 ** -80)) for C in _variants(D, E, matmul))
+        if not ok:
+            failed.append(f"gradual underflow, no FTZ/DAZ (float32 matmul, n = {n})")
+        rng = np.random.default_rng(2468)
+        r = max(1, min(64, int((2.0 ** 23 / n) ** 0.5)))  # n r^2 < 2^24: every partial sum exact
+        Ai = rng.integers(-r, r + 1, size=(n, n))
+        Bi = rng.integers(-r, r + 1, size=(n, n))
+        # reference: the float64 product of the same integers, exact (|partial sums| < 2^53) under the
+        # float64 classical-product assumption that check_float_environment tests at this size
+        exact = (Ai.astype(np.float64) @ Bi.astype(np.float64)).astype(f32)
+        ok = all(np.array_equal(C, exact) for C in _variants(Ai.astype(f32), Bi.astype(f32), matmul))
+        k = n // 2
+        A = np.zeros((n, n), dtype=f32)
+        B = np.zeros((n, n), dtype=f32)
+        A[:k, :k] = rng.integers(1, r + 1, size=(k, k))
+        B[:k, :k] = rng.integers(1, r + 1, size=(k, k))
+        A[k:, k:] = 2.0 ** 30
+        B[k:, k:] = 2.0 ** 30
+        want = np.zeros((n, n), dtype=f32)
+        want[:k, :k] = (A[:k, :k].astype(np.float64) @ B[:k, :k].astype(np.float64)).astype(f32)
+        want[k:, k:] = (n - k) * 2.0 ** 60
+        ok &= all(np.array_equal(C, want) for C in _variants(A, B, matmul))
+        if not ok:
+            failed.append(f"classical product, exact integer and block cases (float32 matmul, n = {n})")
     return tuple(failed)

@@ -58,6 +58,18 @@ by sqrt(||R||_1 ||R||_inf). Always also ||X||_2 <= sqrt(||N||_1 ||N||_inf), N = 
 is accurate to about n^2 u relative (Gershgorin on the rounding errors of H), i.e. 36-50 bits
 for n = 256..8: the cap of the float tiers.
 
+*Radius products in float32* (``radius32=True`` in ``ball_tree_product``): the products of
+nonnegative matrices in the radius bounds (float tier: |mA| Y1 and rA Y2; double-double tier:
+|A| rB and rA Y2) enter the bounds above only through exact X Y <= (fl(X Y) + k eta) / (1 - gamma_k),
+after which they are multiplied by factors >= 1 and added to nonnegative terms. Any Z >= X Y
+(exact, entrywise) can therefore stand in for fl(X Y), and one Z >= X1 Y1 + X2 Y2 for the rounded
+sum of the two (one rounding fewer than counted). ``upmatmul.sum_matmul_up32`` computes such a Z by
+ONE sgemm of inner dimension 2n on float32 copies scaled by powers of two, with an a posteriori
+inflation (relative ~ 2n 2^-24, absolute ~2^-200 of the product's scale; proof in its docstring).
+The scales come from upper bounds of the factors' maxima cached by ``_finish`` (the same monotone
+roundings applied to the largest entry, padded by 2^-20) or computed. It is used only after
+``fpenv.check_float32_kernels`` passed at the working size; the midpoint products stay float64.
+
 All functions assume the environment of :mod:`gradproof.numerics.fpenv` (round-to-nearest,
 gradual underflow, classical matmul); the tier driver checks it at run time first.
 """
@@ -70,6 +82,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+
+from gradproof.numerics.upmatmul import sum_matmul_up32
 
 __all__ = [
     "BallMatrix",
@@ -146,7 +160,9 @@ class _Balls:
     """A stack of K ball matrices: (hi + lo) 2^exp +- rad 2^exp; lo/rad None mean zero.
 
     Invariant: max |hi| <= 2^33 (``_AMAX``) and ``ab`` >= |hi| + |lo| entrywise (cached, computed
-    as fl(|hi| + |lo|), so |hi| + |lo| <= (1 + u) ab).
+    as fl(|hi| + |lo|), so |hi| + |lo| <= (1 + u) ab). ``abmax``/``radmax``, when not None, are
+    upper bounds of the per-matrix maxima of ``ab``/``rad`` (cached by ``_finish``; used only to
+    choose the scales of the float32 radius products, whose proof needs upper bounds).
     """
 
     hi: np.ndarray  # (K, n, n)
@@ -154,6 +170,8 @@ class _Balls:
     rad: np.ndarray | None
     exp: np.ndarray  # (K,) int64
     ab: np.ndarray | None = None
+    abmax: np.ndarray | None = None
+    radmax: np.ndarray | None = None
 
     def __len__(self):
         return self.hi.shape[0]
@@ -164,9 +182,11 @@ class _Balls:
         return self.ab
 
     def take(self, sl):
-        return _Balls(self.hi[sl], None if self.lo is None else self.lo[sl],
-                      None if self.rad is None else self.rad[sl], self.exp[sl],
-                      None if self.ab is None else self.ab[sl])
+        def cut(x):
+            return None if x is None else x[sl]
+
+        return _Balls(self.hi[sl], cut(self.lo), cut(self.rad), self.exp[sl], cut(self.ab),
+                      cut(self.abmax), cut(self.radmax))
 
 
 @dataclass(frozen=True)
@@ -197,6 +217,44 @@ def _mm(a, b):
     if a.shape[-1] == 1:
         return a * b
     return np.matmul(a, b)
+
+
+_MAXPAD = 1.0 + 2.0 ** -20  # cached maxima: a margin above the exact (monotone) values
+
+
+def _radd64(W, pairs):
+    """W + sum_i X_i Y_i (W None: 0) by float64 products, accumulated in order (the a priori bounds)."""
+    for X, Y, _, _ in pairs:
+        if W is None:
+            W = _mm(X, Y)
+        else:
+            W += _mm(X, Y)
+    return W
+
+
+def _radd32(W, pairs):
+    """W + Z with Z >= sum_i X_i Y_i exactly (nonnegative stacks; ``upmatmul.sum_matmul_up32``, one
+    sgemm); pairs (X, Y, mx, my) with upper bounds mx, my of the per-matrix maxima (None: computed).
+    n = 1 and non-finite maxima: ``_radd64``."""
+    if pairs[0][0].shape[-1] == 1:
+        return _radd64(W, pairs)
+    Z = sum_matmul_up32(pairs)
+    if Z is None:
+        return _radd64(W, pairs)
+    if W is None:
+        return Z
+    W += Z
+    return W
+
+
+def _maxes(b):
+    """(bound of max ab, bound of max rad) per matrix of a stack, None where not cached."""
+    return (b.abmax if b.ab is not None else None), (b.radmax if b.rad is not None else None)
+
+
+def _sum_max(x, y, c=1.0):
+    """An upper bound of max fl(fl(a c) + r) given bounds x >= max a, y >= max r (monotone rounding)."""
+    return None if x is None or y is None else (x * c + y) * _MAXPAD
 
 
 def _rescale(hi, lo, rad, exp):
@@ -256,13 +314,16 @@ def _finish(mC, mL, K, consts, exp) -> _Balls:
     ab = np.abs(mC)
     if mL is not None:
         ab += np.abs(mL)
-    m = np.maximum(_permax(ab), _permax(K))
+    pab = _permax(ab)
+    pK = _permax(K)
+    m = np.maximum(pab, pK)
     f, t2 = consts
     with np.errstate(over="ignore"):
         if np.all((m >= _LAZY_LO) & (m <= _LAZY_HI)) or not np.all(np.isfinite(m)):
             K *= f  # K is a fresh array of the caller's
             K += t2 + 6 * ETA
-            return _Balls(mC, mL, K, exp, ab)
+            # the same roundings applied to the largest entry give the largest result (monotone)
+            return _Balls(mC, mL, K, exp, ab, pab, (pK * f + (t2 + 6 * ETA)) * _MAXPAD)
         _, e32 = np.frexp(m)
         sh = -e32[:, None, None]
         hi = np.ldexp(mC, sh)
@@ -272,9 +333,11 @@ def _finish(mC, mL, K, consts, exp) -> _Balls:
         R *= f
         t = np.ldexp(np.full(e32.shape, t2), -e32) + 6 * ETA
         R += t[:, None, None]
+        radmax = (np.ldexp(pK, -e32) * f + t) * _MAXPAD
+        abmax = np.ldexp(pab, -e32) * _MAXPAD
     if lo is not None:
-        ab = None  # |hi| + |lo| after rounding both: recompute when needed
-    return _Balls(hi, lo, R, exp + e32.astype(np.int64), ab)
+        ab = abmax = None  # |hi| + |lo| after rounding both: recompute when needed
+    return _Balls(hi, lo, R, exp + e32.astype(np.int64), ab, abmax, radmax)
 
 
 def normalise(mid, rad):
@@ -293,8 +356,9 @@ def _float_consts(n):
     return float_up(g), _finish_consts(rel, tau)
 
 
-def _mul_float(A: _Balls, B: _Balls) -> _Balls:
-    """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound."""
+def _mul_float(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
+    """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound. ``radd``: the
+    sum of the nonnegative radius products (``_radd64``, or ``_radd32``: an upper bound by sgemm)."""
     n = A.hi.shape[-1]
     g, consts = _float_consts(n)
     mC = _mm(A.hi, B.hi)
@@ -302,10 +366,13 @@ def _mul_float(A: _Balls, B: _Balls) -> _Balls:
     Y1 = aB * g
     if B.rad is not None:
         Y1 += B.rad
-    K = _mm(A.absval(), Y1)
+    amA, rmA = _maxes(A)
+    amB, rmB = _maxes(B)
+    pairs = [(A.absval(), Y1, amA, _sum_max(amB, rmB if B.rad is not None else 0.0, g))]
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
-        K += _mm(A.rad, Y2)
+        pairs.append((A.rad, Y2, rmA, amB if B.rad is None else _sum_max(amB, rmB)))
+    K = radd(None, pairs)
     return _finish(mC, None, K, consts, A.exp + B.exp)
 
 
@@ -320,7 +387,7 @@ def _beta(n):
     return b
 
 
-def _split(X, aX, beta):
+def _split(X, aX, beta, mu=None):
     """Error-free split X = X1 + X2 of each matrix of a stack, with one scale per matrix.
 
     aX >= |X| entrywise; s = 2^(E + beta) with max |X| <= max aX < 2^E, E >= -400; X1 = fl((X + s) - s)
@@ -328,7 +395,8 @@ def _split(X, aX, beta):
     (Ozaki et al. split by rows of A and columns of B; one scale per matrix is the special case
     E_i = E for all rows, with the same exactness proof, and avoids slow per-row reductions.)
     """
-    mu = _permax(aX)
+    if mu is None:  # else a cached upper bound of max aX (_Balls.abmax): any mu >= max |X| will do
+        mu = _permax(aX)
     _, E = np.frexp(mu)  # mu < 2^E; mu = 0 gives E = 0
     np.maximum(E, _MIN_SPLIT_EXP, out=E)
     sigma = np.ldexp(np.ones(mu.shape), E + beta)[:, None, None]
@@ -371,20 +439,22 @@ def _dd_consts(n):
     return float_up(c_mid), _finish_consts(rel, tau)
 
 
-def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
+def _mul_dd(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
     """C ⊇ A B with a double-double midpoint hi + lo = A1 B1 + S (module docstring).
 
     hi = A1 B1 is exact and lo = S is the float remainder; the unevaluated sum is not
     renormalised (no TwoSum per product: its exactness needs no |lo| <= u |hi|); the final
-    matrix is renormalised once by ``BallMatrix.float_ball``.
+    matrix is renormalised once by ``BallMatrix.float_ball``. ``radd``: the sum of the
+    nonnegative radius products (``_radd64``, or ``_radd32``: an upper bound by sgemm; then
+    W = fl(fl(XY) + Z) with one rounding fewer than the a priori count).
     """
     n = A.hi.shape[-1]
     beta = _beta(n)
     cm, consts = _dd_consts(n)
     aA = A.absval()
     aB = B.absval()
-    A1, A2 = _split(A.hi, aA, beta)
-    B1, B2 = _split(B.hi, aB, beta)
+    A1, A2 = _split(A.hi, aA, beta, A.abmax)
+    B1, B2 = _split(B.hi, aB, beta, B.abmax)
     P1 = _mm(A1, B1)  # exact
     if A.lo is not None:
         A2 += A.lo  # At = fl(A2 + Alo)
@@ -399,16 +469,21 @@ def _mul_dd(A: _Balls, B: _Balls) -> _Balls:
     np.abs(A1, out=A1)
     X = np.empty(A.hi.shape[:-1] + (2,))
     X[..., 0] = _rowsums(A1) * cm
-    X[..., 1] = (_permax(np.abs(At)) * cm)[:, None]
+    X[..., 1] = (_permax(np.abs(At, out=At)) * cm)[:, None]  # At, Bt: temporaries, no longer needed
     Y = np.empty((B.hi.shape[0], 2, n))
-    Y[:, 0, :] = _permax(np.abs(Bt))[:, None]
+    Y[:, 0, :] = _permax(np.abs(Bt, out=Bt))[:, None]
     Y[:, 1, :] = _colsums(aB)
     W = np.matmul(X, Y)
+    amA, rmA = _maxes(A)
+    amB, rmB = _maxes(B)
+    pairs = []
     if B.rad is not None:
-        W += _mm(aA, B.rad)
+        pairs.append((aA, B.rad, amA, rmB))
     if A.rad is not None:
         Y2 = aB if B.rad is None else aB + B.rad
-        W += _mm(A.rad, Y2)
+        pairs.append((A.rad, Y2, rmA, amB if B.rad is None else _sum_max(amB, rmB)))
+    if pairs:
+        W = radd(W, pairs)
     return _finish(P1, S, W, consts, A.exp + B.exp)
 
 
@@ -443,9 +518,12 @@ def _concat(a: _Balls, b: _Balls) -> _Balls:
         y = np.zeros_like(like_y) if y is None else y
         return np.concatenate([x, y])
 
-    ab = None if a.ab is None or b.ab is None else np.concatenate([a.ab, b.ab])
+    def both(x, y):
+        return None if x is None or y is None else np.concatenate([x, y])
+
+    rm = both(a.radmax, b.radmax) if a.rad is not None and b.rad is not None else None
     return _Balls(np.concatenate([a.hi, b.hi]), cat(a.lo, b.lo, a.hi, b.hi), cat(a.rad, b.rad, a.hi, b.hi),
-                  np.concatenate([a.exp, b.exp]), ab)
+                  np.concatenate([a.exp, b.exp]), both(a.ab, b.ab), both(a.abmax, b.abmax), rm)
 
 
 def _width_bits(b: _Balls) -> float:
@@ -489,7 +567,7 @@ def _too_wide(history, total, min_bits) -> bool:
 
 
 def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None,
-                      total: int | None = None) -> BallMatrix | None:
+                      total: int | None = None, radius32: bool = False) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
 
     Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
@@ -497,11 +575,12 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
     the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
     The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the
     product is abandoned (None) as soon as the blocks show it cannot reach them (``_too_wide``;
-    ``total``: the number of factors, for the extrapolation).
+    ``total``: the number of factors, for the extrapolation). ``radius32``: the radius products by
+    float32 upper bounds (module docstring; only after ``fpenv.check_float32_kernels`` passed).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
-    mul = _MUL[tier]
+    mul = functools.partial(_MUL[tier], radd=_radd32) if radius32 else _MUL[tier]
     stack = []  # [(count, _Balls of one matrix)], older blocks below
     steps = 0
     history = []

@@ -27,7 +27,12 @@ enclosure is rigorous, and a skipped or abandoned tier returns nothing.
 sigma_lo <= ||P_T||_2 <= sigma_hi (the same definition as ``engines.product_certified``).
 The float tiers run only after :func:`gradproof.numerics.fpenv.check_float_environment` passed
 (round-to-nearest, gradual underflow, classical matmul, tested at the working size); otherwise
-the driver goes straight to Arb and says why. n = 1 is the scalar case of the same balls
+the driver goes straight to Arb and says why. The nonnegative radius products of the float and
+double-double tiers are computed as float32 upper bounds (sgemm, ``upmatmul.matmul_up32``) when
+``fpenv.check_float32_kernels`` passes at the working size and ``float32_radii`` allows them (the
+default ``None``: at n >= ``FLOAT32_RADII_MIN_N``, where they were measured to pay), else in float64
+as before; ``extra["radius_products"]`` says which. (Below n ~ 256 the O(n^2) conversions to
+float32 cost more than sgemm saves on this machine: benchmarks/README.md.) n = 1 is the scalar case of the same balls
 (|P| in [|m| - r, |m| + r] 2^e, an interval version of the exact exponent-plus-mantissa product).
 """
 
@@ -42,7 +47,8 @@ import numpy as np
 
 from gradproof.numerics import midrad, qrtier
 from gradproof.numerics.errors import InputError
-from gradproof.numerics.fpenv import ASSUMPTIONS, FloatEnvironment, check_float_environment, check_qr_kernels
+from gradproof.numerics.fpenv import (ASSUMPTIONS, ASSUMPTIONS_FLOAT32, FloatEnvironment, check_float32_kernels,
+                                      check_float_environment, check_qr_kernels)
 
 __all__ = [
     "arb_ball_to_float",
@@ -56,6 +62,7 @@ __all__ = [
     "TIER_ORDER",
     "TIER_CAPS",
     "FLOAT_TIERS",
+    "FLOAT32_RADII_MIN_N",
 ]
 
 TIER_ORDER = ("float", "qr", "dd", "arb")
@@ -65,6 +72,9 @@ FLOAT_TIERS = ("float", "qr", "dd")  # the tiers that need the float environment
 TIER_CAPS = {"float": 44, "qr": 44, "dd": 50}
 # 24 bits: ||P||_2 to 6e-8 relative, log10 ||P||_2 to 2.6e-8 absolute (6 printed decimals)
 DEFAULT_BITS = 24
+# float32 radius products by default only from this size on (measured: a ~5% gain at n = 256, a loss
+# of 10-80% at n = 32..128, where the float32 conversions cost more than sgemm saves)
+FLOAT32_RADII_MIN_N = 256
 LOG10_2 = math.log10(2.0)
 
 
@@ -252,8 +262,9 @@ def _predict_float(n, T):
 _PREDICT = {"float": _predict_float, "qr": qrtier.predicted_bits}
 
 
-def _run_float_tier(src: JacobianSource, tier: str, chunk: int, min_bits):
-    ball = midrad.ball_tree_product(src.chunks(chunk), tier, min_bits=min_bits, total=src.steps)
+def _run_float_tier(src: JacobianSource, tier: str, chunk: int, min_bits, radius32: bool = False):
+    ball = midrad.ball_tree_product(src.chunks(chunk), tier, min_bits=min_bits, total=src.steps,
+                                    radius32=radius32)
     if ball is None:
         return None
     M, R = ball.float_ball()
@@ -364,17 +375,21 @@ def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=
                          log10_norm_lower=llo, log10_norm_upper=lhi, log10_norm=float(mid),
                          scaled_norm_lower=lo, scaled_norm_upper=hi, exponent2=int(e), norm_method=method,
                          steps=src.steps, hidden=src.hidden, attempts=tuple(attempts),
-                         assumptions=ASSUMPTIONS if tier in FLOAT_TIERS else (),
+                         assumptions=(ASSUMPTIONS + (ASSUMPTIONS_FLOAT32 if str((extra or {}).get(
+                             "radius_products", "")).startswith("float32") else ())) if tier in FLOAT_TIERS else (),
                          environment=env, statement=statement, extra=dict(extra or {}))
 
 
 def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER, chunk: int | None = None,
-                    environment: FloatEnvironment | None = None) -> TieredProduct:
+                    environment: FloatEnvironment | None = None, float32_radii: bool | None = None) -> TieredProduct:
     """Certify ``bits`` bits of ||J_T ... J_1||_2 with the cheapest tier that can (module docstring).
 
     ``source``: a :class:`JacobianSource`, a (T, n, n) array of float64 Jacobians (points), or a
     (mid, rad) pair of arrays. ``tiers``: the tiers allowed, in order (e.g. ("arb",) to ask for
     Arb only). ``environment``: a precomputed check (tests use it to simulate a failed check).
+    ``float32_radii``: the float32 radius products: True allows them at any n, None (default) at
+    n >= ``FLOAT32_RADII_MIN_N``, False never (float64, e.g. to compare the two in a benchmark);
+    allowed, they are used only if ``check_float32_kernels`` passes at n.
     If no tier reaches ``bits``, the best enclosure found is returned with ``certified`` False.
     """
     if isinstance(source, JacobianSource):
@@ -396,6 +411,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
         env = environment if environment is not None else check_float_environment(n)
     attempts = []
     best = None
+    r32 = r32_note = None  # float32 radius products: decided (and checked) before the first float/dd tier
     for tier in tiers:
         if tier in FLOAT_TIERS:
             if not env.ok:
@@ -436,7 +452,19 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                 if res.certified:
                     return res
                 continue
-            run = _run_float_tier(src, tier, chunk, None if last else bits)
+            if r32 is None:
+                if float32_radii is False:
+                    bad32 = ("not requested: float32_radii=False",)
+                elif n == 1:
+                    bad32 = ("n = 1: elementwise products",)
+                elif float32_radii is None and n < FLOAT32_RADII_MIN_N:
+                    bad32 = (f"not used below n = {FLOAT32_RADII_MIN_N}, where it does not pay",)
+                else:
+                    bad32 = check_float32_kernels(n)
+                r32 = not bad32
+                r32_note = ("float32 upper bounds (sgemm, a posteriori inflation; numerics.upmatmul)" if r32
+                            else "float64 (float32 path: " + "; ".join(bad32) + ")")
+            run = _run_float_tier(src, tier, chunk, None if last else bits, radius32=r32)
             if run is None:
                 attempts.append(TierAttempt(tier, None, "abandoned: a partial product was already too wide "
                                             f"for {bits} bits (heuristic; the next tier runs)"))
@@ -446,7 +474,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
             statement = (f"{name} balls (Rump 1999; a priori bounds, round-to-nearest, radii inflated upward), "
                          f"balanced tree, batches of {chunk}; norm: {method}")
             res = _result(tier, bits, lo, hi, ball.exponent2, method, src, attempts, env, statement,
-                          extra={"chunk": chunk})
+                          extra={"chunk": chunk, "radius_products": r32_note})
             attempts.append(TierAttempt(tier, res.certified_bits, "certified" if res.certified else "too few bits"))
             res = _with_attempts(res, attempts)
             if best is None or res.certified_bits > best.certified_bits:

@@ -8,7 +8,9 @@ Arb's); when Arb proves P_T = 0 the tier must not claim a positive lower bound. 
 hypothesis with ``derandomize=True`` (deterministic), families: Gaussian, ill-conditioned,
 near-singular, nilpotent, wide dynamic range (1e-300..1e300), subnormal entries, long products,
 exact powers of two; point matrices and balls (a point inside each ball is the one Arb multiplies).
-The default suite runs 200 cases x 2 tiers; ``-m slow`` runs 1,200 more.
+Each tier runs twice, with float64 radius products and with float32 upper bounds of them
+(``float32_radii=True``, numerics.upmatmul). The default suite runs 200 cases x 2 tiers x 2;
+``-m slow`` runs 1,200 more.
 """
 
 from __future__ import annotations
@@ -117,10 +119,12 @@ def _check_case(family, n, T, seed, ball):
     ref = _arb(J)
     src = source_from_arrays(*ball_around(J, seed)) if ball else source_from_arrays(J)
     for tier in ("float", "dd"):
-        res = certify_product(src, bits=1, tiers=(tier,))
-        assert res.tier == tier
-        assert _consistent(res, ref), (family, n, T, seed, ball, tier, res.log10_norm_lower,
-                                       res.log10_norm_upper, ref.log10_norm_lower, ref.log10_norm_upper)
+        for r32 in (False, True):  # float64 radius products, and float32 upper bounds (numerics.upmatmul)
+            res = certify_product(src, bits=1, tiers=(tier,), float32_radii=r32)
+            assert res.tier == tier
+            assert res.extra["radius_products"].startswith("float32" if r32 and n > 1 else "float64")
+            assert _consistent(res, ref), (family, n, T, seed, ball, tier, r32, res.log10_norm_lower,
+                                           res.log10_norm_upper, ref.log10_norm_lower, ref.log10_norm_upper)
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)
