@@ -66,18 +66,16 @@ def _rounder(fmt):
     return R
 
 
-def _weights_in_format(p, R, biases):
-    """(W_hh, W_ih, b_ih, b_hh) of one layer rounded to the format (a model ``.to(dtype)``);
-    ``biases`` = (bias_ih, bias_hh) as stored, or None: then the layer's own ``bias_split`` (set
-    by numerics.checkpoint), else (GRU) its b_ih, b_hh, else its combined bias as b_ih and b_hh = 0
-    (the same model, but PyTorch's separate rounding of the two linears is not replayed)."""
+def _weights_in_format(p, R):
+    """(W_hh, W_ih, b_ih, b_hh) of one layer rounded to the format (a model ``.to(dtype)``): the
+    biases as stored, i.e. the layer's ``bias_split`` (set by numerics.checkpoint), else (GRU)
+    its b_ih, b_hh, else its combined bias as b_ih and b_hh = 0 (the same model, but PyTorch's
+    separate rounding of the two linears is not replayed)."""
     if isinstance(p, RNNParams):
         Wh, Wx = p.W_rec, p.W_in
     else:
         Wh, Wx = p.W_hh, p.W_ih
-    if biases is not None:
-        b_ih, b_hh = biases
-    elif getattr(p, "bias_split", None) is not None:
+    if getattr(p, "bias_split", None) is not None:
         b_ih, b_hh = p.bias_split
     elif isinstance(p, GRUParams):
         b_ih, b_hh = p.b_ih, p.b_hh
@@ -205,7 +203,7 @@ def _cell_backward(p, cache, gh, gc, R, Wh, Wx, fmt):
     return g_hprev, None, g_u, gvh, gvx
 
 
-def framework_backward(layers, inputs, fmt, scale: float, head_weight=None, biases=None):
+def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
     """The backward pass in ``fmt`` from (L S).backward(), L at the last step (module docstring).
 
     Returns (first lag k with d L / d s_{T-k} exactly 0, overflowed, per-lag log10 ||d L / d h_{T-k}|| / S
@@ -213,15 +211,12 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None, bias
     parameter gradient (GradScaler's test: d L / d W = sum_t (gate gradient_t) (input_t)^T, each term and
     each accumulation rounded to the format, for every weight, bias and the head); then the zero lag is
     None."""
-    from gradproof.numerics.formats import round_to_format
-
     R = _rounder(fmt)
     x = np.asarray(inputs, dtype=np.float64)
     T = x.shape[0]
     caches, us, outs = [], [], []
-    u = x
-    weights = [_weights_in_format(p, R, None if biases is None else biases[k]) for k, p in enumerate(layers)]
-    u = R(u)
+    weights = [_weights_in_format(p, R) for p in layers]
+    u = R(x)
     for p, w in zip(layers, weights):
         us.append(u)
         u, cache = _forward(p, u, R, w)

@@ -55,7 +55,7 @@ def test_forward_pass_in_the_format_is_pytorchs_bit_for_bit(name, fmt):
     u = R(X)
     hs = []
     for p in stack.layers:
-        u, _ = fb._forward(p, u, R, fb._weights_in_format(p, R, None))
+        u, _ = fb._forward(p, u, R, fb._weights_in_format(p, R))
         hs.append(u)
     np.testing.assert_array_equal(np.concatenate(hs, axis=1), ORACLE[f"{name}.{fmt}.h"])
 
