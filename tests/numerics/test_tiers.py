@@ -27,67 +27,11 @@ from hypothesis import strategies as st
 from gradproof.numerics import midrad
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.fpenv import check_float_environment
+from tier_cases import ball_around, make_case  # tests/helpers (pytest pythonpath)
+
 from gradproof.numerics.tiers import certify_product, source_from_arrays, source_from_chunks
 
 FAMILIES = ("gaussian", "illcond", "nearsingular", "nilpotent", "widerange", "subnormal", "long", "pow2")
-
-
-def _orth(rng, n):
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
-
-
-def make_case(family, n, T, seed):
-    """T float64 factors of size n from a family (deterministic in seed)."""
-    rng = np.random.default_rng(seed)
-    if family == "gaussian":
-        rho = rng.choice([0.3, 0.9, 1.0, 1.7])
-        return rho * rng.standard_normal((T, n, n)) / math.sqrt(n)
-    if family == "illcond":
-        k = rng.uniform(2, 14)
-        out = np.empty((T, n, n))
-        for t in range(T):
-            s = np.logspace(0, -k, n) if n > 1 else np.array([10.0 ** -k])
-            out[t] = (_orth(rng, n) * s) @ _orth(rng, n).T
-        return out
-    if family == "nearsingular":
-        out = np.empty((T, n, n))
-        for t in range(T):
-            u, v = rng.standard_normal((n, 1)), rng.standard_normal((1, n))
-            out[t] = u @ v + 1e-14 * rng.standard_normal((n, n))
-        return out
-    if family == "nilpotent":  # strictly upper triangular: the product of >= n factors is exactly 0
-        J = np.triu(rng.standard_normal((T, n, n)), 1)
-        if n == 1:
-            J[rng.integers(T)] = 0.0
-        return J
-    if family == "widerange":
-        J = rng.standard_normal((T, n, n)) * 10.0 ** rng.uniform(-300, 300, size=(T, n, n))
-        return J
-    if family == "subnormal":
-        J = rng.standard_normal((T, n, n))
-        mask = rng.random((T, n, n)) < 0.4
-        J[mask] = rng.integers(-2 ** 20, 2 ** 20, size=int(mask.sum())) * 2.0 ** -1074
-        return J
-    if family == "long":
-        return rng.standard_normal((T, n, n)) / math.sqrt(n)
-    if family == "pow2":  # signed permutation-like matrices of powers of two: exact products
-        out = np.zeros((T, n, n))
-        for t in range(T):
-            p = rng.permutation(n)
-            out[t, np.arange(n), p] = rng.choice([-1.0, 1.0], n) * 2.0 ** rng.integers(-60, 61, n)
-        return out
-    raise ValueError(family)
-
-
-def ball_around(J, seed):
-    """(mid, rad) with |J - mid| <= rad exactly: mid is J perturbed, rad >= 2 fl(|J - mid|)."""
-    rng = np.random.default_rng(seed + 1)
-    k = rng.integers(20, 50)
-    with np.errstate(under="ignore"):
-        mid = J + J * (2.0 ** -k) * rng.uniform(-1, 1, size=J.shape)
-        rad = np.nextafter(2.0 * np.abs(J - mid), np.inf)  # >= 2 (1 - u) |J - mid| >= |J - mid|
-    return mid, rad
 
 
 def _arb(J):

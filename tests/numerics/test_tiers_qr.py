@@ -24,64 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradproof.numerics import qrtier
-from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
 from gradproof.numerics.fpenv import check_float_environment, check_qr_kernels
+from tier_cases import ball_around, make_case  # tests/helpers (pytest pythonpath)
+
 from gradproof.numerics.tiers import _log10_bounds, certify_product, source_from_arrays
 
 FAMILIES = ("gaussian", "illcond", "nearsingular", "nilpotent", "widerange", "subnormal", "long", "lstm", "pow2")
-
-
-def _orth(rng, n):
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))
-
-
-def make_case(family, n, T, seed):
-    """T float64 factors of size n (lstm: 2 * ceil(n / 2)) from a family, deterministic in seed."""
-    rng = np.random.default_rng(seed)
-    if family == "gaussian":
-        return rng.choice([0.3, 0.9, 1.0, 1.7]) * rng.standard_normal((T, n, n)) / math.sqrt(n)
-    if family == "illcond":
-        k = rng.uniform(2, 14)
-        s = np.logspace(0, -k, n) if n > 1 else np.array([10.0 ** -k])
-        return np.stack([(_orth(rng, n) * s) @ _orth(rng, n).T for _ in range(T)])
-    if family == "nearsingular":
-        return np.stack([rng.standard_normal((n, 1)) @ rng.standard_normal((1, n))
-                         + 1e-14 * rng.standard_normal((n, n)) for _ in range(T)])
-    if family == "nilpotent":  # strictly upper triangular: a product of >= n factors is exactly 0
-        J = np.triu(rng.standard_normal((T, n, n)), 1)
-        if n == 1:
-            J[rng.integers(T)] = 0.0
-        return J
-    if family == "widerange":
-        return rng.standard_normal((T, n, n)) * 10.0 ** rng.uniform(-300, 300, size=(T, n, n))
-    if family == "subnormal":
-        J = rng.standard_normal((T, n, n))
-        mask = rng.random((T, n, n)) < 0.4
-        J[mask] = rng.integers(-2 ** 20, 2 ** 20, size=int(mask.sum())) * 2.0 ** -1074
-        return J
-    if family == "long":
-        return rng.standard_normal((T, n, n)) / math.sqrt(n)
-    if family == "lstm":
-        h = max(1, (n + 1) // 2)
-        p = random_lstm_params(h, 3, seed=int(seed % 2 ** 31), spectral_norm=float(rng.uniform(0.5, 1.5)))
-        return lstm_jacobians(p, random_inputs(T, 3, seed=int(seed % 2 ** 31))).full
-    if family == "pow2":
-        out = np.zeros((T, n, n))
-        for t in range(T):
-            out[t, np.arange(n), rng.permutation(n)] = rng.choice([-1.0, 1.0], n) * 2.0 ** rng.integers(-60, 61, n)
-        return out
-    raise ValueError(family)
-
-
-def ball_around(J, seed):
-    """(mid, rad) with |J - mid| <= rad exactly (mid is J perturbed, rad >= 2 fl(|J - mid|))."""
-    rng = np.random.default_rng(seed + 1)
-    k = rng.integers(20, 50)
-    with np.errstate(under="ignore"):
-        mid = J + J * (2.0 ** -k) * rng.uniform(-1, 1, size=J.shape)
-        rad = np.nextafter(2.0 * np.abs(J - mid), np.inf)
-    return mid, rad
 
 
 def _arb(J):
