@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
+
 from gradproof.numerics.errors import InputError
 from gradproof.reports import build as rb
 from gradproof.reports.cli import report_command
@@ -240,9 +242,9 @@ def test_manifest_lists_the_column_version_with_hashes(built_two_panel):
         assert entry["files"][rel] == hashlib.sha256((built_two_panel / rel).read_bytes()).hexdigest()
     v = entry["variants"]
     assert sorted(v) == ["column", "page"]
-    assert v["page"] == {"width_in": 6.48, "files": page, "caption": entry["caption"], "primary": True,
+    assert v["page"] == {"width_in": PAGE_WIDTH_IN, "files": page, "caption": entry["caption"], "primary": True,
                          "tex": "tex/figure-lstm-forget-bias.tex", "label": "fig:lstm-forget-bias"}
-    assert v["column"]["files"] == column and v["column"]["width_in"] == 3.17
+    assert v["column"]["files"] == column and v["column"]["width_in"] == COLUMN_WIDTH_IN
     assert v["column"]["primary"] is False and v["column"]["label"] == "fig:lstm-forget-bias-column"
     assert v["column"]["tex"] == "tex/figure-lstm-forget-bias-column.tex"
     assert "tex/figure-lstm-forget-bias-column.tex" in manifest["documents"]

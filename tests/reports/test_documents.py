@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from gradproof.reports.figures.style import COLUMN_WIDTH_IN
+
 from gradproof.reports import documents as docs
 
 
@@ -125,7 +127,7 @@ def test_latex_fragments_have_labels_captions_and_macros(lstm_report):
     assert alone.count("\\begin{figure*}") == 1 and "\\label{fig:fig-x}" in alone
     from gradproof.reports.latex import figure_tex
 
-    column = figure_tex("c", {"command": "c", "parameters": {"width_in": 3.17}}, "cap")
+    column = figure_tex("c", {"command": "c", "parameters": {"width_in": COLUMN_WIDTH_IN}}, "cap")
     assert "\\begin{figure}[tbp]" in column and "width=\\columnwidth" in column
     bib = (root / "tex/gradproof.bib").read_text()
     assert "@software{gradproof-0.1.0," in bib and "@misc{gradproof-0.1.0-fig-x-" in bib

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
+
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 GENERATED = ROOT / "reports" / "generated"
 MAX_OVERFULL_PT = 5.0
@@ -95,11 +97,11 @@ def test_two_column_paper_with_two_figures_a_derivation_and_three_numbers(tmp_pa
     # prints it at >= 100 % (a 7 pt text at >= 7 pt), and wider columns (ACM acmart's documented
     # 241 pt, IEEEtran's 252 pt) print it larger
     natural, column = (float(v) for v in re.search(r"GPWIDTH ([\d.]+)pt[{} ]*COLUMN ([\d.]+)pt", log).groups())
-    assert natural == pytest.approx(3.17 * 72.27, abs=0.05)
+    assert natural == pytest.approx(COLUMN_WIDTH_IN * 72.27, abs=0.05)
     assert column == 229.5 and 1 <= column / natural < 1.01
     # and a page figure (figure*, \\textwidth = 469 pt here) prints at >= 100 % too
     page, text = (float(v) for v in re.search(r"GPPAGE ([\d.]+)pt[{} ]*TEXT ([\d.]+)pt", log).groups())
-    assert page == pytest.approx(6.48 * 72.27, abs=0.05)
+    assert page == pytest.approx(PAGE_WIDTH_IN * 72.27, abs=0.05)
     assert 1 <= text / page < 1.01
 
 
