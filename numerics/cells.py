@@ -77,6 +77,7 @@ from gradproof.numerics.activations import (
 from gradproof.numerics.errors import InputError
 
 __all__ = [
+    "pytorch_layout",
     "RNNParams",
     "LSTMParams",
     "GRUParams",
@@ -239,6 +240,21 @@ class LSTMJacobians:
     D: np.ndarray
     D_article: np.ndarray
     article_cell_path: np.ndarray
+
+
+def pytorch_layout(params) -> tuple:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer as PyTorch stores it: the biases as
+    read from the file (``bias_split``; GRU: b_ih, b_hh), else the combined bias as bias_ih and
+    bias_hh = 0 (the same network; only a framework's separate rounding of the two linears is lost)."""
+    if isinstance(params, RNNParams):
+        w_ih, w_hh = params.W_in, params.W_rec
+    else:
+        w_ih, w_hh = params.W_ih, params.W_hh
+    if isinstance(params, GRUParams):
+        return w_ih, w_hh, params.b_ih, params.b_hh
+    if params.bias_split is not None:
+        return (w_ih, w_hh) + tuple(params.bias_split)
+    return w_ih, w_hh, params.b, np.zeros_like(params.b)
 
 
 def _check_inputs(inputs, d: int) -> np.ndarray:

@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradproof.numerics.activations import np_activation, np_sigmoid
-from gradproof.numerics.cells import GRUParams, LSTMParams, RNNParams
+from gradproof.numerics.cells import LSTMParams, RNNParams, pytorch_layout
 from gradproof.numerics.formats import get_format, round_to_format
 
 __all__ = ["framework_backward"]
@@ -67,21 +67,10 @@ def _rounder(fmt):
 
 
 def _weights_in_format(p, R):
-    """(W_hh, W_ih, b_ih, b_hh) of one layer rounded to the format (a model ``.to(dtype)``): the
-    biases as stored, i.e. the layer's ``bias_split`` (set by numerics.checkpoint), else (GRU)
-    its b_ih, b_hh, else its combined bias as b_ih and b_hh = 0 (the same model, but PyTorch's
-    separate rounding of the two linears is not replayed)."""
-    if isinstance(p, RNNParams):
-        Wh, Wx = p.W_rec, p.W_in
-    else:
-        Wh, Wx = p.W_hh, p.W_ih
-    if getattr(p, "bias_split", None) is not None:
-        b_ih, b_hh = p.bias_split
-    elif isinstance(p, GRUParams):
-        b_ih, b_hh = p.b_ih, p.b_hh
-    else:
-        b_ih, b_hh = p.b, np.zeros_like(p.b)
-    return tuple(R(np.asarray(a, dtype=np.float64)) for a in (Wh, Wx, b_ih, b_hh))
+    """(W_hh, W_ih, b_ih, b_hh) of one layer rounded to the format (a model ``.to(dtype)``), the
+    biases as stored (``cells.pytorch_layout``)."""
+    w_ih, w_hh, b_ih, b_hh = pytorch_layout(p)
+    return tuple(R(np.asarray(a, dtype=np.float64)) for a in (w_hh, w_ih, b_ih, b_hh))
 
 
 def _wide(fmt) -> str:

@@ -22,18 +22,12 @@ import math
 
 import numpy as np
 
-from gradproof.numerics.cells import LSTMParams, RNNParams
+from gradproof.numerics.cells import LSTMParams, RNNParams, pytorch_layout
 from gradproof.numerics.errors import InputError
 
 __all__ = ["compare_torch", "MAX_COMPARE_STEPS"]
 
 MAX_COMPARE_STEPS = 2000
-
-
-def _biases(p):
-    """(bias_ih, bias_hh) of an RNN/LSTM layer as the file stored them, else (b, 0)."""
-    split = getattr(p, "bias_split", None)
-    return split if split is not None else (p.b, np.zeros_like(p.b))
 
 
 def _torch():
@@ -60,12 +54,7 @@ def _module(torch, layers, dtype):
     with torch.no_grad():
         for k, p in enumerate(layers):
             t = (lambda a: torch.tensor(np.asarray(a), dtype=dtype))
-            if isinstance(p, RNNParams):
-                w_ih, w_hh, (b_ih, b_hh) = p.W_in, p.W_rec, _biases(p)
-            elif isinstance(p, LSTMParams):
-                w_ih, w_hh, (b_ih, b_hh) = p.W_ih, p.W_hh, _biases(p)
-            else:
-                w_ih, w_hh, b_ih, b_hh = p.W_ih, p.W_hh, p.b_ih, p.b_hh
+            w_ih, w_hh, b_ih, b_hh = pytorch_layout(p)
             getattr(mod, f"weight_ih_l{k}").copy_(t(w_ih))
             getattr(mod, f"weight_hh_l{k}").copy_(t(w_hh))
             getattr(mod, f"bias_ih_l{k}").copy_(t(b_ih))
@@ -108,13 +97,11 @@ def _cells(torch, layers, dtype):
         d, n = p.input_size, p.hidden
         if isinstance(p, RNNParams):
             c = torch.nn.RNNCell(d, n, nonlinearity=p.activation, dtype=torch.float64)
-            w = (p.W_in, p.W_rec, *_biases(p))
         elif isinstance(p, LSTMParams):
             c = torch.nn.LSTMCell(d, n, dtype=torch.float64)
-            w = (p.W_ih, p.W_hh, *_biases(p))
         else:
             c = torch.nn.GRUCell(d, n, dtype=torch.float64)
-            w = (p.W_ih, p.W_hh, p.b_ih, p.b_hh)
+        w = pytorch_layout(p)
         with torch.no_grad():
             for name, a in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), w):
                 getattr(c, name).copy_(torch.tensor(np.asarray(a)))
