@@ -104,6 +104,7 @@ ETA = 2.0 ** -1074
 _MIN_SPLIT_EXP = -400  # split grids stay above 2^-500: A1 B1 cannot underflow
 
 
+@functools.lru_cache(maxsize=256)
 def gamma(k: int) -> Fraction:
     """gamma_k = k u / (1 - k u) exactly (u = 2^-53)."""
     k = int(k)
@@ -135,14 +136,20 @@ def inflate(R: np.ndarray, rel: Fraction, tau: Fraction) -> np.ndarray:
     fl(R f) >= R f (1 - u) - eta/2 and fl(y + t) >= (y + t)(1 - u), so the result is
     >= R f (1 - u)^2 + (t - eta/2)(1 - u) >= R (1 + rel) + tau.
     """
-    f = float_up((1 + rel) / (1 - _U) ** 2)
-    t = float_up(tau / (1 - _U) + _ETA / 2)
+    f, t = _inflate_factors(Fraction(rel), Fraction(tau))
     with np.errstate(over="ignore"):
         out = R * f
         out += t
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _inflate_factors(rel: Fraction, tau: Fraction):
+    """(f, t) of ``inflate``, computed once per (rel, tau): exact Fraction arithmetic is slow."""
+    return float_up((1 + rel) / (1 - _U) ** 2), float_up(tau / (1 - _U) + _ETA / 2)
+
+
+@functools.lru_cache(maxsize=256)
 def _sum_up_rel(k: int) -> Fraction:
     """rel such that a nonnegative float sum of k terms satisfies exact <= fl (1 + rel)."""
     return 1 / (1 - gamma(k)) - 1
@@ -615,16 +622,22 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
 
 
 # ----------------------------------------------------------------------------- spectral norm
+@functools.lru_cache(maxsize=256)
+def _single_consts(n: int, abound: float):
+    g = gamma(n)
+    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
+    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * Fraction(abound) * _ETA
+    return g, float_up(g), rel, tau
+
+
 def _ball_mul_single(mA, rA, mB, rB, abound):
     """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm;
     the bound of ``_mul_float`` with the eta term of |mA|(g|mB| + rB) taken as n max(abound, 1) eta)."""
     n = mA.shape[-1]
-    g = gamma(n)
-    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
-    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * max(Fraction(abound), Fraction(1)) * _ETA
+    g, g_up, rel, tau = _single_consts(n, max(float(abound), 1.0))
     mC = mA @ mB
     aB = np.abs(mB)
-    Y1 = aB * float_up(g)
+    Y1 = aB * g_up
     if rB is not None:
         Y1 += rB
     K = np.abs(mA) @ Y1
