@@ -348,8 +348,18 @@ def _finish(mC, mL, K, consts, exp) -> _Balls:
 
 
 def normalise(mid, rad):
-    """Scaled balls of a chunk of Jacobian enclosures (mid, rad) (K, n, n); rad None = points."""
+    """Balls of a chunk of Jacobian enclosures (mid, rad) (K, n, n); rad None = points.
+
+    Left unscaled (no copy, exponent 0) when every max(|mid|, rad) already lies in the lazy window
+    [2^-64, 2^32] (all the bounds need is max |hi| <= 2^33); otherwise scaled by ``_rescale``."""
     K = mid.shape[0]
+    ab = np.abs(mid)
+    m = _permax(ab)
+    mr = None if rad is None else _permax(rad)
+    mm = m if mr is None else np.maximum(m, mr)
+    if np.all((mm >= _LAZY_LO) & (mm <= _LAZY_HI)):
+        return _Balls(mid, None, rad, np.zeros(K, dtype=np.int64), ab, m * _MAXPAD,
+                      None if mr is None else mr * _MAXPAD)
     return _Balls(*_rescale(mid, None, rad, np.zeros(K, dtype=np.int64)))
 
 
