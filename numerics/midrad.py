@@ -77,7 +77,6 @@ gradual underflow, classical matmul); the tier driver checks it at run time firs
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -95,8 +94,6 @@ __all__ = [
     "gamma",
     "inflate",
     "default_chunk",
-    "level_tree",
-    "pairs_per_call",
     "TIERS",
 ]
 
@@ -517,15 +514,15 @@ def default_chunk(n: int) -> int:
     return max(2, min(1 << 16, 1 << (k.bit_length() - 1)))
 
 
-def _reduce_chunk(balls, mul, concat=None):
+def _reduce_chunk(balls: _Balls, mul) -> _Balls:
     """Product of a stack (index 0 = oldest) by pairwise levels, newer @ older, one batch per level."""
-    concat = _concat if concat is None else concat
     while len(balls) > 1:
         K = len(balls)
         even = K - (K % 2)
         prod = mul(balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2)))
         if K % 2:
-            prod = concat(prod, balls.take(slice(K - 1, K)))
+            last = balls.take(slice(K - 1, K))
+            prod = _concat(prod, last)
         balls = prod
     return balls
 
@@ -586,182 +583,47 @@ def _too_wide(history, total, min_bits) -> bool:
     return False
 
 
-def pairs_per_call(n: int) -> int:
-    """Products per batched call of the tree: stacks of at most 2^13 entries (64 KB) per array.
-
-    Larger stacks are slower per product on this machine (measured at n = 32: 8 us per product at
-    8 per call, 18 us at 32-64 per call): their temporaries exceed glibc's mmap threshold, so every
-    one is a fresh mapping whose pages fault in; smaller ones pay the per-call overhead of numpy."""
-    return max(1, (1 << 16) // (n * n))
-
-
-def level_tree(chunks, leaves, mul, concat, width_bits=None, min_bits=None, total=None):
-    """Balanced product of a stream of factors, oldest first: level-synchronous batches.
-
-    ``leaves(mid, rad)`` turns a chunk into a stack; ``mul(A, B)`` multiplies stacks pairwise
-    (A newer); ``concat(a, b)`` joins stacks. Level j holds, in time order, stacks of products of
-    2^j consecutive factors; as soon as it holds 2 B of them (B = ``pairs_per_call``) the oldest
-    2 B are paired, (1, 0), (3, 2), ..., in ONE call and the B products move to level j + 1 (all
-    older than what remains at level j). At the end every level pairs what it holds the same way,
-    keeping at most its newest item, and the kept items are multiplied newest-first: the same
-    association as a balanced binary counter over the T factors (depth ceil(log2 T)), with every
-    call but O(log T) of them on B products. Memory O(n^2 (chunk + B log T)).
-    Returns (product, steps) or None when ``width_bits``/``min_bits`` say the product cannot reach
-    the bits (``_too_wide``, a cost heuristic).
-    """
-    levels = []  # levels[j] = [stack, ...] in time order; all items of level j are products of 2^j factors
-    counts = []  # items held per level
-    history = []
-    B = None
-    steps = 0
-
-    def push(j, st):
-        while len(levels) <= j:
-            levels.append([])
-            counts.append(0)
-        levels[j].append(st)
-        counts[j] += len(st)
-
-    def pop_oldest(j, k):
-        """The oldest k items of level j as one stack."""
-        out, got = [], 0
-        while got < k:
-            st = levels[j][0]
-            need = k - got
-            if len(st) <= need:
-                out.append(st)
-                levels[j].pop(0)
-                got += len(st)
-            else:
-                out.append(st.take(slice(0, need)))
-                levels[j][0] = st.take(slice(need, len(st)))
-                got = k
-        counts[j] -= k
-        res = out[0]
-        for st in out[1:]:
-            res = concat(res, st)
-        return res
-
-    def pair(st):
-        K = len(st)
-        return mul(st.take(slice(1, K, 2)), st.take(slice(0, K, 2)))
-
-    def hopeless(j, prod):
-        if width_bits is None or min_bits is None:
-            return False
-        history.append((2 ** (j + 1), width_bits(prod.take(slice(len(prod) - 1, len(prod))))))
-        return _too_wide(history, total, min_bits)
-
-    def settle():
-        j = 0
-        while j < len(levels):  # pushes go only upward: one sweep
-            while counts[j] >= 2 * B:
-                prod = pair(pop_oldest(j, 2 * B))
-                if hopeless(j, prod):
-                    return False
-                push(j + 1, prod)
-            j += 1
-        return True
-
-    for mid, rad in chunks:
-        K = mid.shape[0]
-        if K == 0:
-            continue
-        if B is None:
-            B = pairs_per_call(mid.shape[-1])
-        steps += K
-        push(0, leaves(mid, rad))
-        if not settle():
-            return None
-    if B is None:
-        raise ValueError("no factors")
-    kept = []  # at most one item per level, newest levels first
-    j = 0
-    while j < len(levels):  # pairing pushes to level j + 1, which may be new
-        k = counts[j]
-        if k >= 2:
-            even = k - (k % 2)
-            st = pop_oldest(j, even)
-            for i in range(0, even, 2 * B):  # in batches of B pairs (time order kept)
-                prod = pair(st.take(slice(i, min(i + 2 * B, even))))
-                if hopeless(j, prod):
-                    return None
-                push(j + 1, prod)
-        if counts[j] == 1:
-            kept.append(pop_oldest(j, 1))
-        j += 1
-    P = kept[0]
-    for older in kept[1:]:
-        P = mul(P, older)
-    return P, steps
-
-
-def counter_tree(chunks, leaves, mul, concat, width_bits=None, min_bits=None, total=None):
-    """Balanced product of a stream of factors (the arguments of ``level_tree``): each chunk is
-    reduced by pairwise levels (one batched call per level) and the chunk products are combined
-    by a binary counter (equal-size blocks first): depth ceil(log2 T), no stack copied."""
-    stack = []  # [(count, stack of one matrix)], older blocks below
-    steps = 0
-    history = []
-    for mid, rad in chunks:
-        K = mid.shape[0]
-        if K == 0:
-            continue
-        steps += K
-        b = leaves(mid, rad)
-        while len(b) > 1:
-            k = len(b)
-            even = k - (k % 2)
-            prod = mul(b.take(slice(1, even, 2)), b.take(slice(0, even, 2)))
-            b = concat(prod, b.take(slice(k - 1, k))) if k % 2 else prod
-        count = K
-        while stack and stack[-1][0] == count:
-            c_old, older = stack.pop()
-            b = mul(b, older)
-            count += c_old
-        if width_bits is not None and min_bits is not None:
-            history.append((count, width_bits(b)))
-            if _too_wide(history, total, min_bits):
-                return None
-        stack.append((count, b))
-    if not stack:
-        raise ValueError("no factors")
-    _, P = stack.pop()
-    while stack:
-        _, older = stack.pop()
-        P = mul(P, older)
-    return P, steps
-
-
 def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None,
                       total: int | None = None, radius32: bool = False) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
 
-    Each chunk is normalised and fed to ``level_tree`` (balanced association over all T factors,
-    batched calls of ``pairs_per_call`` products, memory O(n^2 (chunk + log T))). The result is
-    scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the product is
-    abandoned (None) as soon as the blocks show it cannot reach them (``_too_wide``; ``total``: the
-    number of factors, for the extrapolation). ``radius32``: the radius products by float32 upper
-    bounds (module docstring; only after ``fpenv.check_float32_kernels`` passed).
+    Each chunk is normalised, reduced by a balanced tree (one batched matmul per level) and
+    discarded; chunk products are combined by a binary counter (equal-size blocks first), so
+    the association is a balanced tree over all T factors and memory is O(n^2 (chunk + log T)).
+    The result is scaled exactly so that max(|hi|, rad) lies in [1/2, 1). With ``min_bits``, the
+    product is abandoned (None) as soon as the blocks show it cannot reach them (``_too_wide``;
+    ``total``: the number of factors, for the extrapolation). ``radius32``: the radius products by
+    float32 upper bounds (module docstring; only after ``fpenv.check_float32_kernels`` passed).
     """
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
     mul = functools.partial(_MUL[tier], radd=_radd32) if radius32 else _MUL[tier]
-    chunks = iter(chunks)
-    first = next(chunks, None)
-    if first is None:
-        raise ValueError("no factors")
-    chunks = itertools.chain([first], chunks)
-    # level-synchronous batches where numpy's per-call overhead dominates (2 <= n <= 90: >= 8
-    # products per call); otherwise the chunk-and-counter tree, which copies no stacks (the same
-    # association, hence the same enclosure; measured in benchmarks/README.md)
-    n = first[0].shape[-1]
-    tree = level_tree if n >= 2 and pairs_per_call(n) >= 8 else counter_tree
+    stack = []  # [(count, _Balls of one matrix)], older blocks below
+    steps = 0
+    history = []
     with np.errstate(under="ignore", invalid="ignore"):
-        out = tree(chunks, normalise, mul, _concat, _width_bits, min_bits, total)
-        if out is None:
-            return None
-        P, steps = out
+        for mid, rad in chunks:
+            K = mid.shape[0]
+            if K == 0:
+                continue
+            steps += K
+            b = _reduce_chunk(normalise(mid, rad), mul)
+            count = K
+            while stack and stack[-1][0] == count:
+                c_old, older = stack.pop()
+                b = mul(b, older)
+                count += c_old
+            if min_bits is not None:
+                history.append((count, _width_bits(b)))
+                if _too_wide(history, total, min_bits):
+                    return None
+            stack.append((count, b))
+        if not stack:
+            raise ValueError("no factors")
+        _, P = stack.pop()
+        while stack:
+            _, older = stack.pop()
+            P = mul(P, older)
         hi, lo, rad, exp = _rescale(P.hi, P.lo, P.rad, P.exp)
     hi = hi[0]
     lo = np.zeros_like(hi) if lo is None else lo[0]
