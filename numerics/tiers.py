@@ -23,8 +23,8 @@ certify ``bits`` bits of ||P_T||_2 (P_T = J_T ... J_1):
    until ``bits`` are certified (norm by ``engines.spectral_norm_enclosure``).
 
 A float tier that is not the last one allowed is skipped when its bits predictor (Gaussian
-factors; ``_predict_float``, ``qrtier.predicted_bits``, ``ddnorm.predicted_bits``) says it cannot reach ``bits``,
-and abandoned early when its partial products show that it cannot (``midrad._too_wide``,
+factors; ``_predict_float``, ``qrtier.predicted_bits``, ``ddnorm.predicted_bits``) says it
+cannot reach ``bits``, and abandoned early when its partial products show that it cannot (``midrad._too_wide``,
 ``qrtier._hopeless``). Both are cost heuristics; they never affect soundness: every returned
 enclosure is rigorous, and a skipped or abandoned tier returns nothing.
 
