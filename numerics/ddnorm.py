@@ -132,16 +132,17 @@ def _mul(A: _Stack, B: _Stack) -> _Stack:
     c, tauF, one_u = _mul_consts(n)
     muA = _max_abs(A.hi) if A.mu is None else A.mu
     muB = _max_abs(B.hi) if B.mu is None else B.mu
-    A1, At = midrad._split(A.hi, None, beta, muA)
-    B1, Bt = midrad._split(B.hi, None, beta, muB)
+    # A1, At, B1, Bt, Bs and the second product die within this call: reused work arrays
+    A1, At = midrad._split(A.hi, None, beta, muA, ("dnA1", "dnA2"))
+    B1, Bt = midrad._split(B.hi, None, beta, muB, ("dnB1", "dnB2"))
     hi = np.matmul(A1, B1)  # exact
     if A.lo is not None:
         At += A.lo
     if B.lo is not None:
         Bt += B.lo
-    Bs = B.hi if B.lo is None else B.hi + B.lo
+    Bs = B.hi if B.lo is None else np.add(B.hi, B.lo, out=midrad._scratch("dnBs", B.hi.shape))
     lo = np.matmul(A1, Bt)
-    lo += np.matmul(At, Bs)
+    lo += np.matmul(At, Bs, out=midrad._scratch("dnP", lo.shape))
     a1, at, bt, bs = frobenius_up(A1), frobenius_up(At), frobenius_up(Bt), frobenius_up(Bs)
     with np.errstate(over="ignore", invalid="ignore"):
         mid_err = _up(_up(c * _up(_up(a1 * bt) + _up(at * bs))) + tauF)
