@@ -2,12 +2,12 @@
 
 For n x T in {1 x 1e5, 8 x 1e4, 32 x 1e3, 128 x 200, 32 x 1e4, 256 x 1000}, in one run: the fast
 engine (``engines.product_fast``), each float tier forced on its own
-(``tiers=("float",)``, ``tiers=("qr",)`` and ``tiers=("dd",)`` with bits=1, which reports the bits
+(``tiers=("float",)``, ``("qr",)``, ``("ddnorm",)`` and ``("dd",)`` with bits=1, which reports the bits
 the tier reaches), and the driver ``tiers.certify_product`` asked for 10 and for 30 bits (it picks
 the tier). The double-double tier and the 10-bit driver run a second time with float64 radius
 products forced (``float32_radii=False``; by default the tiers use float32 upper bounds of them at
 n >= 256, ``tiers.FLOAT32_RADII_MIN_N``; below that both runs are the same code, so their ratio
-shows the timing noise). Each is timed ``--repeat`` times, the eight alternating within a round (so load changes hit all alike), and
+shows the timing noise). Each is timed ``--repeat`` times, the nine alternating within a round (so load changes hit all alike), and
 the best time is kept; ratios are certified time / fast time of the same run. Jacobians as in bench_products.py:
 J_t = 0.9 G_t / sqrt(n), G_t standard normal (seed 0); n = 1: factors uniform in [0.5, 1); they are
 float64 point matrices (radius 0).
@@ -87,10 +87,12 @@ def main(argv=None):
     for n, T in sizes:
         J = jacobians(n, T)
         # Arb (the last tier) costs ~150x fast at n = 32..128 and minutes at 256 x 1000: not run there
-        tiers30 = ("float", "qr", "dd", "arb") if n ** 3 * T <= args.arb_max_work else ("float", "qr", "dd")
+        tiers30 = (("float", "qr", "ddnorm", "dd", "arb") if n ** 3 * T <= args.arb_max_work
+                   else ("float", "qr", "ddnorm", "dd"))
         runs = {"fast": lambda: product_fast(J),
                 "float": lambda: certify_product(J, bits=1, tiers=("float",)),
                 "qr": lambda: certify_product(J, bits=1, tiers=("qr",)),
+                "ddnorm": lambda: certify_product(J, bits=1, tiers=("ddnorm",)),
                 "dd": lambda: certify_product(J, bits=1, tiers=("dd",)),
                 "b10": lambda: certify_product(J, bits=10),
                 "b30": lambda: certify_product(J, bits=30, tiers=tiers30),
@@ -98,7 +100,7 @@ def main(argv=None):
                 "b10_64": lambda: certify_product(J, bits=10, float32_radii=False)}
         best, out = interleaved(runs, args.repeat)
         r = dict(n=n, T=T, fast=best["fast"], fast_log10=out["fast"].log10_norm)
-        for key in ("float", "qr", "dd", "dd64"):
+        for key in ("float", "qr", "ddnorm", "dd", "dd64"):
             r[key] = (best[key], out[key].certified_bits, out[key])
         for key in ("b10", "b30", "b10_64"):
             r[key] = (best[key], out[key].certified_bits, out[key].tier, out[key])
@@ -116,7 +118,7 @@ def main(argv=None):
             arb = certify_product(jacobians(n, T), bits=64, tiers=("arb",))
             ok = all(res.log10_norm_lower <= arb.log10_norm_upper and arb.log10_norm_lower <= res.log10_norm_upper
                      and res.log10_norm_lower <= arb.log10_norm <= res.log10_norm_upper
-                     for res in (r["float"][2], r["qr"][2], r["dd"][2], r["b10"][3], r["b30"][3]))
+                     for res in (r["float"][2], r["qr"][2], r["ddnorm"][2], r["dd"][2], r["b10"][3], r["b30"][3]))
             r["arb"] = ok
         else:
             r["arb"] = None
@@ -124,17 +126,18 @@ def main(argv=None):
         print(f"done {n} x {T}", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     hdr = (f"{'n x T':>11} | {'fast s':>8} | {'float/fast':>10} | {'float bits':>10} | {'qr/fast':>7} | "
-           f"{'qr bits':>7} | {'dd/fast':>7} | "
+           f"{'qr bits':>7} | {'ddnorm/fast':>11} | {'ddnorm bits':>11} | {'dd/fast':>7} | "
            f"{'dd bits':>7} | {'10 bits: tier, x fast':>22} | {'30 bits: tier, x fast, bits':>28} | "
            f"{'peak MB (stack MB)':>18} | arb check | {'dd r64/fast, bits':>17} | {'10 bits r64: tier, x fast':>26}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        f, q, d, b10, b30 = r["float"], r["qr"], r["dd"], r["b10"], r["b30"]
+        f, q, dn, d, b10, b30 = r["float"], r["qr"], r["ddnorm"], r["dd"], r["b10"], r["b30"]
         pk, st, _ = r["stream"]
         arb = {True: "contained", False: "FAILED", None: "-"}[r["arb"]]
         print(f"{r['n']:>4} x {r['T']:<6g}| {r['fast']:>8.4f} | {f[0] / r['fast']:>10.2f} | {f[1]:>10.1f} | "
-              f"{q[0] / r['fast']:>7.2f} | {q[1]:>7.1f} | {d[0] / r['fast']:>7.2f} | {d[1]:>7.1f} | {b10[2]:>6} {b10[0] / r['fast']:>6.2f}x ({b10[1]:5.1f}) | "
+              f"{q[0] / r['fast']:>7.2f} | {q[1]:>7.1f} | {dn[0] / r['fast']:>11.2f} | {dn[1]:>11.1f} | "
+              f"{d[0] / r['fast']:>7.2f} | {d[1]:>7.1f} | {b10[2]:>6} {b10[0] / r['fast']:>6.2f}x ({b10[1]:5.1f}) | "
               f"{b30[2]:>6} {b30[0] / r['fast']:>7.2f}x {b30[1]:>9.1f} | {pk:>8.1f} ({st:>7.1f}) | {arb}"
               f"{'' if r['stream_same'] else ' STREAM DIFFERS'} | {r['dd64'][0] / r['fast']:>7.2f} {r['dd64'][1]:>9.1f} | "
               f"{r['b10_64'][2]:>6} {r['b10_64'][0] / r['fast']:>6.2f}x ({r['b10_64'][1]:5.1f}) | radii: "

@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -104,6 +105,7 @@ ETA = 2.0 ** -1074
 _MIN_SPLIT_EXP = -400  # split grids stay above 2^-500: A1 B1 cannot underflow
 
 
+@functools.lru_cache(maxsize=256)
 def gamma(k: int) -> Fraction:
     """gamma_k = k u / (1 - k u) exactly (u = 2^-53)."""
     k = int(k)
@@ -135,14 +137,20 @@ def inflate(R: np.ndarray, rel: Fraction, tau: Fraction) -> np.ndarray:
     fl(R f) >= R f (1 - u) - eta/2 and fl(y + t) >= (y + t)(1 - u), so the result is
     >= R f (1 - u)^2 + (t - eta/2)(1 - u) >= R (1 + rel) + tau.
     """
-    f = float_up((1 + rel) / (1 - _U) ** 2)
-    t = float_up(tau / (1 - _U) + _ETA / 2)
+    f, t = _inflate_factors(Fraction(rel), Fraction(tau))
     with np.errstate(over="ignore"):
         out = R * f
         out += t
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _inflate_factors(rel: Fraction, tau: Fraction):
+    """(f, t) of ``inflate``, computed once per (rel, tau): exact Fraction arithmetic is slow."""
+    return float_up((1 + rel) / (1 - _U) ** 2), float_up(tau / (1 - _U) + _ETA / 2)
+
+
+@functools.lru_cache(maxsize=256)
 def _sum_up_rel(k: int) -> Fraction:
     """rel such that a nonnegative float sum of k terms satisfies exact <= fl (1 + rel)."""
     return 1 / (1 - gamma(k)) - 1
@@ -222,13 +230,46 @@ def _mm(a, b):
 _MAXPAD = 1.0 + 2.0 ** -20  # cached maxima: a margin above the exact (monotone) values
 
 
+_SCRATCH = threading.local()  # per thread: a work array is never shared between two computations
+_SCRATCH_MAX_BYTES = 1 << 23  # temporaries up to 8 MB are kept for reuse ...
+_SCRATCH_TOTAL_BYTES = 1 << 26  # ... up to 64 MB in all per thread
+
+
+def _scratch(name: str, shape) -> np.ndarray:
+    """A reusable float64 work array for a temporary that dies within one call (never returned).
+
+    Temporaries of a few hundred KB are otherwise fresh mmap'd or heap-trimmed memory in every
+    product, whose pages fault in again: measured on this machine, about 30% of the float tier's
+    time at 32 x 1e3 (glibc's allocator; benchmarks/README.md). One array per (name, shape) and
+    thread; the pool is emptied when it would exceed 64 MB."""
+    shape = tuple(shape)
+    pool = getattr(_SCRATCH, "pool", None)
+    if pool is None:
+        pool = _SCRATCH.pool = {}
+        _SCRATCH.nbytes = 0
+    key = (name, shape)
+    a = pool.get(key)
+    if a is None:
+        nb = 8 * math.prod(shape)
+        if nb > _SCRATCH_MAX_BYTES:
+            return np.empty(shape)
+        if _SCRATCH.nbytes + nb > _SCRATCH_TOTAL_BYTES:
+            pool.clear()
+            _SCRATCH.nbytes = 0
+        a = pool[key] = np.empty(shape)
+        _SCRATCH.nbytes += nb
+    return a
+
+
 def _radd64(W, pairs):
     """W + sum_i X_i Y_i (W None: 0) by float64 products, accumulated in order (the a priori bounds)."""
     for X, Y, _, _ in pairs:
         if W is None:
             W = _mm(X, Y)
+        elif X.shape[-1] == 1:
+            W += X * Y
         else:
-            W += _mm(X, Y)
+            W += np.matmul(X, Y, out=_scratch("radd", W.shape))
     return W
 
 
@@ -341,8 +382,18 @@ def _finish(mC, mL, K, consts, exp) -> _Balls:
 
 
 def normalise(mid, rad):
-    """Scaled balls of a chunk of Jacobian enclosures (mid, rad) (K, n, n); rad None = points."""
+    """Balls of a chunk of Jacobian enclosures (mid, rad) (K, n, n); rad None = points.
+
+    Left unscaled (no copy, exponent 0) when every max(|mid|, rad) already lies in the lazy window
+    [2^-64, 2^32] (all the bounds need is max |hi| <= 2^33); otherwise scaled by ``_rescale``."""
     K = mid.shape[0]
+    ab = np.abs(mid)
+    m = _permax(ab)
+    mr = None if rad is None else _permax(rad)
+    mm = m if mr is None else np.maximum(m, mr)
+    if np.all((mm >= _LAZY_LO) & (mm <= _LAZY_HI)):
+        return _Balls(mid, None, rad, np.zeros(K, dtype=np.int64), ab, m * _MAXPAD,
+                      None if mr is None else mr * _MAXPAD)
     return _Balls(*_rescale(mid, None, rad, np.zeros(K, dtype=np.int64)))
 
 
@@ -363,14 +414,14 @@ def _mul_float(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
     g, consts = _float_consts(n)
     mC = _mm(A.hi, B.hi)
     aB = B.absval()
-    Y1 = aB * g
+    Y1 = np.multiply(aB, g, out=_scratch("Y1", aB.shape))
     if B.rad is not None:
         Y1 += B.rad
     amA, rmA = _maxes(A)
     amB, rmB = _maxes(B)
     pairs = [(A.absval(), Y1, amA, _sum_max(amB, rmB if B.rad is not None else 0.0, g))]
     if A.rad is not None:
-        Y2 = aB if B.rad is None else aB + B.rad
+        Y2 = aB if B.rad is None else np.add(aB, B.rad, out=_scratch("Y2", aB.shape))
         pairs.append((A.rad, Y2, rmA, amB if B.rad is None else _sum_max(amB, rmB)))
     K = radd(None, pairs)
     return _finish(mC, None, K, consts, A.exp + B.exp)
@@ -387,23 +438,27 @@ def _beta(n):
     return b
 
 
-def _split(X, aX, beta, mu=None):
+def _split(X, aX, beta, mu=None, names=None):
     """Error-free split X = X1 + X2 of each matrix of a stack, with one scale per matrix.
 
     aX >= |X| entrywise; s = 2^(E + beta) with max |X| <= max aX < 2^E, E >= -400; X1 = fl((X + s) - s)
     is a multiple of 2^(E + beta - 53) with |X1| <= 2^E (Sterbenz), X2 = X - X1 exactly.
     (Ozaki et al. split by rows of A and columns of B; one scale per matrix is the special case
     E_i = E for all rows, with the same exactness proof, and avoids slow per-row reductions.)
+    ``names``: two ``_scratch`` names for X1 and X2 when the caller discards both within its call.
     """
     if mu is None:  # else a cached upper bound of max aX (_Balls.abmax): any mu >= max |X| will do
         mu = _permax(aX)
     _, E = np.frexp(mu)  # mu < 2^E; mu = 0 gives E = 0
     np.maximum(E, _MIN_SPLIT_EXP, out=E)
     sigma = np.ldexp(np.ones(mu.shape), E + beta)[:, None, None]
-    X1 = X + sigma
+    if names is None:
+        X1 = X + sigma
+        X1 -= sigma
+        return X1, X - X1
+    X1 = np.add(X, sigma, out=_scratch(names[0], X.shape))
     X1 -= sigma
-    X2 = X - X1
-    return X1, X2
+    return X1, np.subtract(X, X1, out=_scratch(names[1], X.shape))
 
 
 def _rowsums(X):
@@ -453,17 +508,21 @@ def _mul_dd(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
     cm, consts = _dd_consts(n)
     aA = A.absval()
     aB = B.absval()
-    A1, A2 = _split(A.hi, aA, beta, A.abmax)
-    B1, B2 = _split(B.hi, aB, beta, B.abmax)
+    # A1, A2, B1, B2, Bs and the second product die within this call: reused work arrays
+    A1, A2 = _split(A.hi, aA, beta, A.abmax, ("ddA1", "ddA2"))
+    B1, B2 = _split(B.hi, aB, beta, B.abmax, ("ddB1", "ddB2"))
     P1 = _mm(A1, B1)  # exact
     if A.lo is not None:
         A2 += A.lo  # At = fl(A2 + Alo)
     if B.lo is not None:
         B2 += B.lo  # Bt = fl(B2 + Blo)
     At, Bt = A2, B2
-    Bs = B.hi if B.lo is None else B.hi + B.lo  # Bs = fl(Bhi + Blo)
+    Bs = B.hi if B.lo is None else np.add(B.hi, B.lo, out=_scratch("ddBs", B.hi.shape))  # fl(Bhi + Blo)
     S = _mm(A1, Bt)
-    S += _mm(At, Bs)
+    if n == 1:
+        S += At * Bs
+    else:
+        S += np.matmul(At, Bs, out=_scratch("ddP", S.shape))
     # midpoint error, rank-one bounds: |A1||Bt| <= rowsum|A1| max|Bt|, |At||Bs| <= max|At| colsum|Bs|
     # (|Bs| <= (1 + u)^2 aB, folded into c), as one batched product of (K, n, 2) by (K, 2, n)
     np.abs(A1, out=A1)
@@ -480,7 +539,7 @@ def _mul_dd(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
     if B.rad is not None:
         pairs.append((aA, B.rad, amA, rmB))
     if A.rad is not None:
-        Y2 = aB if B.rad is None else aB + B.rad
+        Y2 = aB if B.rad is None else np.add(aB, B.rad, out=_scratch("ddY2", aB.shape))
         pairs.append((A.rad, Y2, rmA, amB if B.rad is None else _sum_max(amB, rmB)))
     if pairs:
         W = radd(W, pairs)
@@ -615,16 +674,22 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
 
 
 # ----------------------------------------------------------------------------- spectral norm
+@functools.lru_cache(maxsize=256)
+def _single_consts(n: int, abound: float):
+    g = gamma(n)
+    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
+    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * Fraction(abound) * _ETA
+    return g, float_up(g), rel, tau
+
+
 def _ball_mul_single(mA, rA, mB, rB, abound):
     """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm;
     the bound of ``_mul_float`` with the eta term of |mA|(g|mB| + rB) taken as n max(abound, 1) eta)."""
     n = mA.shape[-1]
-    g = gamma(n)
-    rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
-    tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * max(Fraction(abound), Fraction(1)) * _ETA
+    g, g_up, rel, tau = _single_consts(n, max(float(abound), 1.0))
     mC = mA @ mB
     aB = np.abs(mB)
-    Y1 = aB * float_up(g)
+    Y1 = aB * g_up
     if rB is not None:
         Y1 += rB
     K = np.abs(mA) @ Y1

@@ -9,9 +9,9 @@ on its weights and inputs as exact binary numbers):
    (``network._steps`` with ``ArbBackend``) at bits + 2 log2(T N) + 32 + max(chaos, wrapping)
    bits, as in ``network_certified``; every one-step Jacobian ball is converted to a float64 ball
    containing it (``tiers.arb_ball_to_float``) and streamed, chunk by chunk, into
-2. ``tiers.certify_product(..., tiers=("float", "qr", "dd"))``: the forward pass is re-run for each
+2. ``tiers.certify_product(..., tiers=tiers.FLOAT_TIERS)`` (float, qr, ddnorm, dd): the forward pass is re-run for each
    tier tried (memory O(n^2 chunk), not O(n^2 T)); a tier abandoned early stops its pass;
-3. if neither float tier certifies ``bits``, the result of ``network_certified(target_bits=bits)``
+3. if no float tier certifies ``bits``, the result of ``network_certified(target_bits=bits)``
    (all in Arb, precision raised adaptively) is returned instead, and says so.
 
 Cost (measured, RNN n = 32, T = 200, 24 bits): Arb forward pass 0.20 s + conversion 0.48 s +
@@ -29,7 +29,8 @@ import numpy as np
 from gradproof.numerics import network as _net
 from gradproof.numerics.cells import LSTMParams
 from gradproof.numerics.errors import InputError
-from gradproof.numerics.tiers import TIER_CAPS, DEFAULT_BITS, arb_ball_to_float, certify_product, source_from_chunks
+from gradproof.numerics.tiers import (DEFAULT_BITS, FLOAT_TIERS, TIER_CAPS, arb_ball_to_float, certify_product,
+                                      source_from_chunks)
 
 __all__ = ["network_certified_tiered", "tier_of"]
 
@@ -101,7 +102,7 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
         precs.append(prec)
         try:
             res = certify_product(_forward_source(params, x, s0v, prec, stats), bits=bits,
-                                  tiers=("float", "qr", "dd"))
+                                  tiers=FLOAT_TIERS)
         except _ForwardTooWide:
             res = None
         if res is not None:
@@ -128,7 +129,7 @@ def network_certified_tiered(params, inputs, s0=None, bits: int = DEFAULT_BITS, 
 
 
 def tier_of(r) -> str:
-    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, qr, dd or arb."""
+    """The tier that produced a NetworkProduct of ``network_certified_tiered``: float, qr, ddnorm, dd or arb."""
     if r.attempts and isinstance(r.attempts[-1][0], str):
         return r.attempts[-1][0]
     return "arb"

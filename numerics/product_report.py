@@ -5,7 +5,7 @@ object. JSON keys (sorted on output, deterministic for fixed options):
   model, hidden, steps, seed, engine, precision_bits, precision_statement, state,
   truth                    the definition of the number reported (numerics.network.TRUTH)
   precision                {bits, statement, attempts[, tier]}: the working precision the engine used
-                           (tier: float, qr, dd or arb, with --bits on the certified engine)
+                           (tier: float, qr, ddnorm, dd or arb, with --bits on the certified engine)
   log10_norm               log10 ||d s_T / d s_0||_2, s = h (RNN, GRU) or (h, c) (LSTM); null when 0
                            or not certified
   proven_zero              true only when the certified engine proves P_T = 0 (every entry an exact zero ball)

@@ -238,15 +238,9 @@ def _blocks(chunks, m, batch):
     point = True
 
     def emit(mid, rad, full):
-        K = mid.shape[0]
-        mx = midrad._permax(np.abs(mid))
-        if rad is not None:
-            mx = np.maximum(mx, midrad._permax(rad))
-        if np.all((mx >= midrad._LAZY_LO) & (mx <= midrad._LAZY_HI)):
-            # already inside midrad's lazy window (max |hi| <= 2^33 is all its bounds need): no copy
-            b = midrad._Balls(mid, None, rad, np.zeros(K, dtype=np.int64))
-        else:
-            b = midrad.normalise(mid, rad)
+        # unscaled (no copy) inside midrad's lazy window, where max |hi| <= 2^33 is all its bounds
+        # need; |mid| is computed once and cached for the first products
+        b = midrad.normalise(mid, rad)
         if full:
             b = _reduce_blocks(b, m)
         else:

@@ -158,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run the certified engine and report how well fast agrees with it")
     p.add_argument("--bits", type=_positive_int, default=None,
                    help="with --engine certified: certify this many bits of ||P_T||_2 with the cheapest tier "
-                   "(float64 balls, then float64 blocks in a QR frame (Lohner), then double-double, then Arb; "
+                   "(float64 balls, then float64 blocks in a QR frame (Lohner), then double-double midpoints with a "
+                   "Frobenius-norm error bound, then double-double balls, then Arb; "
                    "24 bits = 6 printed decimals of log10); "
                    "default: Arb at 53 bits")
     p.add_argument("--json", action="store_true", help="print one JSON object")

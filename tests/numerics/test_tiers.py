@@ -135,9 +135,9 @@ def test_nilpotent_product_is_zero_only_in_arb():
     J = np.triu(rng.standard_normal((8, 4, 4)), 1)
     r = certify_product(J, bits=10)
     assert r.tier == "arb" and r.log10_norm == -math.inf and r.log10_norm_upper == -math.inf
-    assert [a.tier for a in r.attempts] == ["float", "qr", "dd", "arb"]
+    assert [a.tier for a in r.attempts] == ["float", "qr", "ddnorm", "dd", "arb"]
     assert r.attempts[0].note.startswith("abandoned")  # the float balls already contain 0 midway
-    for tier in ("float", "dd"):
+    for tier in ("float", "ddnorm", "dd"):
         f = certify_product(J, bits=10, tiers=(tier,))
         assert f.log10_norm_lower == -math.inf and not f.certified
 
@@ -148,7 +148,7 @@ def test_driver_takes_the_cheapest_tier_that_certifies():
     low = certify_product(J, bits=10)
     assert low.tier == "float" and low.certified and [a.tier for a in low.attempts] == ["float"]
     mid = certify_product(J, bits=min(40, int(low.certified_bits) + 8))
-    assert mid.tier == "dd" and mid.certified and [a.tier for a in mid.attempts] == ["float", "qr", "dd"]
+    assert mid.tier == "ddnorm" and mid.certified and [a.tier for a in mid.attempts] == ["float", "qr", "ddnorm"]
     assert mid.attempts[1].certified_bits is None or mid.attempts[1].certified_bits < mid.requested_bits
     assert mid.attempts[0].certified_bits is None or mid.attempts[0].certified_bits < mid.requested_bits
     high = certify_product(J, bits=70)
@@ -158,6 +158,17 @@ def test_driver_takes_the_cheapest_tier_that_certifies():
     for r in (low, mid, high):
         assert _consistent(r, ref)
     assert low.assumptions and "round-to-nearest" in low.assumptions[0]
+
+
+def test_driver_goes_on_to_dd_where_the_normwise_bound_falls_short():
+    rng = np.random.default_rng(2)
+    J = 0.9 * rng.standard_normal((600, 32, 32)) / math.sqrt(32)
+    dn = certify_product(J, bits=1, tiers=("ddnorm",)).certified_bits
+    dd = certify_product(J, bits=1, tiers=("dd",)).certified_bits
+    assert dd >= dn + 2  # entrywise radii wrap less than the Frobenius bound at n = 32
+    r = certify_product(J, bits=int(dd))
+    assert r.tier == "dd" and r.certified and [a.tier for a in r.attempts] == ["float", "qr", "ddnorm", "dd"]
+    assert r.attempts[2].certified_bits is None or r.attempts[2].certified_bits < r.requested_bits
 
 
 def test_failed_environment_check_falls_back_to_arb():
