@@ -48,6 +48,8 @@ In a stack the gradient of h^{l-1}_t is the sum of its own recurrence's and laye
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gradproof.numerics.activations import np_activation, np_sigmoid
@@ -57,13 +59,14 @@ from gradproof.numerics.formats import get_format, round_to_format
 __all__ = ["framework_backward"]
 
 
-def _rounder(fmt):
-    """R(v): v rounded to ``fmt`` (RNE, gradual underflow); R.fmt names the format."""
-    def R(v):
-        return round_to_format(v, fmt)
+@dataclass(frozen=True)
+class _FormatRounding:
+    """R(v): v rounded to the format ``fmt`` (round to nearest even, gradual underflow)."""
 
-    R.fmt = fmt
-    return R
+    fmt: str
+
+    def __call__(self, v):
+        return round_to_format(v, self.fmt)
 
 
 def _weights_in_format(p, R):
@@ -200,7 +203,7 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
     parameter gradient (GradScaler's test: d L / d W = sum_t (gate gradient_t) (input_t)^T, each term and
     each accumulation rounded to the format, for every weight, bias and the head); then the zero lag is
     None."""
-    R = _rounder(fmt)
+    R = _FormatRounding(fmt)
     x = np.asarray(inputs, dtype=np.float64)
     T = x.shape[0]
     caches, us, outs = [], [], []

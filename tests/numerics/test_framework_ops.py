@@ -51,7 +51,7 @@ def _stack(name):
 @pytest.mark.parametrize("name", MODELS)
 def test_forward_pass_in_the_format_is_pytorchs_bit_for_bit(name, fmt):
     stack = _stack(name)
-    R = fb._rounder(fmt)
+    R = fb._FormatRounding(fmt)
     u = R(X)
     hs = []
     for p in stack.layers:
