@@ -43,6 +43,7 @@ import mpmath
 
 from gradproof.numerics.errors import InputError
 from gradproof.numerics.formats import FORMATS, get_format, round_scalar, simulate_all_formats, simulate_constant
+from gradproof.numerics.stacked import size_phrase
 
 __all__ = ["HorizonSteps", "horizon_steps", "first_step_below", "horizon_report", "format_horizon_text",
            "FactorFormatHorizon", "ModelFormatHorizon", "HorizonReport", "SIMULATION_CAP"]
@@ -378,7 +379,8 @@ def format_horizon_text(report: HorizonReport) -> str:
             if r["simulation_capped"]:
                 lines.append(f"          ({name}: simulation stopped at the cap of {SIMULATION_CAP} steps)")
     else:
-        lines.append(f"horizon for {rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']})")
+        size = size_phrase(rep["hidden"], rep.get("layers"))
+        lines.append(f"horizon for {rep['model']} ({size}, {rep['steps']} steps, seed {rep['seed']})")
         lines.append(f"largest Lyapunov exponent {rep['lyapunov']:.6g} per step "
                      f"(log10 rate {rep['decay_rate_log10_per_step']:.6g}); log10 ||P_T|| = {rep['log10_norm_final']:.6g}")
         lines.append(f"{'format':<9} {'subnormal':>10} {'zero':>10} {'zero FTZ':>10} {'est. sub':>10} {'est. zero':>10}"

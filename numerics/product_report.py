@@ -43,6 +43,7 @@ from gradproof.numerics.lyapunov import largest_lyapunov
 from gradproof.numerics.models import MODELS, budgeted_model_jacobians, engine_budgets
 from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference
 from gradproof.numerics.reliability import fast_reliability
+from gradproof.numerics.stacked import size_phrase
 from gradproof.numerics.verdicts import classify_detail
 
 __all__ = ["ProductReport", "FormatRow", "product_report", "format_product_text", "SHORT_RANGE_LOG10"]
@@ -343,7 +344,8 @@ def format_product_text(rep) -> str:
         shown = _fast_digits(value, rep["reliability"])
     else:
         shown = _log(value)
-    lines = [f"{rep['model']} (hidden {rep['hidden']}, {rep['steps']} steps, seed {rep['seed']}), engine {rep['engine']}",
+    lines = [f"{rep['model']} ({size_phrase(rep['hidden'], rep.get('layers'))}, {rep['steps']} steps, "
+             f"seed {rep['seed']}), engine {rep['engine']}",
              f"weights: {rep['weights']}; inputs: {rep['inputs']}",
              (f"log10 ||d{rep['state']}_T / d{rep['state']}_0||_2 = {shown}" if " " not in rep["state"] or
               rep["state"] == "(h, c)" else f"log10 ||ds_T / ds_0||_2 = {shown}, s = {rep['state']}")]
