@@ -185,17 +185,6 @@ def _leaves(mid, rad) -> _Stack:
     return _Stack(b.hi, None, err, b.exp)
 
 
-def _reduce(st: _Stack) -> _Stack:
-    while len(st) > 1:
-        K = len(st)
-        even = K - (K % 2)
-        prod = _mul(st.take(slice(1, even, 2)), st.take(slice(0, even, 2)))
-        if K % 2:
-            prod = _concat(prod, st.take(slice(K - 1, K)))
-        st = prod
-    return st
-
-
 def _concat(a: _Stack, b: _Stack) -> _Stack:
     if a.lo is None and b.lo is None:
         lo = None
@@ -232,32 +221,11 @@ def norm_ball_tree_product(chunks, min_bits: float | None = None, total: int | N
     memory is O(n^2 (chunk + log T)). With ``min_bits`` the product is abandoned (None) as soon as
     the blocks show that it cannot reach them (``midrad._too_wide``, a cost heuristic).
     """
-    stack = []
-    steps = 0
-    history = []
     with np.errstate(under="ignore", invalid="ignore"):
-        for mid, rad in chunks:
-            K = mid.shape[0]
-            if K == 0:
-                continue
-            steps += K
-            b = _reduce(_leaves(mid, rad))
-            count = K
-            while stack and stack[-1][0] == count:
-                c_old, older = stack.pop()
-                b = _mul(b, older)
-                count += c_old
-            if min_bits is not None:
-                history.append((count, _width_bits(b)))
-                if midrad._too_wide(history, total, min_bits):
-                    return None
-            stack.append((count, b))
-        if not stack:
-            raise ValueError("no factors")
-        _, P = stack.pop()
-        while stack:
-            _, older = stack.pop()
-            P = _mul(P, older)
+        out = midrad.counter_tree(chunks, _leaves, _mul, _concat, _width_bits, min_bits, total)
+    if out is None:
+        return None
+    P, steps = out
     lo = np.zeros_like(P.hi[0]) if P.lo is None else P.lo[0]
     return NormBall(hi=P.hi[0], lo=lo, error=float(P.err[0]), exponent2=int(P.exp[0]), steps=steps)
 

@@ -556,15 +556,16 @@ def default_chunk(n: int) -> int:
     return max(2, min(1 << 16, 1 << (k.bit_length() - 1)))
 
 
-def _reduce_chunk(balls: _Balls, mul) -> _Balls:
-    """Product of a stack (index 0 = oldest) by pairwise levels, newer @ older, one batch per level."""
+def _reduce_chunk(balls, mul, concat=None):
+    """Product of a stack (index 0 = oldest) by pairwise levels, newer @ older, one batch per level
+    (any stack type with ``take`` and ``len``; ``concat`` joins two, default ``_concat``)."""
+    concat = _concat if concat is None else concat
     while len(balls) > 1:
         K = len(balls)
         even = K - (K % 2)
         prod = mul(balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2)))
         if K % 2:
-            last = balls.take(slice(K - 1, K))
-            prod = _concat(prod, last)
+            prod = concat(prod, balls.take(slice(K - 1, K)))
         balls = prod
     return balls
 
@@ -625,6 +626,41 @@ def _too_wide(history, total, min_bits) -> bool:
     return False
 
 
+def counter_tree(chunks, leaves, mul, concat, width_bits, min_bits=None, total=None):
+    """(P, steps): the balanced product of a stream of chunks (mid, rad) of factors, oldest first,
+    or None when ``width_bits`` of the blocks show that ``min_bits`` cannot be reached
+    (``_too_wide``, a cost heuristic). ``leaves(mid, rad)`` makes a stack of balls, ``mul(A, B)``
+    multiplies stacks pairwise (A newer), ``concat`` joins two stacks. Each chunk is reduced by
+    pairwise levels (``_reduce_chunk``) and discarded; the chunk products are combined by a
+    binary counter (equal-size blocks first): depth ceil(log2 T), memory O(n^2 (chunk + log T))."""
+    stack = []  # [(count, stack of one matrix)], older blocks below
+    steps = 0
+    history = []
+    for mid, rad in chunks:
+        K = mid.shape[0]
+        if K == 0:
+            continue
+        steps += K
+        b = _reduce_chunk(leaves(mid, rad), mul, concat)
+        count = K
+        while stack and stack[-1][0] == count:
+            c_old, older = stack.pop()
+            b = mul(b, older)
+            count += c_old
+        if min_bits is not None:
+            history.append((count, width_bits(b)))
+            if _too_wide(history, total, min_bits):
+                return None
+        stack.append((count, b))
+    if not stack:
+        raise ValueError("no factors")
+    _, P = stack.pop()
+    while stack:
+        _, older = stack.pop()
+        P = mul(P, older)
+    return P, steps
+
+
 def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None,
                       total: int | None = None, radius32: bool = False) -> BallMatrix | None:
     """Enclosure of J_T ... J_1 from an iterable of chunks (mid, rad) of consecutive factors (oldest first).
@@ -640,32 +676,11 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
     if tier not in _MUL:
         raise ValueError(f"unknown tier {tier!r}")
     mul = functools.partial(_MUL[tier], radd=_radd32) if radius32 else _MUL[tier]
-    stack = []  # [(count, _Balls of one matrix)], older blocks below
-    steps = 0
-    history = []
     with np.errstate(under="ignore", invalid="ignore"):
-        for mid, rad in chunks:
-            K = mid.shape[0]
-            if K == 0:
-                continue
-            steps += K
-            b = _reduce_chunk(normalise(mid, rad), mul)
-            count = K
-            while stack and stack[-1][0] == count:
-                c_old, older = stack.pop()
-                b = mul(b, older)
-                count += c_old
-            if min_bits is not None:
-                history.append((count, _width_bits(b)))
-                if _too_wide(history, total, min_bits):
-                    return None
-            stack.append((count, b))
-        if not stack:
-            raise ValueError("no factors")
-        _, P = stack.pop()
-        while stack:
-            _, older = stack.pop()
-            P = mul(P, older)
+        out = counter_tree(chunks, normalise, mul, _concat, _width_bits, min_bits, total)
+        if out is None:
+            return None
+        P, steps = out
         hi, lo, rad, exp = _rescale(P.hi, P.lo, P.rad, P.exp)
     hi = hi[0]
     lo = np.zeros_like(hi) if lo is None else lo[0]

@@ -416,6 +416,16 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
         env = environment if environment is not None else check_float_environment(n)
     attempts = []
     best = None
+
+    def record(res: TieredProduct, wins_ties: bool = False) -> TieredProduct:
+        """Note the tier's attempt on it and keep the best enclosure so far (Arb wins ties)."""
+        nonlocal best
+        attempts.append(TierAttempt(res.tier, res.certified_bits, "certified" if res.certified else "too few bits"))
+        res = _with_attempts(res, attempts)
+        if best is None or res.certified_bits > best.certified_bits or (
+                wins_ties and res.certified_bits == best.certified_bits):
+            best = res
+        return res
     r32 = r32_note = None  # float32 radius products: decided (and checked) before the first float/dd tier
     for tier in tiers:
         if tier in FLOAT_TIERS:
@@ -449,11 +459,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                              f"norm: {q.method}")
                 res = _result("qr", bits, q.lower, q.upper, q.exponent2, q.method, src, attempts, env, statement,
                               extra={"block": q.block, "blocks": q.blocks, "frame_resets": q.fallbacks})
-                attempts.append(TierAttempt(tier, res.certified_bits,
-                                            "certified" if res.certified else "too few bits"))
-                res = _with_attempts(res, attempts)
-                if best is None or res.certified_bits > best.certified_bits:
-                    best = res
+                res = record(res)
                 if res.certified:
                     return res
                 continue
@@ -470,10 +476,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                              f"balanced tree, batches of {chunk}; norm: {method}")
                 res = _result(tier, bits, lo, hi, e2, method, src, attempts, env, statement,
                               extra={"chunk": chunk, "error_bound": "Frobenius norm, one per matrix"})
-                attempts.append(TierAttempt(tier, res.certified_bits, "certified" if res.certified else "too few bits"))
-                res = _with_attempts(res, attempts)
-                if best is None or res.certified_bits > best.certified_bits:
-                    best = res
+                res = record(res)
                 if res.certified:
                     return res
                 continue
@@ -500,10 +503,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                          f"balanced tree, batches of {chunk}; norm: {method}")
             res = _result(tier, bits, lo, hi, ball.exponent2, method, src, attempts, env, statement,
                           extra={"chunk": chunk, "radius_products": r32_note})
-            attempts.append(TierAttempt(tier, res.certified_bits, "certified" if res.certified else "too few bits"))
-            res = _with_attempts(res, attempts)
-            if best is None or res.certified_bits > best.certified_bits:
-                best = res
+            res = record(res)
             if res.certified:
                 return res
         else:  # arb
@@ -513,10 +513,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
             res = _result("arb", bits, lo, hi, e, method, src, attempts, env,
                           f"Arb ball arithmetic at {prec} bits (tree association, the given radii); "
                           f"norm: {method}", extra={"precision_bits": prec}, arb_logs=(llo, lhi, b))
-            attempts.append(TierAttempt("arb", res.certified_bits, "certified" if res.certified else "too few bits"))
-            res = _with_attempts(res, attempts)
-            if best is None or res.certified_bits >= best.certified_bits:
-                best = res
+            res = record(res, wins_ties=True)
             if res.certified:
                 return res
     if best is None:
