@@ -261,11 +261,12 @@ def _scratch(name: str, shape) -> np.ndarray:
     return a
 
 
-def _radd64(W, pairs):
-    """W + sum_i X_i Y_i (W None: 0) by float64 products, accumulated in order (the a priori bounds)."""
+def _radd64(W, pairs, out=None):
+    """W + sum_i X_i Y_i (W None: 0) by float64 products, accumulated in order (the a priori bounds);
+    ``out``: a ``_scratch`` name for the result when W is None and the caller's result is pooled."""
     for X, Y, _, _ in pairs:
         if W is None:
-            W = _mm(X, Y)
+            W = _mm(X, Y) if out is None or X.shape[-1] == 1 else np.matmul(X, Y, out=_scratch(out, X.shape))
         elif X.shape[-1] == 1:
             W += X * Y
         else:
@@ -273,7 +274,7 @@ def _radd64(W, pairs):
     return W
 
 
-def _radd32(W, pairs):
+def _radd32(W, pairs, out=None):
     """W + Z with Z >= sum_i X_i Y_i exactly (nonnegative stacks; ``upmatmul.sum_matmul_up32``, one
     sgemm); pairs (X, Y, mx, my) with upper bounds mx, my of the per-matrix maxima (None: computed).
     n = 1 and non-finite maxima: ``_radd64``."""
@@ -340,7 +341,7 @@ def _permax(x):
     return np.max(x, axis=(1, 2))
 
 
-def _finish(mC, mL, K, consts, exp) -> _Balls:
+def _finish(mC, mL, K, consts, exp, ab_name=None) -> _Balls:
     r"""Ball <mC + mL, R> 2^exp from a product whose radius is <= K (1 + rel) + tau, rescaled if needed.
 
     If some max(|mC| + |mL|, K) leaves [2^-64, 2^32], every matrix is scaled by 2^-e, e from that
@@ -352,7 +353,7 @@ def _finish(mC, mL, K, consts, exp) -> _Balls:
     subnormal the addition of 6 eta is exact, otherwise the product is exact). Without scaling
     e = 0 and t = fl(up(2 tau) + 6 eta).
     """
-    ab = np.abs(mC)
+    ab = np.abs(mC) if ab_name is None else np.abs(mC, out=_scratch(ab_name, mC.shape))
     if mL is not None:
         ab += np.abs(mL)
     pab = _permax(ab)
@@ -407,12 +408,14 @@ def _float_consts(n):
     return float_up(g), _finish_consts(rel, tau)
 
 
-def _mul_float(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
+def _mul_float(A: _Balls, B: _Balls, radd=_radd64, pooled=False) -> _Balls:
     """C ⊇ A B for stacks (A newer, B older); see the module docstring for the bound. ``radd``: the
-    sum of the nonnegative radius products (``_radd64``, or ``_radd32``: an upper bound by sgemm)."""
+    sum of the nonnegative radius products (``_radd64``, or ``_radd32``: an upper bound by sgemm).
+    ``pooled``: the result's arrays are ``_scratch`` arrays, valid until the next pooled product of
+    the same shape (``_reduce_chunk``'s inner levels only; results that escape are never pooled)."""
     n = A.hi.shape[-1]
     g, consts = _float_consts(n)
-    mC = _mm(A.hi, B.hi)
+    mC = _mm(A.hi, B.hi) if not pooled or n == 1 else np.matmul(A.hi, B.hi, out=_scratch("fC", A.hi.shape))
     aB = B.absval()
     Y1 = np.multiply(aB, g, out=_scratch("Y1", aB.shape))
     if B.rad is not None:
@@ -423,8 +426,8 @@ def _mul_float(A: _Balls, B: _Balls, radd=_radd64) -> _Balls:
     if A.rad is not None:
         Y2 = aB if B.rad is None else np.add(aB, B.rad, out=_scratch("Y2", aB.shape))
         pairs.append((A.rad, Y2, rmA, amB if B.rad is None else _sum_max(amB, rmB)))
-    K = radd(None, pairs)
-    return _finish(mC, None, K, consts, A.exp + B.exp)
+    K = radd(None, pairs, "fK" if pooled else None)
+    return _finish(mC, None, K, consts, A.exp + B.exp, "fab" if pooled else None)
 
 
 # ----------------------------------------------------------------------------- double-double tier
@@ -556,17 +559,29 @@ def default_chunk(n: int) -> int:
     return max(2, min(1 << 16, 1 << (k.bit_length() - 1)))
 
 
-def _reduce_chunk(balls, mul, concat=None):
+def _reduce_chunk(balls, mul, concat=None, pooled=False):
     """Product of a stack (index 0 = oldest) by pairwise levels, newer @ older, one batch per level
-    (any stack type with ``take`` and ``len``; ``concat`` joins two, default ``_concat``)."""
+    (any stack type with ``take`` and ``len``; ``concat`` joins two, default ``_concat``).
+
+    ``pooled`` (float tier): the levels' products go to reusable ``_scratch`` arrays keyed by their
+    shape. That is safe here: level l + 1 only reads level l, whose stack has twice as many
+    matrices (a different shape), or a fresh array made by ``concat``; and the final product is
+    copied out before it is returned, so no pooled array ever escapes."""
     concat = _concat if concat is None else concat
+    used_pool = False
     while len(balls) > 1:
         K = len(balls)
         even = K - (K % 2)
-        prod = mul(balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2)))
+        A, B = balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2))
+        prod = mul(A, B, pooled=True) if pooled else mul(A, B)
+        used_pool = used_pool or pooled
         if K % 2:
             prod = concat(prod, balls.take(slice(K - 1, K)))
         balls = prod
+    if used_pool:
+        balls = _Balls(balls.hi.copy(), None if balls.lo is None else balls.lo.copy(),
+                       None if balls.rad is None else balls.rad.copy(), balls.exp.copy(),
+                       None if balls.ab is None else balls.ab.copy(), balls.abmax, balls.radmax)
     return balls
 
 
@@ -626,7 +641,7 @@ def _too_wide(history, total, min_bits) -> bool:
     return False
 
 
-def counter_tree(chunks, leaves, mul, concat, width_bits, min_bits=None, total=None):
+def counter_tree(chunks, leaves, mul, concat, width_bits, min_bits=None, total=None, pooled=False):
     """(P, steps): the balanced product of a stream of chunks (mid, rad) of factors, oldest first,
     or None when ``width_bits`` of the blocks show that ``min_bits`` cannot be reached
     (``_too_wide``, a cost heuristic). ``leaves(mid, rad)`` makes a stack of balls, ``mul(A, B)``
@@ -641,7 +656,7 @@ def counter_tree(chunks, leaves, mul, concat, width_bits, min_bits=None, total=N
         if K == 0:
             continue
         steps += K
-        b = _reduce_chunk(leaves(mid, rad), mul, concat)
+        b = _reduce_chunk(leaves(mid, rad), mul, concat, pooled)
         count = K
         while stack and stack[-1][0] == count:
             c_old, older = stack.pop()
@@ -677,7 +692,8 @@ def ball_tree_product(chunks, tier: str = "float", min_bits: float | None = None
         raise ValueError(f"unknown tier {tier!r}")
     mul = functools.partial(_MUL[tier], radd=_radd32) if radius32 else _MUL[tier]
     with np.errstate(under="ignore", invalid="ignore"):
-        out = counter_tree(chunks, normalise, mul, _concat, _width_bits, min_bits, total)
+        out = counter_tree(chunks, normalise, mul, _concat, _width_bits, min_bits, total,
+                           pooled=tier == "float")
         if out is None:
             return None
         P, steps = out

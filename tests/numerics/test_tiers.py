@@ -329,3 +329,26 @@ def test_arb_ball_to_float_contains_the_arb_balls():
         assert rad[0, 1] == 0.0 and 0 < rad[0, 0] < 1e-16 and rad[1, 0] >= 1e-3
     finally:
         flint.ctx.prec = old
+
+
+@pytest.mark.parametrize("chunk", [3, 5, 8, 13, 64])
+def test_reused_work_arrays_change_no_bit(chunk, monkeypatch):
+    # the float tier's inner levels write into reusable arrays (midrad._scratch); with every pooled
+    # array replaced by a fresh one the bounds must be bit-identical, and a second run after other
+    # products of other shapes must repeat the first exactly
+    cases = [make_case(fam, n, T, seed) for fam, n, T, seed in
+             (("gaussian", 5, 37, 1), ("widerange", 3, 29, 2), ("subnormal", 4, 23, 3), ("lstm", 6, 41, 4))]
+
+    def bounds():
+        out = []
+        for J in cases:
+            for src in (J, ball_around(J, 7)):
+                for tier in ("float", "dd", "qr"):
+                    r = certify_product(src, bits=1, tiers=(tier,), chunk=chunk)
+                    out.append((r.log10_norm_lower, r.log10_norm_upper))
+        return out
+
+    first = bounds()
+    assert bounds() == first
+    monkeypatch.setattr(midrad, "_scratch", lambda name, shape: np.empty(tuple(shape)))
+    assert bounds() == first
