@@ -127,10 +127,13 @@ def _validate(mid, rad, n=None):
 
 
 def _checked(it, n, steps, point):
+    """A streamed source's chunks, validated and COPIED: the tiers keep chunks (or views of
+    them) alive while the next one is requested, so a source that refills one buffer must not
+    be able to change factors already taken (that would make the enclosure wrong)."""
     seen = 0
     for item in it:
         mid, rad = item
-        mid, rad = _validate(mid, rad, n)
+        mid, rad = _validate(np.array(mid, dtype=np.float64), None if rad is None else np.array(rad, dtype=np.float64), n)
         if point and rad is not None and np.any(rad):
             raise InputError("a point source yielded a nonzero radius")
         seen += mid.shape[0]
@@ -159,7 +162,8 @@ def source_from_arrays(mid, rad=None) -> JacobianSource:
 
 def source_from_chunks(make_chunks: Callable[[int], Iterable], hidden: int, steps: int,
                        point: bool = False) -> JacobianSource:
-    """A streaming source: ``make_chunks(size)`` yields (mid, rad) chunks, a fresh pass per call."""
+    """A streaming source: ``make_chunks(size)`` yields (mid, rad) chunks, a fresh pass per call.
+    Each chunk is copied as it is read, so the generator may refill one buffer."""
     if int(hidden) < 1 or int(steps) < 1:
         raise InputError("need hidden >= 1 and steps >= 1")
     return JacobianSource(hidden=int(hidden), steps=int(steps), point=bool(point),
