@@ -459,3 +459,11 @@ def test_every_drawing_at_report_parameters_is_print_ready_with_labels_clear_of_
     _assert_labelled(fig, "column" if column else "page")
     if stem.removesuffix("-column") in TWO_PANEL:
         assert [v.layout for v in res.variants] == ["page", "column"]
+
+
+def test_the_column_file_suffix_is_the_latex_drawing_stem():
+    # save_figure names the column files <id>-column; the LaTeX and the documents link <id>-<layout>
+    from gradproof.reports.latex import drawing_stem
+
+    assert "x" + common.COLUMN_SUFFIX == drawing_stem("x", "column", primary=False)
+    assert common.DRAWINGS["column"][1] == common.COLUMN_SUFFIX and common.DRAWINGS["page"][1] == ""
