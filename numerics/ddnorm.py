@@ -59,7 +59,7 @@ from gradproof.numerics.midrad import _ETA, _U, float_up, gamma
 
 __all__ = ["NormBall", "norm_ball_tree_product", "norm_bounds", "predicted_bits"]
 
-_LAZY_LO, _LAZY_HI = 2.0 ** -64, 2.0 ** 32
+_LAZY_LO, _LAZY_HI = midrad._LAZY_LO, midrad._LAZY_HI  # the same lazy scaling window
 
 
 @dataclass(frozen=True)

@@ -148,13 +148,14 @@ def _sigmoid_backward(g, y, fmt):
 def _tanh_backward(g, y, fmt):
     """ATen's tanh_backward(g, y) = g (1 - y^2), in float32 for the 16-bit formats (in the format
     itself for float32 and float64), rounded to ``fmt``."""
-    W = "float32" if get_format(fmt).name in ("float16", "bfloat16") else get_format(fmt).name
+    W = _wide(fmt)
     return round_to_format(round_to_format(g * round_to_format(1.0 - round_to_format(y * y, W), W), W), fmt)
 
 
-def _cell_backward(p, cache, gh, gc, R, Wh, Wx, fmt):
+def _cell_backward(p, cache, gh, gc, R, Wh, Wx):
     """(g_h', g_c', g_u) of one step, every operation rounded by R (sigmoid_backward and
     tanh_backward as ATen's CPU kernels evaluate them: :func:`_sigmoid_backward`)."""
+    fmt = R.fmt
     if isinstance(p, RNNParams):
         y, z = cache["y"], cache["z"]
         act = p.activation
@@ -238,7 +239,7 @@ def framework_backward(layers, inputs, fmt, scale: float, head_weight=None):
         for t in range(T - 1, -1, -1):
             new_h, new_c = [None] * L, [None] * L
             for k in range(L - 1, -1, -1):
-                dh, dc, du, gvh, gvx = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k], fmt)
+                dh, dc, du, gvh, gvx = _cell_backward(layers[k], caches[k][t], gh[k], gc[k], R, Wh[k], Wx[k])
                 h_prev = outs[k][t - 1] if t > 0 else np.zeros(layers[k].hidden)
                 acc = pg[k]
                 acc[0] = R(acc[0] + R(np.outer(gvh, h_prev)))

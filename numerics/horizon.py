@@ -147,7 +147,16 @@ class FactorFormatHorizon:
     simulation_capped: bool
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return _row_dict(self)
+
+
+def _plain(v):
+    """A JSON value: tuples as lists."""
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _row_dict(row) -> dict:
+    return {k: _plain(v) for k, v in row.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -163,9 +172,7 @@ class ModelFormatHorizon:
     estimated_first_zero_step_range: tuple  # (low, high), each int or None
 
     def to_dict(self) -> dict:
-        d = dict(self.__dict__)
-        d["estimated_first_zero_step_range"] = list(self.estimated_first_zero_step_range)
-        return d
+        return _row_dict(self)
 
 
 @dataclass(frozen=True)
@@ -211,13 +218,11 @@ class HorizonReport:
     def to_dict(self) -> dict:
         d = {"mode": self.mode, "method": self.method,
              "formats": {name: row.to_dict() for name, row in self.formats}}
-        for key in (self._FACTOR_KEYS if self.mode == "factor" else self._MODEL_KEYS):
+        mode_keys = self._FACTOR_KEYS if self.mode == "factor" else self._MODEL_KEYS
+        for key in mode_keys + ("activation", "layers", "notes"):
             v = getattr(self, key)
-            d[key] = list(v) if isinstance(v, tuple) else v
-        for key in ("activation", "layers", "notes"):
-            v = getattr(self, key)
-            if v is not None:
-                d[key] = list(v) if isinstance(v, tuple) else v
+            if key in mode_keys or v is not None:  # the mode's own fields always, the optional ones when set
+                d[key] = _plain(v)
         return d
 
 

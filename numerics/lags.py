@@ -362,7 +362,6 @@ def _high_precision(engine, params, x, T, head_w, top_h, h_idx, lyapunov=None, c
             bd.append((lo, hi, min(enc.bits, 999.0)))
         vals.append(v)
         bounds.append(bd)
-    bits = _min_bits(seqs[:3])
     paths = ""
     if len(seqs) > 3:
         held = [enc for encs in seqs[3:] for enc in encs if not enc.proven_zero and math.isfinite(enc.log10_lower)]
@@ -433,13 +432,14 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
                  "products right to left with exact power-of-two rescaling")
     bounds = [None] * T
     fast_state, fast_inp, fast_loss = state, inp, lossv
+    blocks = _c_blocks(sp) if model == "lstm" else None
     if engine != "fast":
         tp, tx = mj.truth_network()
         from gradproof.numerics.lyapunov import largest_lyapunov
 
         hp, allb, precision = _high_precision(engine, tp, tx, T, head_w, top_h, np.nonzero(h_mask)[0].tolist(),
                                               lyapunov=mj.truth_lyapunov(largest_lyapunov(mj.jacobians)),
-                                              c_blocks=_c_blocks(sp) if model == "lstm" else None,
+                                              c_blocks=blocks,
                                               wrapping_bits=mj.truth_wrapping_bits() if engine == "certified" else 0.0)
         state, inp, lossv = (np.array(v, dtype=float) for v in hp[:3])
         bounds = allb[0]
@@ -447,7 +447,6 @@ def lag_profile(model: str, engine: str = "fast", loss_scale: float | None = Non
     is_lstm = model == "lstm"
     cell = rest = cell_layers = rest_layers = None
     if is_lstm:
-        blocks = _c_blocks(sp)
         cell, rest, cell_layers, rest_layers = _cell_decomposition(sp, blocks, mants, exps)
         if engine != "fast":  # the engine's own values (the float64 ones stay under *_fast)
             fast_cell, fast_rest = cell, rest

@@ -568,13 +568,12 @@ def _reduce_chunk(balls, mul, concat=None, pooled=False):
     matrices (a different shape), or a fresh array made by ``concat``; and the final product is
     copied out before it is returned, so no pooled array ever escapes."""
     concat = _concat if concat is None else concat
-    used_pool = False
+    used_pool = pooled and len(balls) > 1  # then the result is a pooled product: copied out below
     while len(balls) > 1:
         K = len(balls)
         even = K - (K % 2)
         A, B = balls.take(slice(1, even, 2)), balls.take(slice(0, even, 2))
         prod = mul(A, B, pooled=True) if pooled else mul(A, B)
-        used_pool = used_pool or pooled
         if K % 2:
             prod = concat(prod, balls.take(slice(K - 1, K)))
         balls = prod
@@ -710,14 +709,14 @@ def _single_consts(n: int, abound: float):
     g = gamma(n)
     rel = 1 / ((1 - g) * (1 - _U) ** 3) - 1
     tau = 2 * n * _ETA / ((1 - g) * (1 - _U) ** 2) + n * _ETA + n * Fraction(abound) * _ETA
-    return g, float_up(g), rel, tau
+    return float_up(g), rel, tau
 
 
 def _ball_mul_single(mA, rA, mB, rB, abound):
     """Unscaled float ball product of single matrices with max|mA| <= abound (used by the norm;
     the bound of ``_mul_float`` with the eta term of |mA|(g|mB| + rB) taken as n max(abound, 1) eta)."""
     n = mA.shape[-1]
-    g, g_up, rel, tau = _single_consts(n, max(float(abound), 1.0))
+    g_up, rel, tau = _single_consts(n, max(float(abound), 1.0))
     mC = mA @ mB
     aB = np.abs(mB)
     Y1 = aB * g_up

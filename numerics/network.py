@@ -348,7 +348,8 @@ class LayerOfStack:
     def __post_init__(self):
         if not self.below:
             raise InputError("LayerOfStack needs at least one layer below (use the layer's params for layer 0)")
-        for lo, hi in zip(self.below + (self.layer,), self.below[1:] + (self.layer,)):
+        layers = self.below + (self.layer,)
+        for lo, hi in zip(layers, layers[1:]):
             if hi.input_size != lo.hidden:
                 raise InputError(f"layer with input size {hi.input_size} cannot read a layer of hidden size {lo.hidden}")
 

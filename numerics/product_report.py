@@ -43,7 +43,7 @@ from gradproof.numerics.lyapunov import largest_lyapunov
 from gradproof.numerics.models import MODELS, budgeted_model_jacobians, engine_budgets
 from gradproof.numerics.network import PRINTED_DIGITS, TRUTH, network_certified, network_reference
 from gradproof.numerics.reliability import fast_reliability
-from gradproof.numerics.stacked import size_phrase
+from gradproof.numerics.stacked import is_whole_stack, size_phrase
 from gradproof.numerics.verdicts import classify_detail
 
 __all__ = ["ProductReport", "FormatRow", "product_report", "format_product_text", "SHORT_RANGE_LOG10"]
@@ -330,6 +330,11 @@ def _fast_digits(value: float, reliability: dict) -> str:
     return f"{value:.{max(decimals, 0)}f} (fast engine; decimals limited by its estimated error)"
 
 
+def _enclosure_text(lo, hi) -> str:
+    """[lo, hi] of a log10 enclosure at 17 digits (None: the unbounded side, -inf / +inf)."""
+    return f"[{'-inf' if lo is None else format(lo, '.17g')}, {'+inf' if hi is None else format(hi, '.17g')}]"
+
+
 def format_product_text(rep) -> str:
     """Human-readable summary of a product report (a ProductReport or its dict)."""
     rep = rep.to_dict() if hasattr(rep, "to_dict") else rep
@@ -354,13 +359,11 @@ def format_product_text(rep) -> str:
     elif rep["engine"] == "certified":
         lo, hi = rep["log10_norm_lower"], rep["log10_norm_upper"]
         bits = rep["certified_bits"]
-        lines.append(f"  certified enclosure [{'-inf' if lo is None else format(lo, '.17g')}, "
-                     f"{'+inf' if hi is None else format(hi, '.17g')}]"
+        lines.append(f"  certified enclosure {_enclosure_text(lo, hi)}"
                      + ("" if bits is None else f" ({bits:.1f} bits)"))
     lines.append(f"precision: {rep['precision_statement']}")
     if rep["model"] == "lstm":
-        stack = rep.get("layers") and len(rep["layers"].get("analysed", ())) > 1
-        if stack:
+        if is_whole_stack(rep.get("layers")):
             lines.append("cell path A+B+C+D: defined for one LSTM layer (the article's terms); use --layer K, "
                          "or gradproof lags for the stack's forget-gate path")
         else:
@@ -378,8 +381,7 @@ def format_product_text(rep) -> str:
         diff = chk["fast_minus_certified_log10"]
         lo, hi = chk["certified_lower"], chk["certified_upper"]
         fast = "-inf (the float64 product is 0)" if chk["fast"] is None else format(chk["fast"], ".15g")
-        lines.append(f"engine check: fast {fast} vs certified [{'-inf' if lo is None else format(lo, '.17g')}, "
-                     f"{'+inf' if hi is None else format(hi, '.17g')}]: difference "
+        lines.append(f"engine check: fast {fast} vs certified {_enclosure_text(lo, hi)}: difference "
                      f"{'n/a' if diff is None else format(diff, '.3g')} decades, "
                      f"{'inside' if chk['fast_inside_enclosure'] else 'OUTSIDE'} the enclosure")
     lines.append(f"{'format':<9} {'value_log10':>14} {'subnormal':>10} {'zero':>8} {'zero FTZ':>9}  verdict")

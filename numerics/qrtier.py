@@ -164,8 +164,7 @@ def _consts(n):
     relsum = 1 / (1 - u) ** 2 - 1
     relS = u / (1 - u)
 
-    def ft(rel, tau):  # the factors of midrad.inflate, computed once
-        return float_up((1 + rel) / (1 - u) ** 2), float_up(tau / (1 - u) + _ETA / 2)
+    ft = midrad._inflate_factors  # the factors of midrad.inflate, computed once
 
     return dict(g=g, gu=float_up(g), i1=ft(rel1, tau1), iv=ft(relv, tauv), it=ft(relt, taut),
                 ik=ft(relk, tauk), isum=ft(relsum, _ETA), iS=ft(relS, Fraction(0)),
@@ -211,9 +210,7 @@ def _leaf_points(A, B):
 def _leaf_consts(n):
     g = gamma(n)
     c = g / (1 - g)
-    f = float_up(c / (1 - _U) ** 2)
-    t = float_up(n * _ETA * (1 + c) / (1 - _U) + _ETA / 2)
-    return f, t
+    return midrad._inflate_factors(c - 1, n * _ETA * (1 + c))  # R c + n eta (1 + c), as inflate
 
 
 def _reduce_blocks(balls, m):
@@ -293,7 +290,7 @@ def _up_e(Dm, Q, k):
     rs = float(np.max(np.sum(np.abs(Dm), axis=1)))
     aQ = np.abs(Q)
     v = _inf(aQ @ np.ones(n), k["iv"])
-    w = float(np.max(aQ.T @ v))
+    w = float(np.max(_inf(aQ.T @ v, k["iv"])))  # >= |Q|^T v (exact): a nonnegative matvec rounded up
     if not (math.isfinite(rs) and math.isfinite(w)):
         return math.inf
     c1, c2, c3 = k["ec"]

@@ -47,18 +47,22 @@ from gradproof.numerics.cells import (
 )
 from gradproof.numerics.errors import InputError
 
-__all__ = ["LayerPass", "StackPass", "layer_pass", "stack_pass", "state_size_of", "size_phrase"]
+__all__ = ["LayerPass", "StackPass", "layer_pass", "stack_pass", "state_size_of", "size_phrase", "is_whole_stack"]
 
 
 def size_phrase(hidden, layers) -> str:
     """The size a report header names: ``hidden N`` for one layer (or ``--layer K``); for a whole
     stack, whose ``hidden`` is the sum of its layers' hidden sizes, the layers' sizes as well
     (``hidden 5 + 5 (2 layers)``; the state holds h, and c for an LSTM, of every layer)."""
-    analysed = (layers or {}).get("analysed") or ()
     sizes = list((layers or {}).get("hidden") or ())
-    if len(analysed) <= 1 or len(sizes) != len(analysed):
+    if not is_whole_stack(layers) or len(sizes) != len(layers["analysed"]):
         return f"hidden {hidden}"
-    return f"hidden {' + '.join(str(h) for h in sizes)} ({len(analysed)} layers)"
+    return f"hidden {' + '.join(str(h) for h in sizes)} ({len(sizes)} layers)"
+
+
+def is_whole_stack(layers) -> bool:
+    """Whether a report's ``layers`` record (None: one layer) says its state is several layers'."""
+    return len((layers or {}).get("analysed") or ()) > 1
 
 
 def state_size_of(params) -> int:

@@ -99,9 +99,9 @@ class JacobianSource:
     arrays: tuple | None = None
 
     def chunks(self, size: int) -> Iterator:
-        if self.arrays is not None and self.arrays[1] is None:
-            # point factors validated whole by source_from_arrays: no second pass over the slices (any
-            # float64 matrix is a valid point factor; a non-finite one gives non-finite, uncertified bounds)
+        if self.arrays is not None:
+            # in-memory factors, validated whole by source_from_arrays (and not the caller's to refill):
+            # no second pass over the slices
             return self.make_chunks(int(size))
         return _checked(self.make_chunks(int(size)), self.hidden, self.steps, self.point)
 
@@ -127,10 +127,13 @@ def _validate(mid, rad, n=None):
 
 
 def _checked(it, n, steps, point):
+    """A streamed source's chunks, validated and COPIED: the tiers keep chunks (or views of
+    them) alive while the next one is requested, so a source that refills one buffer must not
+    be able to change factors already taken (that would make the enclosure wrong)."""
     seen = 0
     for item in it:
         mid, rad = item
-        mid, rad = _validate(mid, rad, n)
+        mid, rad = _validate(np.array(mid, dtype=np.float64), None if rad is None else np.array(rad, dtype=np.float64), n)
         if point and rad is not None and np.any(rad):
             raise InputError("a point source yielded a nonzero radius")
         seen += mid.shape[0]
@@ -159,7 +162,8 @@ def source_from_arrays(mid, rad=None) -> JacobianSource:
 
 def source_from_chunks(make_chunks: Callable[[int], Iterable], hidden: int, steps: int,
                        point: bool = False) -> JacobianSource:
-    """A streaming source: ``make_chunks(size)`` yields (mid, rad) chunks, a fresh pass per call."""
+    """A streaming source: ``make_chunks(size)`` yields (mid, rad) chunks, a fresh pass per call.
+    Each chunk is copied as it is read, so the generator may refill one buffer."""
     if int(hidden) < 1 or int(steps) < 1:
         raise InputError("need hidden >= 1 and steps >= 1")
     return JacobianSource(hidden=int(hidden), steps=int(steps), point=bool(point),
@@ -363,7 +367,8 @@ def _arb_ball_tree(src: JacobianSource, bits: int, chunk: int):
     return out
 
 
-def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=None, arb_logs=None):
+def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=None, arb_logs=None,
+            float32=False):
     if arb_logs is None:
         b = _bits(lo, hi) if hi > 0 else math.inf
         llo, lhi = _log10_bounds(lo, hi, e)
@@ -380,8 +385,8 @@ def _result(tier, bits, lo, hi, e, method, src, attempts, env, statement, extra=
                          log10_norm_lower=llo, log10_norm_upper=lhi, log10_norm=float(mid),
                          scaled_norm_lower=lo, scaled_norm_upper=hi, exponent2=int(e), norm_method=method,
                          steps=src.steps, hidden=src.hidden, attempts=tuple(attempts),
-                         assumptions=(ASSUMPTIONS + (ASSUMPTIONS_FLOAT32 if str((extra or {}).get(
-                             "radius_products", "")).startswith("float32") else ())) if tier in FLOAT_TIERS else (),
+                         assumptions=(ASSUMPTIONS + (ASSUMPTIONS_FLOAT32 if float32 else ()))
+                         if tier in FLOAT_TIERS else (),
                          environment=env, statement=statement, extra=dict(extra or {}))
 
 
@@ -439,8 +444,9 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
                 continue
             last = tier == tiers[-1]
             pred = _PREDICT.get(tier)
-            if not last and pred is not None and pred(n, src.steps) < bits:
-                attempts.append(TierAttempt(tier, None, f"skipped: predicted {pred(n, src.steps):.0f} bits "
+            predicted = None if pred is None else pred(n, src.steps)
+            if not last and predicted is not None and predicted < bits:
+                attempts.append(TierAttempt(tier, None, f"skipped: predicted {predicted:.0f} bits "
                                             f"< {bits} (heuristic, Gaussian factors; the next tier runs)"))
                 continue
             if tier == "qr":
@@ -502,7 +508,7 @@ def certify_product(source, bits: int = DEFAULT_BITS, tiers: tuple = TIER_ORDER,
             statement = (f"{name} balls (Rump 1999; a priori bounds, round-to-nearest, radii inflated upward), "
                          f"balanced tree, batches of {chunk}; norm: {method}")
             res = _result(tier, bits, lo, hi, ball.exponent2, method, src, attempts, env, statement,
-                          extra={"chunk": chunk, "radius_products": r32_note})
+                          extra={"chunk": chunk, "radius_products": r32_note}, float32=r32)
             res = record(res)
             if res.certified:
                 return res

@@ -190,9 +190,9 @@ def _drawing_words(layout: str) -> str:
 def _drawing_files(item_id: str, layout: str) -> list[tuple[str, str]]:
     """(kind, path) of another drawing's files and LaTeX file, named by the item ID and the
     layout (``reports.latex.variant_tex``), never by text read from a manifest."""
-    from gradproof.reports.latex import variant_tex
+    from gradproof.reports.latex import drawing_stem, variant_tex
 
-    stem = f"figures/{item_id}-{layout}"
+    stem = f"figures/{drawing_stem(item_id, layout, False)}"
     return [("PDF", f"{stem}.pdf"), ("SVG", f"{stem}.svg"), ("PNG", f"{stem}.png"),
             ("LaTeX", variant_tex(item_id, layout, False))]
 

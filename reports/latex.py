@@ -68,16 +68,22 @@ def figure_is_column(entry: dict) -> bool:
     return width is not None and abs(float(width) - COLUMN_WIDTH_IN) < 1e-9
 
 
+def drawing_stem(item_id: str, layout: str, primary: bool) -> str:
+    """The file stem of one drawing: ``<id>`` for the primary drawing, ``<id>-<layout>`` for the
+    other (the suffix ``figures.common.COLUMN_SUFFIX`` that ``save_figure`` writes)."""
+    return item_id if primary else f"{item_id}-{layout}"
+
+
 def variant_tex(item_id: str, layout: str, primary: bool) -> str:
     """The LaTeX file of one drawing: ``tex/figure-<id>.tex`` for the figure's primary drawing
     (the page one when there are two, else the only one), ``tex/figure-<id>-<layout>.tex``
     (``tex/figure-<id>-column.tex``) for the other."""
-    return f"tex/figure-{item_id}{'' if primary else '-' + layout}.tex"
+    return f"tex/figure-{drawing_stem(item_id, layout, primary)}.tex"
 
 
 def variant_label(item_id: str, layout: str, primary: bool) -> str:
     """``fig:<id>`` for the primary drawing, ``fig:<id>-column`` for the column version."""
-    return f"fig:{item_id}{'' if primary else '-' + layout}"
+    return f"fig:{drawing_stem(item_id, layout, primary)}"
 
 
 def figure_variants(item_id: str, result) -> dict:
@@ -130,8 +136,6 @@ def figure_tex(item_id: str, entry: dict, caption_tex: str, layout: str | None =
     a one-column paper). Either way it prints at about 100 %, so its 7 pt fonts stay 7 pt.
     ``layout`` picks one drawing of ``entry["variants"]`` (default: the primary one); its
     file name and label come from the item ID and the layout (never from file text)."""
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
-
     variants = entry.get("variants") or {}
     shown = shown_variant(entry)
     if layout is None and shown is not None:
@@ -139,8 +143,8 @@ def figure_tex(item_id: str, entry: dict, caption_tex: str, layout: str | None =
     if layout is not None and layout in variants:
         v = variants[layout]
         primary = bool(v.get("primary"))
-        column = abs(float(v["width_in"]) - COLUMN_WIDTH_IN) < 1e-9
-        stem = item_id if primary else f"{item_id}-{layout}"
+        column = layout == "column"
+        stem = drawing_stem(item_id, layout, primary)
         label = variant_label(item_id, layout, primary)
     else:
         primary, column, stem, label = True, figure_is_column(entry), item_id, f"fig:{item_id}"

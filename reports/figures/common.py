@@ -17,10 +17,10 @@ from gradproof.numerics.published import Published, float64, limit_text, publish
 from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI, save_metadata
 from gradproof.reports.figures.placement import LEVEL_LABEL_GID, LEVEL_LINE_GID
 
-__all__ = ["Number", "ItemResult", "ItemContext", "FigureVariant", "COLUMN_SUFFIX", "save_figure", "save_figure_data", "format_number",
+__all__ = ["Number", "ItemResult", "ItemContext", "FigureVariant", "COLUMN_SUFFIX", "DRAWINGS", "figure_size", "two_panels", "save_drawings", "save_figure", "save_figure_data", "format_number",
            "draw_format_levels", "label_format_levels_right", "level_legend_entries", "format_levels", "power_of_two_latex", "FORMAT_COLOURS", "FIGURE_WIDTH_IN"]
 
-from gradproof.reports.figures.style import FORMAT_COLOURS, PAGE_WIDTH_IN  # noqa: E402
+from gradproof.reports.figures.style import COLUMN_WIDTH_IN, FORMAT_COLOURS, PAGE_WIDTH_IN  # noqa: E402
 
 FIGURE_WIDTH_IN = PAGE_WIDTH_IN  # inches: \textwidth of a two-column article (figure*), 100 %
 
@@ -130,6 +130,37 @@ def save_figure(ctx: ItemContext, fig, item_id: str, suffix: str = "") -> list[s
         files.append(rel)
     plt.close(fig)
     return files
+
+
+#: the drawings of a figure drawn twice: layout -> (width in inches, file-name suffix), page first
+DRAWINGS = {"page": (PAGE_WIDTH_IN, ""), "column": (COLUMN_WIDTH_IN, COLUMN_SUFFIX)}
+
+
+def figure_size(layout: str, page_height: float, column_height: float) -> tuple[float, float]:
+    """(width, height) in inches of a figure's drawing for ``layout`` ("page" or "column")."""
+    return DRAWINGS[layout][0], (column_height if layout == "column" else page_height)
+
+
+def two_panels(layout: str, page_height: float, column_height: float, *, page_kw=None, **kw):
+    """(fig, axes) of a two-panel figure: side by side for "page", stacked for "column"
+    (constrained layout; ``page_kw``: extra ``plt.subplots`` arguments of the page grid only)."""
+    import matplotlib.pyplot as plt
+
+    column = layout == "column"
+    extra = {} if column else dict(page_kw or {})
+    return plt.subplots(*((2, 1) if column else (1, 2)), figsize=figure_size(layout, page_height, column_height),
+                        layout="constrained", **kw, **extra)
+
+
+def save_drawings(ctx: ItemContext, item_id: str, draw, caption) -> tuple[list[str], list[FigureVariant]]:
+    """Draw and save both layouts of a figure (``draw(layout) -> fig``), page first; returns the
+    files (page, then column) and one :class:`FigureVariant` per drawing with ``caption(layout)``."""
+    files, variants = [], []
+    for layout, (width, suffix) in DRAWINGS.items():
+        saved = save_figure(ctx, draw(layout), item_id, suffix)
+        files += saved
+        variants.append(FigureVariant(layout, width, tuple(saved), caption(layout)))
+    return files, variants
 
 
 def save_figure_data(ctx: ItemContext, item_id: str, series: dict, *,

@@ -25,19 +25,12 @@ def _draw(k, curves, layout: str):
     column below). ``curves``: [(colour, label, full-state series, article series)]."""
     import matplotlib.pyplot as plt
 
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, draw_format_levels,
-                                                  level_legend_entries)
+    from gradproof.reports.figures.common import draw_format_levels, level_legend_entries, two_panels
     from gradproof.reports.figures.numerics_api import FORMATS
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
 
     p = PARAMS
     column = layout == "column"
-    if column:
-        fig, axes = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 5.9), layout="constrained",
-                                 sharey=True)
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.8), layout="constrained",
-                                 sharey=True)
+    fig, axes = two_panels(layout, 3.8, 5.9, sharey=True)
     for colour, label, full, article in curves:
         for ax, series in ((axes[0], full), (axes[1], article)):
             ax.plot(k, series, color=colour, label=label,
@@ -87,10 +80,8 @@ def build(ctx):
 
     from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
     from gradproof.numerics.published import parameter
-    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
-                                                  save_figure, save_figure_data)
+    from gradproof.reports.figures.common import ItemResult, Number, save_drawings, save_figure_data
     from gradproof.reports.figures.numerics_api import fast_statement, log10_norm_series
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
     p = PARAMS
     k = np.arange(1, p["steps"] + 1)
@@ -115,15 +106,11 @@ def build(ctx):
                                   f"forget bias {parameter(bias)}, {what}: log10 of the product norm "
                                   f"after {p['steps']} steps", "log10 (dimensionless)"))
         curves.append((colour, label, *drawn))
-    files = save_figure(ctx, _draw(k, curves, "page"), ID)
-    column_files = save_figure(ctx, _draw(k, curves, "column"), ID, COLUMN_SUFFIX)
-    files += column_files
-    files.append(save_figure_data(ctx, ID, data, atol={"log10_norm": 1e-9}))
     num = {n.key: n for n in numbers}
-    caption = _caption(num, "page")
-    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
-                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files),
-                              _caption(num, "column"))]
+    files, variants = save_drawings(ctx, ID, lambda layout: _draw(k, curves, layout),
+                                    lambda layout: _caption(num, layout))
+    files.append(save_figure_data(ctx, ID, data, atol={"log10_norm": 1e-9}))
+    caption = variants[0].caption
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="gradproof.numerics.cells.lstm_jacobians; numerics.engines.log10_norm_series "
                              "(fast engine)",

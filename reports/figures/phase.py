@@ -35,20 +35,14 @@ def _crossing_text(act, crossing, at_boundary) -> str:
 
 
 def _draw(panels, layout: str):
-    """The figure for ``layout``: "page" (sigmoid left, tanh right, 6.48 in, legends inside) or
-    "column" (the same panels stacked, 3.17 in, each legend in two columns below its panel).
+    """The figure for ``layout``: "page" (sigmoid left, tanh right, ``PAGE_WIDTH_IN``, legends inside)
+    or "column" (the same panels stacked, ``COLUMN_WIDTH_IN``, each legend in two columns below its panel).
     ``panels``: [(activation, gamma, colour, sigmas, lambda_1 per seed, mean, per-step bound)]."""
-    import matplotlib.pyplot as plt
-
-    from gradproof.reports.figures.common import FIGURE_WIDTH_IN
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
+    from gradproof.reports.figures.common import two_panels
 
     p = PARAMS
     column = layout == "column"
-    if column:
-        fig, axes = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 5.6), layout="constrained")
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 3.3), layout="constrained")
+    fig, axes = two_panels(layout, 3.3, 5.6)
     for ax, (act, gamma, colour, sigmas, lam, mean, per_step_bound) in zip(axes, panels):
         for i, seed in enumerate(p["seeds"]):
             ax.plot(sigmas, lam[i], ".", color=colour, markersize=3, alpha=0.6,
@@ -81,10 +75,8 @@ def build(ctx):
     from gradproof.derivations.activations import derive_gamma, get_activation
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.derivations.rnn import rnn_norm_bound
-    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
-                                                  save_figure, save_figure_data)
+    from gradproof.reports.figures.common import ItemResult, Number, save_drawings, save_figure_data
     from gradproof.reports.figures.numerics_api import largest_lyapunov_exponent
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
     from gradproof.numerics.published import float64
 
@@ -125,12 +117,6 @@ def build(ctx):
                               f"{act} RNN: seed-mean largest Lyapunov exponent at "
                               f"sigma_max(W_rec) = {float64(float(sigmas[at])).text} (grid point nearest 1/gamma)",
                               "nats per step"))
-    files = save_figure(ctx, _draw(panels, "page"), ID)
-    column_files = save_figure(ctx, _draw(panels, "column"), ID, COLUMN_SUFFIX)
-    files += column_files
-    files.append(save_figure_data(ctx, ID, data, atol={
-        "per_step_bound": 1e-9, "lambda_1_mean": LYAPUNOV_ATOL,
-        **{f"lambda_1_seed_{s}": LYAPUNOV_ATOL for s in p["seeds"]}}))
     num = {n.key: n for n in numbers}
     # the caption names no panel position: the same text for both layouts
     caption = ("Largest Lyapunov exponent $\\lambda_1$ of the Jacobian products of random RNNs "
@@ -141,8 +127,10 @@ def build(ctx):
                + " ".join(_crossing_text(act, num[f"{act}-first-sigma-with-positive-exponent"],
                                          num[f"{act}-exponent-at-inverse-gamma"])
                           for act in p["activations"]))
-    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
-                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files), caption)]
+    files, variants = save_drawings(ctx, ID, lambda layout: _draw(panels, layout), lambda layout: caption)
+    files.append(save_figure_data(ctx, ID, data, atol={
+        "per_step_bound": 1e-9, "lambda_1_mean": LYAPUNOV_ATOL,
+        **{f"lambda_1_seed_{s}": LYAPUNOV_ATOL for s in p["seeds"]}}))
     return ItemResult(files=files, parameters=dict(p), seed=list(p["seeds"]),
                       engine="gradproof.numerics.lyapunov.largest_lyapunov (QR iteration)",
                       precision="float64 (IEEE 754 binary64)", caption=caption, numbers=numbers,

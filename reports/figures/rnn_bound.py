@@ -27,19 +27,12 @@ def _draw(k, panels, sigmas, layout: str):
     import matplotlib.pyplot as plt
 
     from gradproof.numerics.published import parameter
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, draw_format_levels,
-                                                  level_legend_entries)
+    from gradproof.reports.figures.common import draw_format_levels, level_legend_entries, two_panels
     from gradproof.reports.figures.numerics_api import FORMATS
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN
 
     p = PARAMS
     column = layout == "column"
-    if column:
-        fig, axes = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 6.0), layout="constrained",
-                                 sharey=True)
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.0), layout="constrained",
-                                 sharey=True)
+    fig, axes = two_panels(layout, 4.0, 6.0, sharey=True)
     for ax, (act, gamma, curves) in zip(axes, panels):
         for colour, rel, measured, bound in curves:
             marker = _MARKERS[_COLOURS.index(colour)]
@@ -96,10 +89,8 @@ def build(ctx):
     from gradproof.derivations.activations import derive_gamma, get_activation
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
     from gradproof.derivations.rnn import rnn_norm_bound, spectral_norm_mp
-    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
-                                                  save_figure, save_figure_data)
+    from gradproof.reports.figures.common import ItemResult, Number, save_drawings, save_figure_data
     from gradproof.reports.figures.numerics_api import fast_statement, log10_norm_series
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
     from gradproof.numerics.published import parameter
 
@@ -138,18 +129,14 @@ def build(ctx):
                                   "decades"))
         panels.append((act, gamma, curves))
     sigmas = {act: 1 / float(gamma) for act, gamma in gammas.items()}
-    files = save_figure(ctx, _draw(k, panels, sigmas, "page"), ID)
-    column_files = save_figure(ctx, _draw(k, panels, sigmas, "column"), ID, COLUMN_SUFFIX)
-    files += column_files
-    files.append(save_figure_data(ctx, ID, series, atol={"log10_measured": 1e-9, "log10_bound": 1e-9}))
     excess = max(float(n.value) for n in numbers if n.key.endswith("excess-over-bound"))
     numbers.append(Number("max-excess-over-bound", excess,
                           "max over activations, sigma_max(W_rec) and k of log10 measured minus "
                           "log10 bound (<= 0: the bound holds everywhere)", "decades"))
-    caption = _caption(numbers, excess, "page")
-    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
-                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files),
-                              _caption(numbers, excess, "column"))]
+    files, variants = save_drawings(ctx, ID, lambda layout: _draw(k, panels, sigmas, layout),
+                                    lambda layout: _caption(numbers, excess, layout))
+    files.append(save_figure_data(ctx, ID, series, atol={"log10_measured": 1e-9, "log10_bound": 1e-9}))
+    caption = variants[0].caption
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="gradproof.numerics.engines.log10_norm_series (fast engine); bound: "
                              "gradproof.derivations.rnn.rnn_norm_bound in mpmath",

@@ -32,10 +32,9 @@ def build(ctx):
     import tempfile
     from pathlib import Path
 
-    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
+    from gradproof.reports.figures.common import (DRAWINGS, FigureVariant, ItemResult, Number, figure_size,
                                                   save_figure, save_figure_data)
     from gradproof.reports.figures.phase import LYAPUNOV_ATOL
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
     from gradproof.reports.sweep.plot import phase_figure
     from gradproof.reports.sweep.run import run_sweep
 
@@ -45,17 +44,17 @@ def build(ctx):
                         hidden=p["hidden"], steps=p["steps"], quiet=True)
         title = (f"LSTM (hidden {p['hidden']}, {p['steps']} steps): largest Lyapunov "
                  f"exponent, mean of {p['seeds']} seeds")
-        fig, drawn = phase_figure(res.out, x="spectral_norm", y="forget_bias", value=p["value"],
-                                  figsize=(PAGE_WIDTH_IN, 3.8), title=title)
-        files = save_figure(ctx, fig, ID)
-        # the column version: the same table drawn 3.17 in wide, colour bar below, title wrapped
-        column_fig, column_drawn = phase_figure(
-            res.out, x="spectral_norm", y="forget_bias", value=p["value"],
-            figsize=(COLUMN_WIDTH_IN, 4.2), title=title.replace(": ", ":\n", 1), colorbar="bottom")
-        if column_drawn != drawn:  # one table, one grid: the same data in both drawings
-            raise RuntimeError("sweep-phase: the column drawing shows other data than the page one")
-        column_files = save_figure(ctx, column_fig, ID, COLUMN_SUFFIX)
-    files += column_files
+        # the page drawing, and the column one (colour bar below, title wrapped) of the same table
+        saved, drawn = {}, None
+        for layout, (_, suffix) in DRAWINGS.items():
+            column = layout == "column"
+            fig, drawn_here = phase_figure(res.out, x="spectral_norm", y="forget_bias", value=p["value"],
+                                           figsize=figure_size(layout, 3.8, 4.2),
+                                           title=title.replace(": ", ":\n", 1) if column else title,
+                                           colorbar="bottom" if column else "right")
+            drawn = drawn if drawn is not None else drawn_here  # the page drawing's grid
+            saved[layout] = save_figure(ctx, fig, ID, suffix)
+    files = [f for layout in DRAWINGS for f in saved[layout]]
     # the drawn grid, cell by cell: what --check compares (Lyapunov exponents of chaotic
     # trajectories amplify the last bits, hence the absolute tolerance of the phase figure)
     grid = [(xv, yv, drawn.values[j][i]) for j, yv in enumerate(drawn.y_values)
@@ -93,8 +92,7 @@ def build(ctx):
                f"{num['max-mean-exponent-forget-bias'].display}; the smallest is "
                f"{num['min-mean-exponent'].display} (the two commands that make the same figure are "
                "in the manifest, parameters.command).")
-    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
-                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files), caption)]
+    variants = [FigureVariant(layout, DRAWINGS[layout][0], tuple(saved[layout]), caption) for layout in DRAWINGS]
     return ItemResult(files=files, parameters={**p, "grid": dict(p["grid"]), "command": command()},
                       seed=list(range(p["seeds"])), variants=variants,
                       engine="gradproof sweep (in process) of gradproof product: "

@@ -30,20 +30,16 @@ def _draw(k, curve, sims, floor: float, zoom_k: int, layout: str):
     import matplotlib.pyplot as plt
 
     from gradproof.numerics.published import parameter
-    from gradproof.reports.figures.common import (FIGURE_WIDTH_IN, FORMAT_COLOURS, draw_format_levels,
-                                                  level_legend_entries)
+    from gradproof.reports.figures.common import (FORMAT_COLOURS, draw_format_levels, level_legend_entries,
+                                                  two_panels)
     from gradproof.reports.figures.numerics_api import FORMATS
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, FORMAT_MARKERS
+    from gradproof.reports.figures.style import FORMAT_MARKERS
 
     p = PARAMS
     column = layout == "column"
-    if column:
-        fig, (ax, zoom) = plt.subplots(2, 1, figsize=(COLUMN_WIDTH_IN, 6.4), layout="constrained")
-    else:
-        # the full range on the left, the enlarged first steps on the right, so that the zoom's
-        # level labels (outside its right edge, placement.clear_labels) take the figure's margin
-        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(FIGURE_WIDTH_IN, 4.4), layout="constrained",
-                                       width_ratios=(1.1, 1.0))
+    # page: the full range on the left, the enlarged first steps on the right, so that the zoom's
+    # level labels (outside its right edge, placement.clear_labels) take the figure's margin
+    fig, (ax, zoom) = two_panels(layout, 4.4, 6.4, page_kw={"width_ratios": (1.1, 1.0)})
     # right (column: bottom): the first steps, where float16, bfloat16 and float32 reach their
     # levels (on the full axis their levels lie within 41 decades of each other and their labels
     # would collide)
@@ -131,11 +127,9 @@ def build(ctx):
     import numpy as np
 
     from gradproof.numerics.cells import random_inputs, random_rnn_params, rnn_jacobians
-    from gradproof.reports.figures.common import (COLUMN_SUFFIX, FigureVariant, ItemResult, Number,
-                                                  save_figure, save_figure_data)
+    from gradproof.reports.figures.common import ItemResult, Number, save_drawings, save_figure_data
     from gradproof.reports.figures.numerics_api import (FORMATS, fast_statement, log10_norm_series,
                                                         reference_log10_norm, simulate)
-    from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
     p = PARAMS
     params = random_rnn_params(p["hidden"], p["input_size"], seed=p["seed"],
@@ -162,20 +156,15 @@ def build(ctx):
     numbers.append(Number(f"fast-minus-reference-at-k{p['steps']}", float(curve[-1] - ref_last),
                           "fast-engine curve minus the mpmath reference at the last step",
                           "decades", limit=1e-9))
-    files = save_figure(ctx, _draw(k, curve, sims, floor, zoom_k, "page"), ID)
-    column_files = save_figure(ctx, _draw(k, curve, sims, floor, zoom_k, "column"), ID,
-                               COLUMN_SUFFIX)
-    files += column_files
+    num = {n.key: n for n in numbers}
+    files, variants = save_drawings(ctx, ID, lambda layout: _draw(k, curve, sims, floor, zoom_k, layout),
+                                    lambda layout: _caption(num, layout))
+    caption = variants[0].caption
     series = {"true value": {"k": k, "log10_norm": curve}}
     for name, sim in sims.items():
         series[name] = {"first_subnormal_step": [sim.first_subnormal_step],
                         "first_zero_step": [sim.first_zero_step]}
     files.append(save_figure_data(ctx, ID, series, atol={"log10_norm": 1e-9}))
-    num = {n.key: n for n in numbers}
-    caption = _caption(num, "page")
-    variants = [FigureVariant("page", PAGE_WIDTH_IN, tuple(files[:3]), caption),
-                FigureVariant("column", COLUMN_WIDTH_IN, tuple(column_files),
-                              _caption(num, "column"))]
     return ItemResult(files=files, parameters=dict(p), seed=p["seed"],
                       engine="gradproof.numerics.formats.simulate_matrix_product per format; curve: "
                              "gradproof.numerics.engines.log10_norm_series; last point: "

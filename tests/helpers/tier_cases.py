@@ -14,7 +14,7 @@ import numpy as np
 
 from gradproof.numerics.cells import lstm_jacobians, random_inputs, random_lstm_params
 
-__all__ = ["make_case", "ball_around"]
+__all__ = ["make_case", "ball_around", "arb_reference", "consistent", "long_sizes"]
 
 
 def _orth(rng, n):
@@ -77,3 +77,28 @@ def ball_around(J, seed):
         mid = J + J * (2.0 ** -k) * rng.uniform(-1, 1, size=J.shape)
         rad = np.nextafter(2.0 * np.abs(J - mid), np.inf)  # >= 2 (1 - u) |J - mid| >= |J - mid|
     return mid, rad
+
+
+def long_sizes(family, n, T):
+    """(n, T) of a drawn case: the ``long`` family turns the draws into a long product of small
+    factors (n in 2..4, T = 300 + 40 T); other families keep them."""
+    if family == "long":
+        return min(n, 3) + 1, 300 + 40 * T
+    return n, T
+
+
+def arb_reference(J):
+    """The oracle: Arb at 80 bits on the point factors (the driver's Arb tier: an Arb ball tree and
+    engines.spectral_norm_enclosure, scaled by the Arb midpoint's own exponent)."""
+    from gradproof.numerics.tiers import certify_product
+
+    return certify_product(J, bits=80, tiers=("arb",))
+
+
+def consistent(lo, hi, ref):
+    """An enclosure [lo, hi] of log10 ||P_T||_2 can contain the truth, which lies in Arb's enclosure
+    ``ref``; when Arb proves P_T = 0 it must not claim a positive lower bound."""
+    if ref.log10_norm_upper == -math.inf:
+        return lo == -math.inf
+    return lo <= ref.log10_norm_upper and ref.log10_norm_lower <= hi
+

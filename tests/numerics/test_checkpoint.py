@@ -89,10 +89,12 @@ def test_cli_stacked_product_is_the_whole_stack_and_says_so(capsys):
 def test_text_headers_name_the_layers_of_a_whole_stack(capsys):
     # hidden of a whole stack is the sum of its layers' (the state also holds c for an LSTM)
     for cmd, model, fname in (("product", "lstm", "lstm2_wrapped.npz"), ("horizon", "gru", "gru2.npz")):
+        sizes = [p.hidden for p in load_stack(DATA / fname, model).layers]
         assert main([cmd, model, "--weights", str(DATA / fname), "--steps", "20"]) == 0
-        assert "hidden 5 + 5 (2 layers), 20 steps" in capsys.readouterr().out.splitlines()[0]
+        header = f"hidden {' + '.join(map(str, sizes))} ({len(sizes)} layers), 20 steps"
+        assert len(sizes) == 2 and header in capsys.readouterr().out.splitlines()[0]
         assert main([cmd, model, "--weights", str(DATA / fname), "--steps", "20", "--layer", "1"]) == 0
-        assert "(hidden 5, 20 steps" in capsys.readouterr().out.splitlines()[0]
+        assert f"(hidden {sizes[1]}, 20 steps" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_layer_one_alone_is_the_diagonal_block_of_the_stack(tmp_path):

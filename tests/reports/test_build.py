@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gradproof.reports.determinism import FIGURE_FORMATS
 from gradproof.reports.figures.style import COLUMN_WIDTH_IN, PAGE_WIDTH_IN
 
 from gradproof.numerics.errors import InputError
@@ -235,8 +236,8 @@ def built_two_panel(tmp_path_factory):
 def test_manifest_lists_the_column_version_with_hashes(built_two_panel):
     manifest = json.loads((built_two_panel / "manifest.json").read_text())
     entry = manifest["items"]["lstm-forget-bias"]
-    column = [f"figures/lstm-forget-bias-column.{e}" for e in ("pdf", "png", "svg")]
-    page = [f"figures/lstm-forget-bias.{e}" for e in ("pdf", "png", "svg")]
+    column = [f"figures/lstm-forget-bias-column.{e}" for e in sorted(FIGURE_FORMATS)]
+    page = [f"figures/lstm-forget-bias.{e}" for e in sorted(FIGURE_FORMATS)]
     assert sorted(entry["files"]) == ["data/lstm-forget-bias.json", *column, *page]
     for rel in column:  # hashed like every other file
         assert entry["files"][rel] == hashlib.sha256((built_two_panel / rel).read_bytes()).hexdigest()

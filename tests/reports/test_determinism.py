@@ -9,6 +9,8 @@ import sys
 import zlib
 from pathlib import Path
 
+from gradproof.reports.determinism import FIGURE_FORMATS
+
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
 FIGURE = "lstm-terms"
 #: a two-panel figure: its page and column drawings are both checked
@@ -46,7 +48,7 @@ def _png_chunks(data: bytes):
 def test_figure_bytes_identical_across_processes_and_metadata_date_free(tmp_path):
     a, b = _render_in_two_processes(tmp_path)
     for stem in STEMS:
-        for ext in ("pdf", "svg", "png"):
+        for ext in FIGURE_FORMATS:
             fa = (a / "figures" / f"{stem}.{ext}").read_bytes()
             fb = (b / "figures" / f"{stem}.{ext}").read_bytes()
             assert len(fa) > 1000

@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from gradproof.reports.determinism import FIGURE_FORMATS
 from gradproof.reports import figures
 from gradproof.reports.figures import common
 from gradproof.reports.figures.common import ItemContext
@@ -174,8 +175,8 @@ def _assert_page_and_column(res, item_id, figs):
     assert [v.layout for v in res.variants] == ["page", "column"]
     page, column = res.variants
     assert page.width_in == PAGE_WIDTH_IN and column.width_in == COLUMN_WIDTH_IN
-    assert sorted(page.files) == [f"figures/{item_id}.{e}" for e in ("pdf", "png", "svg")]
-    assert sorted(column.files) == [f"figures/{item_id}-column.{e}" for e in ("pdf", "png", "svg")]
+    assert sorted(page.files) == [f"figures/{item_id}.{e}" for e in sorted(FIGURE_FORMATS)]
+    assert sorted(column.files) == [f"figures/{item_id}-column.{e}" for e in sorted(FIGURE_FORMATS)]
     assert [f for f in res.files if f.startswith("data/")] == [f"data/{item_id}.json"]  # one data file
     assert set(res.files) == {*page.files, *column.files, f"data/{item_id}.json"}
     assert page.caption == res.caption
@@ -458,3 +459,11 @@ def test_every_drawing_at_report_parameters_is_print_ready_with_labels_clear_of_
     _assert_labelled(fig, "column" if column else "page")
     if stem.removesuffix("-column") in TWO_PANEL:
         assert [v.layout for v in res.variants] == ["page", "column"]
+
+
+def test_the_column_file_suffix_is_the_latex_drawing_stem():
+    # save_figure names the column files <id>-column; the LaTeX and the documents link <id>-<layout>
+    from gradproof.reports.latex import drawing_stem
+
+    assert "x" + common.COLUMN_SUFFIX == drawing_stem("x", "column", primary=False)
+    assert common.DRAWINGS["column"][1] == common.COLUMN_SUFFIX and common.DRAWINGS["page"][1] == ""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gradproof.reports.determinism import FIGURE_FORMATS, PNG_DPI
 from gradproof.reports.latex import tex_number
 
 from gradproof.reports import build as rb
@@ -27,7 +28,7 @@ def test_committed_output_has_every_item_and_matching_hashes():
             stems = [item_id] + ([f"{item_id}-column"] if "page" in entry["variants"]
                                  and len(entry["variants"]) == 2 else [])
             assert sorted(figure_files) == sorted(f"figures/{stem}.{e}" for stem in stems
-                                                  for e in ("pdf", "png", "svg"))
+                                                  for e in sorted(FIGURE_FORMATS))
             assert sorted(f for v in entry["variants"].values() for f in v["files"]) == \
                 sorted(figure_files)  # every figure file belongs to exactly one drawing
             assert [f for f in entry["files"] if f.startswith("data/")] == [f"data/{item_id}.json"]
@@ -148,7 +149,7 @@ def test_every_figure_file_prints_at_its_width_with_fonts_of_7pt_or_more(item, l
     assert float(svg_width) == pytest.approx(width_in * 72, abs=1e-6)
     png = (GENERATED / "figures" / f"{stem}.png").read_bytes()
     (w,) = struct.unpack(">I", png[16:20])  # IHDR width
-    assert w == round(width_in * 300)
+    assert w == round(width_in * PNG_DPI)
     sizes = sorted({float(v) for stream in _pdf_streams(pdf)
                     for v in re.findall(rb"/\S+ ([\d.]+) Tf", stream)})
     assert sizes
